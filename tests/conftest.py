@@ -1,0 +1,85 @@
+"""Fixtures shared by every test: a keyring in memory, real databases, a fixed clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import keyring
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.memory_keyring import MemoryKeyring
+from workstation.core.site import SiteConfig
+from workstation.resource_files import Resources, load_resources
+from workstation.storage.database import open_store
+from workstation.storage.store import VisitStore
+
+PG_URL_ENV = "WORKSTATION_TEST_PG_URL"
+# A Tuesday at 10:00 in Chicago: inside the default service hours.
+OPEN_NOW = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def site() -> SiteConfig:
+    return SiteConfig()
+
+
+@pytest.fixture(scope="session")
+def resources() -> Resources:
+    return load_resources()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[VisitStore]:
+    store = open_store(f"sqlite:///{tmp_path / 'visits.db'}")
+    yield store
+    store.close()
+
+
+def pg_url() -> str:
+    url = os.environ.get(PG_URL_ENV)
+    if not url:
+        pytest.fail(
+            f"{PG_URL_ENV} is not set: run the PostgreSQL tests through 'make test', which "
+            "starts the server. Deselect them with -m 'not postgres' for a quick local run."
+        )
+    return url
+
+
+@pytest.fixture
+def pg_store() -> Iterator[VisitStore]:
+    """A fresh database on the real PostgreSQL server for each test, dropped afterwards."""
+    base = make_url(pg_url())
+    name = f"ws_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    store = open_store(base.set(database=name))
+    try:
+        yield store
+    finally:
+        store.close()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest) -> VisitStore:
+    """Both databases users have: the embedded default and the clinic server."""
+    name = "sqlite_store" if request.param == "sqlite" else "pg_store"
+    return request.getfixturevalue(name)

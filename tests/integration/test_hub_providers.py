@@ -1,0 +1,282 @@
+"""Provider sign-in, sessions, claims, scheduled visits and signaling on the real hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+
+from tests.factories import VALID_CARD, checkin_body
+from tests.hub_fixtures import (  # noqa: F401
+    PASSWORD,
+    HubContext,
+    closed_with,
+    hub_ctx,
+    receive,
+    receive_type,
+)
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_wrong_password_is_refused_and_audited(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    status, error = await hub_ctx.post("/api/auth/sign-in",
+                                       {"username": "house", "password": "wrong password"})
+    assert status == 401
+    assert error["error"]["message"] == "The username or password is not right."
+    status, error = await hub_ctx.post("/api/auth/sign-in",
+                                       {"username": "nobody", "password": PASSWORD})
+    assert status == 401
+    denied = [e for e in hub_ctx.hub.service.store.audit_events()
+              if e.action == "provider.sign_in" and e.outcome == "denied"]
+    assert len(denied) == 2
+
+
+async def test_session_expires_and_sign_out_revokes(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    assert (await hub_ctx.get("/api/queue", token))[0] == 200
+    hub_ctx.clock.advance(hours=hub_ctx.hub.service.config.session_hours, seconds=1)
+    status, error = await hub_ctx.get("/api/queue", token)
+    assert status == 401 and "Sign in again" in error["error"]["message"]
+
+    hub_ctx.clock.advance(hours=-hub_ctx.hub.service.config.session_hours)
+    token = await hub_ctx.sign_in("house")
+    assert (await hub_ctx.post("/api/auth/sign-out", token=token))[0] == 204
+    assert (await hub_ctx.get("/api/queue", token))[0] == 401  # reuse after sign-out
+
+
+async def test_every_provider_request_needs_a_token(hub_ctx: HubContext):
+    for path in ("/api/queue", "/api/schedule"):
+        assert (await hub_ctx.get(path))[0] == 401
+        assert (await hub_ctx.get(path, token="made-up"))[0] == 401
+    for path in ("/api/queue/claim-next", "/api/visits/x/claim", "/api/appointments"):
+        assert (await hub_ctx.post(path, {}))[0] == 401
+
+
+async def test_provider_socket_without_sign_in_is_closed(hub_ctx: HubContext):
+    ws = await hub_ctx.http.ws_connect(f"{hub_ctx.url}/ws/provider")
+    assert await closed_with(ws) == 4401
+    ws = await hub_ctx.http.ws_connect(f"{hub_ctx.url}/ws/provider",
+                                       headers={"Authorization": "Bearer nonsense"})
+    assert await closed_with(ws) == 4401
+
+
+async def test_two_providers_claim_one_patient_one_wins(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    await hub_ctx.add_provider("wilson")
+    house, wilson = await hub_ctx.sign_in("house"), await hub_ctx.sign_in("wilson")
+    house_ws, wilson_ws = await hub_ctx.provider_socket(house), await hub_ctx.provider_socket(
+        wilson)
+    _, visit = await hub_ctx.post("/api/checkins", checkin_body())
+    patient_ws = await hub_ctx.patient_socket(visit["visit_token"])
+
+    results = await asyncio.gather(
+        hub_ctx.post(f"/api/visits/{visit['visit_id']}/claim", token=house),
+        hub_ctx.post(f"/api/visits/{visit['visit_id']}/claim", token=wilson),
+    )
+
+    statuses = sorted(r[0] for r in results)
+    assert statuses == [200, 409]
+    loser = next(r[1] for r in results if r[0] == 409)
+    assert "Another provider has already claimed this patient" in loser["error"]["message"]
+    for ws in (house_ws, wilson_ws):
+        claimed = await receive_type(ws, "queue.claimed")
+        assert claimed["visit_id"] == visit["visit_id"]
+    ready = await receive_type(patient_ws, "provider_ready")
+    assert ready["provider_name"] in ("Dr. House", "Dr. Wilson")
+    for ws in (house_ws, wilson_ws, patient_ws):
+        await ws.close()
+
+
+async def test_claim_next_takes_the_longest_waiting(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    status, error = await hub_ctx.post("/api/queue/claim-next", token=token)
+    assert status == 404 and error["error"]["code"] == "queue_empty"
+    _, first = await hub_ctx.post("/api/checkins", checkin_body())
+    hub_ctx.clock.advance(seconds=30)
+    await hub_ctx.post("/api/checkins", checkin_body())
+    status, claimed = await hub_ctx.post("/api/queue/claim-next", token=token)
+    assert status == 200 and claimed["visit_id"] == first["visit_id"]
+
+
+async def test_release_returns_patient_to_the_queue(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    await hub_ctx.add_provider("wilson")
+    house = await hub_ctx.sign_in("house")
+    wilson = await hub_ctx.sign_in("wilson")
+    _, visit = await hub_ctx.post("/api/checkins", checkin_body())
+    await hub_ctx.post(f"/api/visits/{visit['visit_id']}/claim", token=house)
+    status, _ = await hub_ctx.post(f"/api/visits/{visit['visit_id']}/release", token=wilson)
+    assert status == 403  # not Wilson's to release
+    status, body = await hub_ctx.post(f"/api/visits/{visit['visit_id']}/release", token=house)
+    assert status == 200 and body["state"] == "waiting"
+    _, queue = await hub_ctx.get("/api/queue", wilson)
+    assert [e["visit_id"] for e in queue["entries"]] == [visit["visit_id"]]
+
+
+async def test_provider_sees_only_their_service_lines(hub_ctx: HubContext):
+    await hub_ctx.add_provider("derm", ("specialty_care",))
+    ws = await hub_ctx.provider_socket(await hub_ctx.sign_in("derm"))
+    await hub_ctx.post("/api/checkins", checkin_body())
+    ping = json.dumps({"type": "ping"})
+    await ws.send_str(ping)
+    assert (await receive(ws))["type"] == "pong"  # nothing about the urgent-care patient
+    await ws.send_str(json.dumps({"type": "subscribe", "service_lines": ["urgent_care"]}))
+    assert await closed_with(ws) == 4403
+
+
+# -- signaling ----------------------------------------------------------------------------------
+
+
+async def _claimed_visit(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    await hub_ctx.add_provider("wilson")
+    house, wilson = await hub_ctx.sign_in("house"), await hub_ctx.sign_in("wilson")
+    _, visit = await hub_ctx.post("/api/checkins", checkin_body())
+    await hub_ctx.post(f"/api/visits/{visit['visit_id']}/claim", token=house)
+    return house, wilson, visit
+
+
+async def test_signaling_relays_between_the_two_peers_of_a_visit(hub_ctx: HubContext):
+    house, _, visit = await _claimed_visit(hub_ctx)
+    provider_ws = await hub_ctx.provider_socket(house)
+    patient_ws = await hub_ctx.patient_socket(visit["visit_token"])
+    offer = {"type": "offer", "sdp": "v=0\r\n..."}
+
+    await provider_ws.send_str(json.dumps({"type": "signal", "visit_id": visit["visit_id"],
+                                           "data": offer}))
+    assert (await receive_type(patient_ws, "signal"))["data"] == offer
+
+    answer = {"type": "answer", "sdp": "v=0\r\n..."}
+    await patient_ws.send_str(json.dumps({"type": "signal", "data": answer}))
+    got = await receive_type(provider_ws, "signal")
+    assert (got["visit_id"], got["data"]) == (visit["visit_id"], answer)
+    await provider_ws.close()
+    await patient_ws.close()
+
+
+async def test_signal_about_someone_elses_visit_closes_the_socket(hub_ctx: HubContext):
+    _, wilson, visit = await _claimed_visit(hub_ctx)
+    intruder = await hub_ctx.provider_socket(wilson)
+    patient_ws = await hub_ctx.patient_socket(visit["visit_token"])
+
+    await intruder.send_str(json.dumps({"type": "signal", "visit_id": visit["visit_id"],
+                                        "data": {"type": "offer", "sdp": "evil"}}))
+
+    assert await closed_with(intruder) == 4403
+    await patient_ws.send_str(json.dumps({"type": "ping"}))
+    assert (await receive(patient_ws))["type"] == "pong"  # the offer never reached the patient
+    await patient_ws.close()
+
+
+@pytest.mark.parametrize("raw", ["not json", "[1,2]", '{"type": "launch"}',
+                                 '{"type": "signal", "data": "x"}', '{"no": "type"}'])
+async def test_malformed_messages_close_with_4400(hub_ctx: HubContext, raw: str):
+    house, _, visit = await _claimed_visit(hub_ctx)
+    provider_ws = await hub_ctx.provider_socket(house)
+    await provider_ws.send_str(raw)
+    assert await closed_with(provider_ws) == 4400
+    patient_ws = await hub_ctx.patient_socket(visit["visit_token"])
+    await patient_ws.send_str(raw)
+    assert await closed_with(patient_ws) == 4400
+    status, body = await hub_ctx.get(f"/api/visits/{visit['visit_token']}")
+    assert status == 200 and body["state"] == "claimed"  # nothing changed
+
+
+async def test_patient_socket_with_unknown_link_is_closed(hub_ctx: HubContext):
+    ws = await hub_ctx.http.ws_connect(f"{hub_ctx.url}/ws/patient/{'A' * 43}")
+    assert await closed_with(ws) == 4404
+
+
+# -- visit links --------------------------------------------------------------------------------
+
+
+async def test_link_expires_after_its_lifetime_and_reveals_nothing(hub_ctx: HubContext):
+    _, visit = await hub_ctx.post("/api/checkins", checkin_body())
+    token = visit["visit_token"]
+    assert len(token) >= 22  # >= 128 bits in URL-safe base64
+    hub_ctx.clock.advance(hours=hub_ctx.hub.service.config.link_lifetime_hours, seconds=1)
+    status, body = await hub_ctx.get(f"/api/visits/{token}")
+    assert status == 404
+    assert body["error"]["code"] == "link_expired"
+    assert "Rosalind" not in json.dumps(body)
+    _, unknown = await hub_ctx.get(f"/api/visits/{'B' * 43}")
+    assert unknown == body  # expired and unknown look the same
+    expired = await hub_ctx.hub.service.expire_stale()
+    assert expired == 1
+
+
+# -- scheduled visits ---------------------------------------------------------------------------
+
+
+async def test_scheduled_visit_needs_echeckin_and_the_30_minute_window(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    provider_ws = await hub_ctx.provider_socket(token)
+    when = hub_ctx.clock.now + timedelta(hours=2)
+    body = {"patient": checkin_body()["patient"], "service_line": "specialty_care",
+            "condition": "follow_up", "scheduled_for": when.isoformat(), "copay": "25.00"}
+    status, appt = await hub_ctx.post("/api/appointments", body, token=token)
+    assert status == 201, appt
+    link = appt["visit_token"]
+
+    status, error = await hub_ctx.post(f"/api/visits/{link}/begin")
+    assert status == 409 and error["error"]["message"] == "Complete eCheck-in first."
+
+    echeckin = {
+        "forms": {"reason": "Follow-up of eczema", "allergies": "", "medications": ""},
+        "insurance": {"payer": "Acme Health", "member_id": "XZ123", "group_number": "",
+                      "subscriber_name": "Rosalind Quartermaine"},
+    }
+    status, error = await hub_ctx.post(f"/api/visits/{link}/echeckin", echeckin)
+    assert status == 422 and "copay" in error["error"]["fields"]
+    echeckin["copay"] = {"method": "hsa", "number": VALID_CARD, "expiry_month": 1,
+                         "expiry_year": 2031, "holder": "R Q"}
+    status, state = await hub_ctx.post(f"/api/visits/{link}/echeckin", echeckin)
+    assert status == 200 and state["echeckin_complete"] is True
+    assert state["can_begin"] is False and "30 minutes" in state["begin_blocked_reason"]
+
+    status, _ = await hub_ctx.post(f"/api/visits/{link}/begin")
+    assert status == 409
+    hub_ctx.clock.advance(hours=1, minutes=30)  # exactly 30 minutes before
+    status, state = await hub_ctx.post(f"/api/visits/{link}/begin")
+    assert status == 200 and state["state"] == "waiting"
+    added = await receive_type(provider_ws, "queue.added")
+    assert (added["entry"]["kind"], added["entry"]["echeckin_complete"]) == ("scheduled", True)
+
+    _, schedule = await hub_ctx.get(f"/api/schedule?date={when.date().isoformat()}", token)
+    assert [a["visit_id"] for a in schedule["appointments"]] == [appt["visit_id"]]
+    payments = hub_ctx.hub.service.store.payments(appt["visit_id"])
+    assert [(p.method, str(p.amount)) for p in payments] == [("hsa", "25.00")]
+    await provider_ws.close()
+
+
+async def test_appointment_needs_an_aware_time(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    body = {"patient": checkin_body()["patient"], "service_line": "specialty_care",
+            "condition": "follow_up", "scheduled_for": "2026-11-24T15:00:00"}
+    status, error = await hub_ctx.post("/api/appointments", body, token=token)
+    assert status == 422 and "UTC offset" in error["error"]["fields"]["scheduled_for"]
+
+
+# -- first run -----------------------------------------------------------------------------------
+
+
+async def test_first_provider_can_be_created_once_on_the_embedded_hub(hub_ctx: HubContext):
+    assert (await hub_ctx.get("/api/setup"))[1] == {"needs_first_provider": True}
+    body = {"username": "house", "display_name": "Dr. House", "password": "short",
+            "service_lines": ["urgent_care"]}
+    status, error = await hub_ctx.post("/api/setup/first-provider", body)
+    assert status == 422 and "password" in error["error"]["fields"]
+    body["password"] = PASSWORD
+    assert (await hub_ctx.post("/api/setup/first-provider", body))[0] == 201
+    assert (await hub_ctx.get("/api/setup"))[1] == {"needs_first_provider": False}
+    body["username"] = "mallory"
+    assert (await hub_ctx.post("/api/setup/first-provider", body))[0] == 403
+    assert (await hub_ctx.sign_in("house"))

@@ -1,0 +1,1 @@
+"""``workstation bench``: measurements side by side with their baselines, same run, same machine."""

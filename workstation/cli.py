@@ -1,0 +1,177 @@
+"""The command line: the workstation app (default), the clinic hub, database and accounts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from workstation import __version__
+from workstation.core.site import SiteConfigError
+from workstation.settings import load_site_config, user_data_dir
+
+log = logging.getLogger("workstation")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workstation",
+        description="Provider workstation for telehealth video visits. With no command it "
+                    "opens the workstation on its embedded hub.",
+    )
+    parser.add_argument("--version", action="version", version=f"workstation {__version__}")
+    parser.add_argument("--site", type=Path, help="site configuration file (TOML)")
+    parser.add_argument("--data-dir", type=Path, help="folder for the local database")
+    parser.add_argument("--hub-url", help="use this clinic hub instead of the embedded one")
+    parser.add_argument("--demo", action="store_true",
+                        help="training mode: a separate demo database")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command")
+
+    hub = sub.add_parser("hub", help="run the visit hub for a clinic")
+    hub.add_argument("--host", default="127.0.0.1")
+    hub.add_argument("--port", type=int, default=8443)
+    hub.add_argument("--db", required=True, help="database URL (postgresql://… or a file)")
+    hub.add_argument("--tls-cert", type=Path)
+    hub.add_argument("--tls-key", type=Path)
+
+    bench = sub.add_parser("bench", help="measure against reference baselines")
+    bench.add_argument("--quick", action="store_true", help="fewer, shorter runs")
+    bench.add_argument("--json", type=Path, help="also write the figures to this file")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="bring the schema up to date")
+    upgrade.add_argument("--db", required=True)
+
+    provider = sub.add_parser("provider", help="provider accounts")
+    provider_sub = provider.add_subparsers(dest="provider_command", required=True)
+    add = provider_sub.add_parser("add", help="create a provider account")
+    add.add_argument("--db", required=True)
+    add.add_argument("--username", required=True)
+    add.add_argument("--name", required=True, help="name shown to patients")
+    add.add_argument("--service-line", action="append", required=True, dest="service_lines")
+    add.add_argument("--npi", default="")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from standard input")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_site_config(args.site)
+    except SiteConfigError as exc:
+        print(f"workstation: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "hub":
+            return _run_hub(args, config)
+        if args.command == "bench":
+            from workstation.bench import runner
+
+            return runner.run(quick=args.quick, json_path=args.json)
+        if args.command == "db":
+            return _db_upgrade(args.db)
+        if args.command == "provider":
+            return _provider_add(args, config)
+        from workstation import app  # Qt is imported only when the window is wanted
+
+        return app.run(config=config, data_dir=args.data_dir or user_data_dir(),
+                       hub_url=args.hub_url, demo=args.demo)
+    except (RuntimeError, ValueError, OSError) as exc:
+        print(f"workstation: {exc}", file=sys.stderr)
+        return 1
+
+
+def _db_upgrade(url: str) -> int:
+    from workstation.storage import migrate
+    from workstation.storage.database import make_engine
+
+    engine = make_engine(url)
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine)
+    after = migrate.current_revision(engine)
+    engine.dispose()
+    print(f"Database schema: {before or 'empty'} -> {after}")
+    return 0
+
+
+def _provider_add(args: argparse.Namespace, config) -> int:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from workstation.core.people import Provider
+    from workstation.hub.auth import hash_password
+    from workstation.storage.database import open_store
+    from workstation.storage.store import UsernameTaken, new_id
+
+    unknown = [c for c in args.service_lines if config.service_line(c) is None]
+    if unknown:
+        codes = ", ".join(s.code for s in config.service_lines)
+        print(f"workstation: unknown service line {', '.join(unknown)}; this site has: {codes}",
+              file=sys.stderr)
+        return 2
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("workstation: the passwords differ; nothing was created.", file=sys.stderr)
+            return 2
+    if len(password) < 10:
+        print("workstation: use a password of at least 10 characters.", file=sys.stderr)
+        return 2
+    store = open_store(args.db, upgrade_schema=False)
+    try:
+        store.add_provider(
+            Provider(new_id(), args.username, args.name, tuple(args.service_lines), args.npi),
+            hash_password(password), datetime.now(UTC))
+    except UsernameTaken as exc:
+        print(f"workstation: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"Created provider {args.username}.")
+    return 0
+
+
+def _run_hub(args: argparse.Namespace, config) -> int:  # type: ignore[no-untyped-def]
+    from workstation.hub.server import start_hub, tls_context
+    from workstation.resource_files import load_resources
+    from workstation.storage.database import open_store
+
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("workstation: give both --tls-cert and --tls-key.", file=sys.stderr)
+        return 2
+    if not args.tls_cert and args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("Serving on %s without TLS: use --tls-cert/--tls-key or a TLS proxy; "
+                    "browsers allow camera access only over HTTPS.", args.host)
+    ssl_context = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    store = open_store(args.db, upgrade_schema=False)
+    resources = load_resources()
+
+    async def serve() -> None:
+        hub = await start_hub(store, config, resources, host=args.host, port=args.port,
+                              ssl_context=ssl_context)
+        log.info("Visit hub serving at %s", hub.url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("Stopping the visit hub")
+        await hub.close()
+
+    try:
+        asyncio.run(serve())
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,1 @@
+"""The clinical domain: pure Python, no I/O, no Qt."""

@@ -1,0 +1,114 @@
+"""Site configuration: one typed, versioned record read once at start and passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from workstation.core.people import ServiceLine
+
+SCHEMA_VERSION = 1
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class SiteConfigError(ValueError):
+    """The site configuration holds a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Hours for each weekday (0 = Monday); a missing day is closed."""
+
+    by_weekday: Mapping[int, tuple[time, time]]
+
+
+def default_hours() -> OpeningHours:
+    return OpeningHours({d: (time(9, 0), time(18, 0)) for d in range(5)})
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Everything a site may set. Read once in the CLI or app and passed to what needs it."""
+
+    schema_version: int = SCHEMA_VERSION
+    site_name: str = "Virtual Care"
+    time_zone: str = "America/Chicago"
+    minimum_age: int = 18
+    hours: OpeningHours = field(default_factory=default_hours)
+    fee: Decimal = Decimal("49.00")
+    currency: str = "USD"
+    service_lines: tuple[ServiceLine, ...] = (
+        ServiceLine("urgent_care", "On-demand urgent care"),
+        ServiceLine("specialty_care", "Virtual specialty care"),
+    )
+    promised_wait_minutes: int = 20
+    minutes_per_visit: int = 12
+    link_lifetime_hours: int = 24
+    begin_window_minutes: int = 30
+    session_hours: int = 12
+    ice_servers: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def service_line(self, code: str) -> ServiceLine | None:
+        return next((s for s in self.service_lines if s.code == code), None)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> SiteConfig:
+        """Build from parsed TOML/JSON, upgrading older schema versions."""
+        data = dict(migrate(data))
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise SiteConfigError(f"Unknown site settings: {', '.join(sorted(unknown))}.")
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "hours":
+                kwargs[key] = _parse_hours(value)
+            elif key == "fee":
+                kwargs[key] = Decimal(str(value))
+            elif key == "service_lines":
+                kwargs[key] = tuple(ServiceLine(str(s["code"]), str(s["name"])) for s in value)
+            elif key == "ice_servers":
+                kwargs[key] = tuple(dict(s) for s in value)
+            else:
+                kwargs[key] = value
+        config = cls(**kwargs)
+        try:
+            config.zone  # noqa: B018 - validates the name
+        except Exception as exc:
+            raise SiteConfigError(f"Unknown time zone {config.time_zone!r}.") from exc
+        if config.fee < 0:
+            raise SiteConfigError("The visit fee cannot be negative.")
+        return config
+
+
+def migrate(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    version = int(data.get("schema_version", SCHEMA_VERSION))
+    if version > SCHEMA_VERSION:
+        raise SiteConfigError(
+            f"This site configuration is version {version}; this program reads up to "
+            f"{SCHEMA_VERSION}. Update the workstation."
+        )
+    return {**data, "schema_version": SCHEMA_VERSION}
+
+
+def _parse_hours(value: Mapping[str, Any]) -> OpeningHours:
+    by_weekday: dict[int, tuple[time, time]] = {}
+    for day, span in value.items():
+        if day not in WEEKDAYS:
+            raise SiteConfigError(f"Unknown weekday {day!r} in hours; use {', '.join(WEEKDAYS)}.")
+        if not span:
+            continue
+        opens, closes = (time.fromisoformat(str(t)) for t in span)
+        if closes <= opens:
+            raise SiteConfigError(f"Hours for {day} close before they open.")
+        by_weekday[WEEKDAYS.index(day)] = (opens, closes)
+    return OpeningHours(by_weekday)

@@ -1,0 +1,1 @@
+"""The visit hub: patient pages, JSON API, queue push and signaling relay (aiohttp)."""

@@ -1,0 +1,115 @@
+"""The OpenAPI 3.1 document of the JSON API, with request schemas taken from the models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from workstation import __version__
+from workstation.hub import schemas
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+VISIT_ID = {"name": "visit_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+# (method, path, summary, request model, success status, authenticated, parameters)
+ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any]]] = [
+    ("get", "/api/site", "Site facts: fee, hours, open now, consent text", None, 200, False,
+     []),
+    ("get", "/api/conditions", "The conditions offered", None, 200, False, []),
+    ("get", "/api/red-flags", "Emergency questions asked before check-in", None, 200, False,
+     []),
+    ("post", "/api/eligibility", "Check age, condition, hours and red flags",
+     schemas.EligibilityIn, 200, False, []),
+    ("get", "/api/pharmacies", "Search pharmacies by name, city, ZIP or NCPDP ID", None, 200,
+     False, [{"name": "q", "in": "query", "required": False,
+              "schema": {"type": "string", "maxLength": 100}}]),
+    ("post", "/api/checkins", "Check in for an on-demand visit or E-Visit and pay the fee",
+     schemas.CheckInIn, 201, False, []),
+    ("get", "/api/visits/{token}", "The status of the visit this link opens", None, 200, False,
+     [TOKEN]),
+    ("post", "/api/visits/{token}/echeckin", "Complete eCheck-in for an appointment",
+     schemas.ECheckInIn, 200, False, [TOKEN]),
+    ("post", "/api/visits/{token}/begin", "Join the queue for an appointment", None, 200, False,
+     [TOKEN]),
+    ("post", "/api/visits/{token}/cancel", "Leave the queue / cancel", None, 200, False,
+     [TOKEN]),
+    ("get", "/api/setup", "Whether the first provider account must be created", None, 200,
+     False, []),
+    ("post", "/api/setup/first-provider", "Create the first provider (embedded hub only)",
+     schemas.FirstProviderIn, 201, False, []),
+    ("post", "/api/auth/sign-in", "Provider sign-in", schemas.SignInIn, 200, False, []),
+    ("post", "/api/auth/sign-out", "End this session", None, 204, True, []),
+    ("get", "/api/queue", "Waiting patients of the provider's service lines", None, 200, True,
+     []),
+    ("post", "/api/visits/{visit_id}/claim", "Claim a waiting patient", None, 200, True,
+     [VISIT_ID]),
+    ("post", "/api/queue/claim-next", "Claim the longest-waiting patient",
+     schemas.ClaimNextIn, 200, True, []),
+    ("post", "/api/visits/{visit_id}/release", "Return a claimed patient to the queue", None,
+     200, True, [VISIT_ID]),
+    ("post", "/api/appointments", "Book a scheduled video visit", schemas.AppointmentIn, 201,
+     True, []),
+    ("get", "/api/schedule", "Appointments of a day", None, 200, True,
+     [{"name": "date", "in": "query", "required": False,
+       "schema": {"type": "string", "format": "date"}}]),
+]
+
+
+def document() -> dict[str, Any]:
+    components: dict[str, Any] = {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            }},
+        },
+    }
+    paths: dict[str, Any] = {}
+    for method, path, summary, model, status, authenticated, params in ENDPOINTS:
+        op: dict[str, Any] = {
+            "summary": summary,
+            "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '')}"
+            .replace("}", "").replace("-", "_"),
+            "responses": {
+                str(status): {"description": "Success"}
+                if status == 204 else {"description": "Success", "content": {
+                    "application/json": {"schema": {"type": "object"}}}},
+                "4XX": {"description": "A problem the caller can fix",
+                        "content": {"application/json": {"schema": ERROR}}},
+            },
+        }
+        if params:
+            op["parameters"] = params
+        if authenticated:
+            op["security"] = [{"bearer": []}]
+        if model is not None:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(schema.pop("$defs", {}))
+            components[model.__name__] = schema
+            op["requestBody"] = {
+                "required": model is not schemas.ClaimNextIn,
+                "content": {"application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+            }
+        paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Visit hub", "version": __version__,
+                 "description": "Check-in, queue and visit API of the telehealth visit hub. "
+                                "WebSockets: /ws/provider (queue push, signaling) and "
+                                "/ws/patient/{token}."},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,76 @@
+"""The patient's pages: plain HTML, CSS and JS from ``hub/web``, no build step, no CDN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from workstation.core.visit_link import looks_like_token
+from workstation.hub.patient_api import SERVICE
+
+WEB = Path(__file__).with_name("web")
+
+routes = web.RouteTableDef()
+
+
+def _page(name: str, status: int = 200) -> web.FileResponse:
+    response = web.FileResponse(WEB / name, status=status)
+    response.content_type = "text/html"
+    response.charset = "utf-8"
+    return response
+
+
+@routes.get("/", name="home")
+async def home(_request: web.Request) -> web.Response:
+    raise web.HTTPFound("/checkin")
+
+
+@routes.get("/checkin", name="checkin_page")
+async def checkin_page(_request: web.Request) -> web.FileResponse:
+    return _page("checkin.html")
+
+
+@routes.get("/device-test", name="device_test_page")
+async def device_test_page(_request: web.Request) -> web.FileResponse:
+    return _page("device-test.html")
+
+
+async def _live(request: web.Request) -> bool:
+    token = request.match_info["token"]
+    if not looks_like_token(token):
+        return False
+    return await request.app[SERVICE].store_detail(token) is not None
+
+
+@routes.get("/v/{token}", name="visit_page")
+async def visit_page(request: web.Request) -> web.FileResponse:
+    return _page("visit.html") if await _live(request) else _page("expired.html", 404)
+
+
+@routes.get("/v/{token}/video", name="video_page")
+async def video_page(request: web.Request) -> web.FileResponse:
+    return _page("video.html") if await _live(request) else _page("expired.html", 404)
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
+)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    response = await handler(request)
+    headers = response.headers
+    # The visit token is in page URLs: never let it leave in a Referer header.
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if not request.path.startswith("/static/"):
+        headers.setdefault("Cache-Control", "no-store")
+    if response.content_type == "text/html":
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self)")
+    return response

@@ -1,0 +1,116 @@
+"""The provider's JSON API: sign-in, queue, claims, appointments. Bearer token on every call."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aiohttp import web
+
+from workstation.core.people import Provider
+from workstation.hub.auth import bearer_token
+from workstation.hub.errors import ApiError, parse_body
+from workstation.hub.patient_api import SERVICE
+from workstation.hub.schemas import AppointmentIn, ClaimNextIn, FirstProviderIn, SignInIn
+from workstation.hub.visit_service import VisitService, entry_json
+from workstation.storage.store import VisitNotFound
+
+routes = web.RouteTableDef()
+
+
+def _service(request: web.Request) -> VisitService:
+    return request.app[SERVICE]
+
+
+async def _provider(request: web.Request) -> Provider:
+    return await _service(request).authenticate(bearer_token(request.headers.get("Authorization")))
+
+
+def _provider_json(p: Provider) -> dict[str, object]:
+    return {"id": p.id, "username": p.username, "display_name": p.display_name,
+            "service_lines": list(p.service_lines)}
+
+
+@routes.get("/api/setup", name="setup_status")
+async def setup_status(request: web.Request) -> web.Response:
+    return web.json_response({"needs_first_provider": await _service(request).setup_needed()})
+
+
+@routes.post("/api/setup/first-provider", name="first_provider")
+async def first_provider(request: web.Request) -> web.Response:
+    body = await parse_body(request, FirstProviderIn)
+    provider = await _service(request).create_first_provider(body)
+    return web.json_response({"provider": _provider_json(provider)}, status=201)
+
+
+@routes.post("/api/auth/sign-in", name="sign_in")
+async def sign_in(request: web.Request) -> web.Response:
+    body = await parse_body(request, SignInIn)
+    token, expires, provider = await _service(request).sign_in(body.username, body.password)
+    return web.json_response({"token": token, "expires_at": expires.isoformat(),
+                              "provider": _provider_json(provider)})
+
+
+@routes.post("/api/auth/sign-out", name="sign_out")
+async def sign_out(request: web.Request) -> web.Response:
+    await _provider(request)
+    token = bearer_token(request.headers.get("Authorization"))
+    assert token is not None
+    await _service(request).sign_out(token)
+    return web.Response(status=204)
+
+
+@routes.get("/api/queue", name="queue")
+async def queue(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    entries = await _service(request).queue(provider.service_lines)
+    return web.json_response({"entries": [entry_json(e) for e in entries]})
+
+
+@routes.post("/api/visits/{visit_id}/claim", name="claim")
+async def claim(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    visit = await _service(request).claim(provider, request.match_info["visit_id"])
+    return web.json_response({"visit_id": visit.id, "state": visit.state.value,
+                              "provider_id": provider.id})
+
+
+@routes.post("/api/queue/claim-next", name="claim_next")
+async def claim_next(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    body = await parse_body(request, ClaimNextIn) if request.can_read_body else ClaimNextIn()
+    visit = await _service(request).claim_next(provider, body.service_line)
+    return web.json_response({"visit_id": visit.id, "state": visit.state.value,
+                              "provider_id": provider.id})
+
+
+@routes.post("/api/visits/{visit_id}/release", name="release")
+async def release(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    try:
+        visit = await _service(request).release(provider, request.match_info["visit_id"])
+    except VisitNotFound as exc:
+        raise ApiError(404, "not_found", "This visit does not exist.") from exc
+    return web.json_response({"visit_id": visit.id, "state": visit.state.value})
+
+
+@routes.post("/api/appointments", name="create_appointment")
+async def create_appointment(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    body = await parse_body(request, AppointmentIn)
+    visit, token = await _service(request).create_appointment(provider, body)
+    return web.json_response({"visit_id": visit.id, "visit_token": token,
+                              "visit_url": f"/v/{token}"}, status=201)
+
+
+@routes.get("/api/schedule", name="schedule")
+async def schedule(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    service = _service(request)
+    raw = request.query.get("date")
+    try:
+        day = date.fromisoformat(raw) if raw else service.clock().astimezone(
+            service.config.zone).date()
+    except ValueError as exc:
+        raise ApiError(422, "invalid", "Give the date as YYYY-MM-DD.",
+                       fields={"date": "Give the date as YYYY-MM-DD."}) from exc
+    return web.json_response({"appointments": await service.schedule(provider, day)})

@@ -1,0 +1,156 @@
+"""Request bodies of the JSON API. Validation and the OpenAPI schemas both come from here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+OptionalShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+LongText = Annotated[str, StringConstraints(max_length=4000)]
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=7, max_length=25,
+                      pattern=r"^[0-9+()\-. ]+$"),
+]
+StateCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
+                                             pattern=r"^[A-Za-z]{2}$")]
+PostalCode = Annotated[str, StringConstraints(strip_whitespace=True,
+                                              pattern=r"^[0-9]{5}(-[0-9]{4})?$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddressIn(Strict):
+    line1: ShortText
+    line2: OptionalShort = ""
+    city: ShortText
+    state: StateCode
+    postal_code: PostalCode
+
+
+class PatientIn(Strict):
+    given_name: ShortText
+    family_name: ShortText
+    date_of_birth: date
+    sex: Literal["female", "male", "other", "unknown"]
+    phone: Phone
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200,
+                                            pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")] = ""
+    address: AddressIn
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _plausible(cls, value: date) -> date:
+        if value.year < 1900:
+            raise ValueError("Enter a date of birth after 1900.")
+        return value
+
+
+class CardIn(Strict):
+    method: Literal["card", "hsa"]
+    number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)]
+    expiry_month: int = Field(ge=1, le=12)
+    expiry_year: int = Field(ge=2000, le=2100)
+    holder: ShortText
+
+    @field_validator("number")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        digits = value.replace(" ", "").replace("-", "")
+        if not digits.isdigit():
+            raise ValueError("The card number may contain digits, spaces and dashes only.")
+        return digits
+
+
+class EligibilityIn(Strict):
+    date_of_birth: date
+    condition: ShortText
+    red_flags: dict[str, bool]
+
+
+class CheckInIn(Strict):
+    patient: PatientIn
+    condition: ShortText
+    mode: Literal["video", "e_visit"] = "video"
+    symptoms: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    onset: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    allergies: LongText = ""
+    medications: LongText = ""
+    red_flags: dict[str, bool]
+    consent_telehealth: bool
+    callback_phone: Phone
+    pharmacy_id: ShortText
+    location_state: StateCode
+    payment: CardIn
+
+    @field_validator("consent_telehealth")
+    @classmethod
+    def _consented(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError("Consent to the limits of video care is needed to continue.")
+        return value
+
+
+class FormsIn(Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    allergies: LongText = ""
+    medications: LongText = ""
+
+
+class InsuranceIn(Strict):
+    payer: ShortText
+    member_id: ShortText
+    group_number: OptionalShort = ""
+    subscriber_name: ShortText
+
+
+class ECheckInIn(Strict):
+    forms: FormsIn
+    insurance: InsuranceIn
+    copay: CardIn | None = None
+
+
+class SignInIn(Strict):
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=80)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class FirstProviderIn(Strict):
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
+                                               max_length=80, pattern=r"^[A-Za-z0-9._@-]+$")]
+    display_name: ShortText
+    password: Annotated[str, StringConstraints(min_length=10, max_length=256)]
+    service_lines: list[ShortText] = Field(min_length=1)
+
+
+class ClaimNextIn(Strict):
+    service_line: ShortText | None = None
+
+
+class AppointmentIn(Strict):
+    patient: PatientIn
+    service_line: ShortText
+    condition: ShortText
+    scheduled_for: datetime
+    copay: Decimal = Field(default=Decimal("0"), ge=0, le=10000, decimal_places=2)
+
+    @field_validator("scheduled_for")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("Give the time with its UTC offset, e.g. 2026-11-24T15:00:00-06:00.")
+        return value
+
+
+REQUEST_MODELS: dict[str, type[BaseModel]] = {
+    m.__name__: m
+    for m in (EligibilityIn, CheckInIn, ECheckInIn, SignInIn, FirstProviderIn, ClaimNextIn,
+              AppointmentIn)
+}

@@ -1,0 +1,115 @@
+"""Building and running the hub: embedded in the workstation, or standalone for a clinic."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from workstation.core.payment import PaymentProcessor, RecordingProcessor
+from workstation.core.site import SiteConfig
+from workstation.hub import openapi, pages, patient_api, provider_api, sockets
+from workstation.hub.broker import Broker
+from workstation.hub.errors import json_errors
+from workstation.hub.patient_api import SERVICE
+from workstation.hub.visit_service import Clock, VisitService, utc_now
+from workstation.resource_files import Resources
+from workstation.storage.store import VisitStore
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+EXPIRY_INTERVAL = 60.0
+
+
+async def _openapi(_request: web.Request) -> web.Response:
+    return web.json_response(openapi.document())
+
+
+def create_app(
+    store: VisitStore, config: SiteConfig, resources: Resources, *, embedded: bool = False,
+    clock: Clock = utc_now, processor: PaymentProcessor | None = None,
+) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY,
+                          middlewares=[pages.security_headers, json_errors])
+    service = VisitService(store, config, resources, Broker(),
+                           processor or RecordingProcessor(), clock=clock, embedded=embedded)
+    app[SERVICE] = service
+    app.router.add_routes(patient_api.routes)
+    app.router.add_routes(provider_api.routes)
+    app.router.add_routes(sockets.routes)
+    app.router.add_routes(pages.routes)
+    app.router.add_get("/api/openapi.json", _openapi, name="openapi")
+    app.router.add_static("/static/", pages.WEB / "static", name="static")
+    app.cleanup_ctx.append(_expiry_loop)
+    app.on_shutdown.append(_close_sockets)
+    return app
+
+
+async def _expiry_loop(app: web.Application):  # type: ignore[no-untyped-def]
+    service = app[SERVICE]
+
+    async def run() -> None:
+        while True:
+            try:
+                await service.expire_stale()
+            except Exception:
+                log.exception("Expiring stale visits failed; will try again")
+            await asyncio.sleep(EXPIRY_INTERVAL)
+
+    task = asyncio.create_task(run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close_sockets(app: web.Application) -> None:
+    await app[SERVICE].broker.close_all()
+
+
+@dataclass
+class RunningHub:
+    url: str
+    runner: web.AppRunner
+    app: web.Application
+
+    @property
+    def service(self) -> VisitService:
+        return self.app[SERVICE]
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def start_hub(
+    store: VisitStore, config: SiteConfig, resources: Resources, *, host: str = "127.0.0.1",
+    port: int = 0, embedded: bool = False, ssl_context: ssl.SSLContext | None = None,
+    clock: Clock = utc_now, processor: PaymentProcessor | None = None,
+) -> RunningHub:
+    """Start serving; ``port=0`` picks a free port. Call inside the running event loop."""
+    app = create_app(store, config, resources, embedded=embedded, clock=clock,
+                     processor=processor)
+    # No access log: its lines would carry visit tokens.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
+    await site.start()
+    server = site._server
+    assert server is not None and server.sockets  # type: ignore[attr-defined]
+    bound_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    scheme = "https" if ssl_context else "http"
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return RunningHub(f"{scheme}://{shown_host}:{bound_port}", runner, app)

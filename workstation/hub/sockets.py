@@ -1,0 +1,155 @@
+"""WebSockets: queue push to providers, status push to patients, signaling between the two.
+
+Close codes: 4400 a malformed or unknown message, 4401 not signed in, 4403 a message about a
+visit or queue the sender does not belong to, 4404 an unknown or expired visit link.
+Nothing is changed by a message that closes the socket.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from workstation.core.visit_link import looks_like_token
+from workstation.hub.auth import bearer_token
+from workstation.hub.broker import ProviderSocket
+from workstation.hub.errors import ApiError
+from workstation.hub.patient_api import SERVICE
+from workstation.hub.visit_service import VisitService, entry_json
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+MAX_MESSAGE = 64 * 1024
+HEARTBEAT = 20.0
+
+BAD_MESSAGE = 4400
+NOT_SIGNED_IN = 4401
+NOT_YOURS = 4403
+LINK_GONE = 4404
+
+
+class Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _parse(data: str) -> dict[str, Any]:
+    try:
+        message = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise Refused(BAD_MESSAGE, "not JSON") from exc
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise Refused(BAD_MESSAGE, "a message needs a type")
+    return message
+
+
+def _signal_data(message: dict[str, Any]) -> dict[str, Any]:
+    data = message.get("data")
+    if not isinstance(data, dict):
+        raise Refused(BAD_MESSAGE, "signal needs a data object")
+    return data
+
+
+async def _close(ws: web.WebSocketResponse, code: int, reason: str) -> None:
+    await ws.close(code=code, message=reason.encode()[:120])
+
+
+@routes.get("/ws/provider", name="ws_provider")
+async def provider_socket(request: web.Request) -> web.WebSocketResponse:
+    service: VisitService = request.app[SERVICE]
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE)
+    try:
+        provider = await service.authenticate(
+            bearer_token(request.headers.get("Authorization")))
+    except ApiError:
+        await ws.prepare(request)
+        await _close(ws, NOT_SIGNED_IN, "sign in first")
+        return ws
+    await ws.prepare(request)
+    sock = ProviderSocket(ws, provider.id, set(provider.service_lines))
+    broker = service.broker
+    # Register before the snapshot so no event can fall between the two.
+    broker.add_provider(sock)
+    try:
+        entries = await service.queue(tuple(sock.service_lines))
+        await ws.send_json({"type": "queue.snapshot", "entries": [entry_json(e) for e in entries]})
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                raise Refused(BAD_MESSAGE, "text messages only")
+            message = _parse(msg.data)
+            kind = message["type"]
+            if kind == "ping":
+                await ws.send_json({"type": "pong"})
+            elif kind == "subscribe":
+                lines = message.get("service_lines")
+                if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+                    raise Refused(BAD_MESSAGE, "service_lines must be a list of codes")
+                if not set(lines) <= set(provider.service_lines):
+                    raise Refused(NOT_YOURS, "not one of your service lines")
+                sock.service_lines = set(lines)
+                entries = await service.queue(tuple(sock.service_lines))
+                await ws.send_json({"type": "queue.snapshot",
+                                    "entries": [entry_json(e) for e in entries]})
+            elif kind == "signal":
+                visit_id = message.get("visit_id")
+                data = _signal_data(message)
+                if not isinstance(visit_id, str) or not await service.may_signal(provider,
+                                                                                 visit_id):
+                    raise Refused(NOT_YOURS, "not your visit")
+                await broker.to_patient(visit_id, {"type": "signal", "data": data})
+            else:
+                raise Refused(BAD_MESSAGE, f"unknown message type {kind[:40]!r}")
+    except Refused as exc:
+        await _close(ws, exc.code, exc.reason)
+    finally:
+        broker.remove_provider(sock)
+    return ws
+
+
+@routes.get("/ws/patient/{token}", name="ws_patient")
+async def patient_socket(request: web.Request) -> web.WebSocketResponse:
+    service: VisitService = request.app[SERVICE]
+    token = request.match_info["token"]
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE)
+    await ws.prepare(request)
+    detail = await service.store_detail(token) if looks_like_token(token) else None
+    if detail is None:
+        await _close(ws, LINK_GONE, "link expired")
+        return ws
+    visit_id = detail.visit.id
+    service.broker.add_patient(visit_id, ws)
+    try:
+        await ws.send_json({"type": "status", **await service.status(detail)})
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                raise Refused(BAD_MESSAGE, "text messages only")
+            message = _parse(msg.data)
+            kind = message["type"]
+            if kind == "ping":
+                await ws.send_json({"type": "pong"})
+            elif kind == "signal":
+                data = _signal_data(message)
+                current = await service.store_detail(token)
+                if current is None:
+                    raise Refused(LINK_GONE, "link expired")
+                provider_id = current.visit.provider_id
+                if provider_id is None:
+                    await ws.send_json({"type": "error",
+                                        "message": "No provider has joined this visit yet."})
+                    continue
+                await service.broker.to_provider(provider_id, {
+                    "type": "signal", "visit_id": visit_id, "data": data})
+            else:
+                raise Refused(BAD_MESSAGE, f"unknown message type {kind[:40]!r}")
+    except Refused as exc:
+        await _close(ws, exc.code, exc.reason)
+    finally:
+        service.broker.remove_patient(visit_id, ws)
+    return ws

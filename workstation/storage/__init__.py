@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, repositories, migrations, database URL and key handling."""

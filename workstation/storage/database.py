@@ -1,0 +1,122 @@
+"""Database URLs and engines: encrypted SQLite by default, PostgreSQL for a clinic."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DatabaseError
+from sqlalchemy.pool import QueuePool
+
+from workstation.storage import migrate
+from workstation.storage.keystore import database_key
+from workstation.storage.store import VisitStore
+
+DEFAULT_FILE_NAME = "workstation.db"
+
+
+def default_sqlite_path(data_dir: Path) -> Path:
+    return data_dir / DEFAULT_FILE_NAME
+
+
+def encrypted_sqlite_url(path: Path, key_hex: str) -> URL:
+    """SQLCipher URL with a raw 256-bit key (skips the per-connection key derivation)."""
+    return URL.create("sqlite+pysqlcipher", password=f"x'{key_hex}'", database=str(path))
+
+
+def resolve_url(url: str | URL) -> URL:
+    """Turn what a user passes (``sqlite:///file``, ``postgresql://…``) into a driver URL.
+
+    A plain ``sqlite:`` file URL is opened encrypted, with the key from the OS keyring.
+    """
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.drivername == "sqlite+pysqlcipher":
+            return parsed
+        if not parsed.database or parsed.database == ":memory:":
+            raise ValueError("An in-memory database would lose every visit; give a file path.")
+        path = Path(parsed.database).expanduser().resolve()
+        return encrypted_sqlite_url(path, database_key(str(path)))
+    raise ValueError(
+        f"Unsupported database {parsed.get_backend_name()!r}: use an SQLite file path or a "
+        "postgresql:// URL."
+    )
+
+
+def make_engine(url: str | URL) -> Engine:
+    resolved = resolve_url(url)
+    if resolved.get_backend_name() == "sqlite":
+        assert resolved.database is not None
+        Path(resolved.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            resolved,
+            poolclass=QueuePool,
+            pool_size=8,
+            max_overflow=16,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        if os.name == "posix" and Path(resolved.database).exists():
+            os.chmod(resolved.database, 0o600)
+        return engine
+    return create_engine(resolved, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy own transactions (BEGIN IMMEDIATE below), as its docs recommend for pysqlite.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    # Take the write lock up front: no deadlock between two readers that both want to write.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_store(url: str | URL, *, upgrade_schema: bool = True) -> VisitStore:
+    """Open the database, bringing its schema up to date when asked (the embedded default).
+
+    A clinic server runs ``workstation db upgrade`` explicitly; a hub started on an older
+    schema is refused with that instruction rather than failing on the first query.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except DatabaseError as exc:
+        engine.dispose()
+        if engine.dialect.name == "sqlite":
+            raise DatabaseUnreadable(
+                f"The database file {engine.url.database} cannot be opened with the key in "
+                "this account's keyring (a different key, or not a workstation database). "
+                "Nothing was changed. Restore the keyring entry or choose another file."
+            ) from exc
+        raise DatabaseUnreadable(f"The database cannot be reached: {exc.orig}") from exc
+    if upgrade_schema:
+        migrate.upgrade(engine)
+    elif not migrate.is_current(engine):
+        engine.dispose()
+        raise SchemaOutOfDate(
+            "The database schema is older than this program. Run: workstation db upgrade --db URL"
+        )
+    return VisitStore(engine)
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+class DatabaseUnreadable(RuntimeError):
+    pass

@@ -1,0 +1,63 @@
+"""The SQLite encryption key lives in the OS keyring, never in a file."""
+
+from __future__ import annotations
+
+import secrets
+
+import keyring
+import keyring.backend
+import keyring.errors
+
+SERVICE = "workstation-database"
+
+
+class DatabaseKeyUnavailable(RuntimeError):
+    """No usable keyring: the encrypted database cannot be opened or created."""
+
+
+NO_KEYRING_HELP = (
+    "No system keyring was found, so the database encryption key cannot be kept safely. "
+    "Install and unlock one (on Linux: gnome-keyring or KeePassXC with Secret Service; "
+    "Windows and macOS have one built in), or set PYTHON_KEYRING_BACKEND to a backend "
+    "your IT department approves. The key is never written to a plain file."
+)
+
+
+def database_key(database_path: str, *, create: bool = True) -> str:
+    """Return the hex key for the database at ``database_path``, creating it at first run."""
+    try:
+        key = keyring.get_password(SERVICE, database_path)
+        if key is None and create:
+            key = secrets.token_hex(32)
+            keyring.set_password(SERVICE, database_path, key)
+    except keyring.errors.KeyringError as exc:
+        raise DatabaseKeyUnavailable(NO_KEYRING_HELP) from exc
+    if key is None:
+        raise DatabaseKeyUnavailable(
+            f"No key for the database {database_path} in the system keyring. It was created "
+            "on another account or machine, or the keyring entry was removed."
+        )
+    return key
+
+
+class ProcessKeyring(keyring.backend.KeyringBackend):
+    """A keyring that lives and dies with this process.
+
+    Only for databases that live and die with the process too (benchmarks, throwaway
+    training runs): the data becomes unreadable when the process ends, by design.
+    """
+
+    priority = 0  # never chosen automatically
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._secrets.pop((service, username), None)

@@ -1,0 +1,183 @@
+"""Tables. Amounts are integer cents; times are stored as UTC and read back timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("Naive datetimes are not stored; pass an aware datetime.")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), date: Date()}
+
+
+class PatientRow(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    given_name: Mapped[str] = mapped_column(Text)
+    family_name: Mapped[str] = mapped_column(Text)
+    date_of_birth: Mapped[date]
+    sex: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str] = mapped_column(Text, default="")
+    address_line1: Mapped[str] = mapped_column(Text, default="")
+    address_line2: Mapped[str] = mapped_column(Text, default="")
+    city: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(2), default="")
+    postal_code: Mapped[str] = mapped_column(String(10), default="")
+    created_at: Mapped[datetime]
+
+
+class ProviderRow(Base):
+    __tablename__ = "providers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str] = mapped_column(Text)
+    service_lines: Mapped[list[str]] = mapped_column(JSON)
+    npi: Mapped[str] = mapped_column(String(10), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class ProviderSessionRow(Base):
+    __tablename__ = "provider_sessions"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class VisitRow(Base):
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_queue", "state", "service_line", "waiting_since"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    service_line: Mapped[str] = mapped_column(String(40))
+    condition: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    waiting_since: Mapped[datetime | None]
+    provider_id: Mapped[str | None] = mapped_column(ForeignKey("providers.id"))
+    claimed_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    scheduled_for: Mapped[datetime | None]
+    echeckin_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    copay_cents: Mapped[int | None] = mapped_column(Integer)
+    link_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    link_expires_at: Mapped[datetime]
+
+
+class VisitTransitionRow(Base):
+    __tablename__ = "visit_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(80))
+
+
+class IntakeRow(Base):
+    __tablename__ = "intakes"
+
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), primary_key=True)
+    symptoms: Mapped[str] = mapped_column(Text)
+    onset: Mapped[str] = mapped_column(Text)
+    allergies: Mapped[str] = mapped_column(Text)
+    medications: Mapped[str] = mapped_column(Text)
+    red_flags: Mapped[dict[str, bool]] = mapped_column(JSON)
+    consent_telehealth: Mapped[bool] = mapped_column(Boolean)
+    callback_phone: Mapped[str] = mapped_column(String(40))
+    pharmacy_id: Mapped[str] = mapped_column(String(20))
+    patient_location_state: Mapped[str] = mapped_column(String(2))
+    extra: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+class ECheckInRow(Base):
+    __tablename__ = "echeckins"
+
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), primary_key=True)
+    forms: Mapped[dict[str, str]] = mapped_column(JSON)
+    insurance: Mapped[dict[str, str]] = mapped_column(JSON)
+    completed_at: Mapped[datetime]
+
+
+class PaymentRow(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # visit_fee | copay
+    method: Mapped[str] = mapped_column(String(8))
+    card_last4: Mapped[str] = mapped_column(String(4))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    processor_reference: Mapped[str] = mapped_column(Text)
+    paid_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60))
+    outcome: Mapped[str] = mapped_column(String(16))
+    patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    visit_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
