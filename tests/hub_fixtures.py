@@ -109,3 +109,13 @@ async def hub_ctx(sqlite_store, site, resources) -> AsyncIterator[HubContext]:  
     async with aiohttp.ClientSession() as http:
         yield HubContext(hub, clock, http)
     await hub.close()
+
+
+@pytest.fixture
+async def any_db_hub_ctx(store, site, resources) -> AsyncIterator[HubContext]:  # type: ignore[no-untyped-def]
+    """The hub on SQLite and, marked postgres, on the real PostgreSQL server."""
+    clock = Clock()
+    hub = await start_hub(store, site, resources, embedded=True, clock=clock)
+    async with aiohttp.ClientSession() as http:
+        yield HubContext(hub, clock, http)
+    await hub.close()

@@ -1,0 +1,105 @@
+"""A patient checks in from Chromium; the provider's socket sees them arrive."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.e2e.conftest import browser  # noqa: F401
+from tests.hub_fixtures import HubContext, hub_ctx, receive_type  # noqa: F401
+from workstation.core.eligibility import RED_FLAGS
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.e2e]
+
+
+async def _page(browser: Browser, width: int = 390) -> Page:
+    context = await browser.new_context(viewport={"width": width, "height": 844})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+async def _eligibility(page: Page, hub_url: str, *, emergency: str | None = None) -> None:
+    await page.goto(f"{hub_url}/checkin")
+    await page.select_option("#condition", "sore_throat")
+    await page.fill("#dob", "1985-03-14")
+    for flag in RED_FLAGS:
+        answer = "yes" if flag.code == emergency else "no"
+        await page.check(f"#rf_{flag.code}_{answer}")
+    await page.click("#next_eligibility")
+
+
+async def test_patient_checks_in_and_reaches_the_waiting_room(hub_ctx: HubContext,
+                                                              browser: Browser):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    provider_ws = await hub_ctx.provider_socket(token)
+    page = await _page(browser)
+
+    await _eligibility(page, hub_ctx.url)
+    await page.fill("#given_name", "Rosalind")
+    await page.fill("#family_name", "Quartermaine <b>")
+    await page.select_option("#sex", "female")
+    await page.fill("#phone", "512-555-0142")
+    await page.fill("#email", "rq@example.org")
+    await page.fill("#address_line1", "12 Elm St")
+    await page.fill("#address_city", "Austin")
+    await page.select_option("#address_state", "TX")
+    await page.fill("#address_postal_code", "78701")
+    await page.fill("#symptoms", "Sore throat, fever 38.4 °C")
+    await page.fill("#onset", "2 days ago")
+    await page.fill("#allergies", "Penicillin")
+    await page.fill("#medications", "None")
+    await page.select_option("#location_state", "TX")
+    await page.fill("#callback_phone", "512-555-0142")
+    await page.click("#next_details")
+    await page.fill("#pharmacy_search", "Main Street")
+    await page.check("#pharmacy_4410011")
+    await page.click("#next_pharmacy")
+    await page.check("#consent")
+    await page.click("#next_consent")
+    await expect(page.locator("#fee_text")).to_contain_text("$49.00")
+    await page.fill("#card_number", "4111 1111 1111 1111")
+    await page.select_option("#card_exp_month", "12")
+    await page.select_option("#card_exp_year", "2030")
+    await page.fill("#card_holder", "Rosalind Quartermaine")
+    await page.click("#submit_checkin")
+
+    await page.wait_for_url(re.compile(r"/v/[A-Za-z0-9_-]{40,}$"))
+    await expect(page.locator("#position")).to_have_text("#1")
+    added = await receive_type(provider_ws, "queue.added")
+    assert (added["entry"]["condition_name"], added["entry"]["age"]) == ("Sore throat", 41)
+    visit_id = added["entry"]["visit_id"]
+    intake = hub_ctx.hub.service.store.intake(visit_id)
+    assert intake is not None and intake.symptoms == "Sore throat, fever 38.4 °C"
+    detail = hub_ctx.hub.service.store.visit_detail(visit_id)
+    assert detail.patient.family_name == "Quartermaine <b>"  # stored as typed
+
+    # The provider claims: the waiting room says so without a reload.
+    status, _ = await hub_ctx.post(f"/api/visits/{visit_id}/claim", token=token)
+    assert status == 200
+    await expect(page.locator("#ready_banner")).to_be_visible()
+    await expect(page.locator("#ready_banner")).to_contain_text("Dr. House")
+    assert page.errors == []  # type: ignore[attr-defined]
+    await provider_ws.close()
+
+
+async def test_red_flag_stops_check_in_with_911(hub_ctx: HubContext, browser: Browser):
+    page = await _page(browser)
+    await _eligibility(page, hub_ctx.url, emergency="chest_pain")
+    await expect(page.locator("#ineligible")).to_be_visible()
+    await expect(page.locator("#ineligible_message")).to_contain_text("911")
+    await expect(page.locator("#call_911")).to_have_attribute("href", "tel:911")
+    assert hub_ctx.hub.service.store.waiting_visits() == []
+
+
+async def test_unknown_link_shows_the_expired_page(hub_ctx: HubContext, browser: Browser):
+    page = await _page(browser)
+    response = await page.goto(f"{hub_ctx.url}/v/{'Z' * 43}")
+    assert response is not None and response.status == 404
+    await expect(page.locator("body")).to_contain_text("expired")

@@ -1,0 +1,121 @@
+"""A clinic's IT runs the hub from the command line: PostgreSQL, TLS, accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import ssl
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import pg_url
+from tests.factories import checkin_body
+
+pytestmark = pytest.mark.postgres
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "hub.crt", folder / "hub.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.fixture
+def clinic_db() -> Iterator[str]:
+    base = make_url(pg_url())
+    name = f"ws_cli_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "workstation", *args], input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path):
+    upgrade = _cli("db", "upgrade", "--db", clinic_db)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "-> 0001" in upgrade.stdout
+
+    refused = _cli("provider", "add", "--db", clinic_db, "--username", "house", "--name",
+                   "Dr. House", "--service-line", "nonsense", "--password-stdin",
+                   stdin="a long enough password\n")
+    assert refused.returncode == 2 and "unknown service line" in refused.stderr
+    added = _cli("provider", "add", "--db", clinic_db, "--username", "house", "--name",
+                 "Dr. House", "--service-line", "urgent_care", "--password-stdin",
+                 stdin="a long enough password\n")
+    assert added.returncode == 0, added.stderr
+
+    cert, key = _self_signed(tmp_path)
+    site = tmp_path / "site.toml"
+    days = "\n".join(f'{d} = ["00:00", "23:59:59"]' for d in
+                     ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+    site.write_text(f'site_name = "Test Clinic"\nfee = "39.00"\n[hours]\n{days}\n')
+    hub = subprocess.Popen(
+        [sys.executable, "-m", "workstation", "--site", str(site), "hub", "--host", "127.0.0.1", "--port", "0",
+         "--db", clinic_db, "--tls-cert", str(cert), "--tls-key", str(key)],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert hub.stderr is not None
+        url = None
+        for line in hub.stderr:
+            if "Visit hub serving at" in line:
+                url = line.rsplit(" ", 1)[1].strip()
+                break
+        assert url and url.startswith("https://127.0.0.1:")
+        context = ssl.create_default_context(cafile=str(cert))
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
+            async with http.post(f"{url}/api/auth/sign-in", json={
+                    "username": "house", "password": "a long enough password"}) as r:
+                assert r.status == 200
+                token = (await r.json())["token"]
+            async with http.get(f"{url}/api/site") as r:
+                assert (await r.json())["fee"] == "39.00"
+            async with http.get(f"{url}/api/setup") as r:  # no first-run setup on a clinic hub
+                assert (await r.json()) == {"needs_first_provider": False}
+            async with http.ws_connect(f"{url}/ws/provider",
+                                       headers={"Authorization": f"Bearer {token}"}) as ws:
+                assert (await ws.receive_json())["type"] == "queue.snapshot"
+                async with http.post(f"{url}/api/checkins", json=checkin_body()) as r:
+                    assert r.status == 201
+                event = await ws.receive_json(timeout=5)
+                assert event["type"] == "queue.added"
+    finally:
+        hub.terminate()
+        hub.wait(15)
+        assert hub.stderr is not None
+        hub.stderr.close()
+    assert hub.returncode == 0  # SIGTERM stops it cleanly

@@ -1,0 +1,1 @@
+"""Training mode: a separate database with simulated patients and appointments."""

@@ -1,0 +1,1 @@
+"""Camera, microphone and speaker, and synthetic sources (video issue)."""

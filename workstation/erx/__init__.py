@@ -1,0 +1,1 @@
+"""Prescription outbox and transmission (e-prescribing issue)."""

@@ -1,0 +1,1 @@
+"""WebRTC peer sessions with aiortc (video issue)."""
