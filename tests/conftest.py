@@ -19,6 +19,8 @@ from workstation.resource_files import Resources, load_resources
 from workstation.storage.database import open_store
 from workstation.storage.store import VisitStore
 
+pytest_plugins = ["tests.hub_fixtures"]
+
 PG_URL_ENV = "WORKSTATION_TEST_PG_URL"
 # A Tuesday at 10:00 in Chicago: inside the default service hours.
 OPEN_NOW = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)

@@ -82,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             return _db_upgrade(args.db)
         if args.command == "provider":
             return _provider_add(args, config)
-        from workstation import app  # Qt is imported only when the window is wanted
+        from workstation.app import run  # Qt is imported only when the window is wanted
 
-        return app.run(config=config, data_dir=args.data_dir or user_data_dir(),
+        return run(config=config, data_dir=args.data_dir or user_data_dir(),
                        hub_url=args.hub_url, demo=args.demo)
     except (RuntimeError, ValueError, OSError) as exc:
         print(f"workstation: {exc}", file=sys.stderr)

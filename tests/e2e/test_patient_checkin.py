@@ -7,8 +7,7 @@ import re
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import browser  # noqa: F401
-from tests.hub_fixtures import HubContext, hub_ctx, receive_type  # noqa: F401
+from tests.hub_fixtures import HubContext, receive_type
 from workstation.core.eligibility import RED_FLAGS
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.e2e]

@@ -85,7 +85,8 @@ async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path)
                      ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
     site.write_text(f'site_name = "Test Clinic"\nfee = "39.00"\n[hours]\n{days}\n')
     hub = subprocess.Popen(
-        [sys.executable, "-m", "workstation", "--site", str(site), "hub", "--host", "127.0.0.1", "--port", "0",
+        [sys.executable, "-m", "workstation", "--site", str(site), "hub", "--host", "127.0.0.1",
+         "--port", "0",
          "--db", clinic_db, "--tls-cert", str(cert), "--tls-key", str(key)],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:

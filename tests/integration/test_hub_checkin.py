@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from tests.factories import VALID_CARD, checkin_body
-from tests.hub_fixtures import HubContext, hub_ctx, receive, receive_type  # noqa: F401
+from tests.hub_fixtures import HubContext, receive, receive_type
 
 pytestmark = pytest.mark.asyncio
 
@@ -183,6 +183,7 @@ async def test_waiting_patients_see_their_position_change(hub_ctx: HubContext):
     await hub_ctx.add_provider("house")
     token = await hub_ctx.sign_in("house")
     _, first = await hub_ctx.post("/api/checkins", checkin_body())
+    hub_ctx.clock.advance(seconds=1)
     _, second = await hub_ctx.post("/api/checkins", checkin_body())
     patient_ws = await hub_ctx.http.ws_connect(f"{hub_ctx.url}/ws/patient/{second['visit_token']}")
     hello = await receive(patient_ws)
@@ -228,7 +229,7 @@ async def test_device_test_page_is_served(hub_ctx: HubContext):
 
 async def test_hub_answers_over_loopback_tcp(hub_ctx: HubContext):
     assert hub_ctx.url.startswith("http://127.0.0.1:")
-    async with aiohttp.ClientSession() as other:
-        async with other.get(f"{hub_ctx.url}/api/conditions") as r:
-            names = [c["name"] for c in (await r.json())["conditions"]]
+    async with aiohttp.ClientSession() as other, other.get(
+            f"{hub_ctx.url}/api/conditions") as r:
+        names = [c["name"] for c in (await r.json())["conditions"]]
     assert len(names) == 16 and "Sore throat" in names

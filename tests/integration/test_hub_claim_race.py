@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from tests.factories import checkin_body
-from tests.hub_fixtures import HubContext, any_db_hub_ctx  # noqa: F401
+from tests.hub_fixtures import HubContext
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,14 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import VALID_CARD, checkin_body
-from tests.hub_fixtures import (  # noqa: F401
-    PASSWORD,
-    HubContext,
-    closed_with,
-    hub_ctx,
-    receive,
-    receive_type,
-)
+from tests.hub_fixtures import PASSWORD, HubContext, closed_with, receive, receive_type
 
 pytestmark = pytest.mark.asyncio
 

@@ -30,12 +30,12 @@ async def _wait_for_stdin_close() -> None:
 
 
 async def run_hub(providers: int) -> None:
+    from workstation.core.people import Provider
     from workstation.hub.auth import hash_password
     from workstation.hub.server import start_hub
     from workstation.resource_files import load_resources
     from workstation.storage.database import open_store
     from workstation.storage.store import new_id
-    from workstation.core.people import Provider
 
     keyring.set_keyring(ProcessKeyring())
     folder = Path(tempfile.mkdtemp(prefix="ws-bench-"))

@@ -34,17 +34,53 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> web.Re
                              status=status)
 
 
+FORMAT_HINTS = {
+    "postal_code": "Enter a 5-digit ZIP code.",
+    "phone": "Enter a phone number: digits, spaces and + ( ) - . only.",
+    "callback_phone": "Enter a phone number: digits, spaces and + ( ) - . only.",
+    "state": "Use the two-letter state code, e.g. TX.",
+    "location_state": "Use the two-letter state code, e.g. TX.",
+    "email": "Enter an email address like name@example.org, or leave it blank.",
+    "username": "Use letters, digits and . _ @ - only.",
+}
+
+
+def _human(err: Any) -> str:
+    kind = err["type"]
+    field = str(err["loc"][-1]) if err["loc"] else ""
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return "This is required."
+    if kind == "extra_forbidden":
+        return "This field is not expected."
+    if kind == "string_too_short":
+        if ctx.get("min_length") == 1:
+            return "This is required."
+        return f"Use at least {ctx.get('min_length')} characters."
+    if kind == "string_too_long":
+        return f"This is too long: at most {ctx.get('max_length')} characters."
+    if kind == "string_pattern_mismatch":
+        return FORMAT_HINTS.get(field, "Check the format of this answer.")
+    if kind.startswith("date"):
+        return "Enter the date as YYYY-MM-DD."
+    if kind.startswith("datetime"):
+        return "Enter the date and time with its UTC offset, e.g. 2026-11-24T15:00:00-06:00."
+    if kind == "literal_error":
+        return "Choose one of the options offered."
+    if kind.startswith(("int_", "decimal_", "float_")) or kind in (
+            "greater_than_equal", "less_than_equal"):
+        return str(err["msg"]).removeprefix("Input should be ").capitalize().rstrip(".") + "."
+    if kind == "bool_type" or kind == "bool_parsing":
+        return "Answer yes or no."
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def fields_from(exc: ValidationError) -> dict[str, str]:
     """Field path -> first human message, e.g. ``patient.date_of_birth``."""
     out: dict[str, str] = {}
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"])
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "missing":
-            message = "This is required."
-        elif err["type"] == "extra_forbidden":
-            message = "This field is not expected."
-        out.setdefault(path or "body", message)
+        out.setdefault(path or "body", _human(err))
     return out
 
 

@@ -1,0 +1,122 @@
+"""Signing in and setting up the first account, as the provider types it."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit
+from pytestqt.qtbot import QtBot
+
+from workstation.core.people import ServiceLine
+from workstation.ui.sign_in_view import SignInView
+
+LINES = (ServiceLine("urgent_care", "On-demand urgent care"),
+         ServiceLine("specialty_care", "Virtual specialty care"))
+
+
+@pytest.fixture
+def view(qtbot: QtBot) -> SignInView:
+    v = SignInView()
+    qtbot.addWidget(v)
+    v.set_hub_address("http://127.0.0.1:40123")
+    v.show()
+    qtbot.waitExposed(v)
+    return v
+
+
+def test_shows_the_hub_and_hides_the_password(view: SignInView):
+    assert view.hub_label.text() == "Hub: http://127.0.0.1:40123"
+    assert view.password_edit.echoMode() is QLineEdit.EchoMode.Password
+    assert not view.error_label.isVisible()
+
+
+def test_enter_in_the_password_field_signs_in(view: SignInView, qtbot: QtBot):
+    qtbot.keyClicks(view.username_edit, "house")
+    qtbot.keyClicks(view.password_edit, "correct horse battery")
+
+    with qtbot.waitSignal(view.sign_in_requested) as requested:
+        qtbot.keyClick(view.password_edit, Qt.Key.Key_Return)
+
+    assert requested.args == ["house", "correct horse battery", False]
+    assert view.sign_in_button.text() == "Signing in…"
+    assert not view.sign_in_button.isEnabled()
+    assert not view.password_edit.isEnabled()
+
+
+def test_remember_me_goes_with_the_request(view: SignInView, qtbot: QtBot):
+    qtbot.keyClicks(view.username_edit, "house")
+    qtbot.keyClicks(view.password_edit, "correct horse battery")
+    view.remember_box.setChecked(True)
+
+    with qtbot.waitSignal(view.sign_in_requested) as requested:
+        qtbot.mouseClick(view.sign_in_button, Qt.MouseButton.LeftButton)
+
+    assert requested.args[2] is True
+
+
+def test_an_error_from_the_hub_is_shown_and_the_form_is_usable_again(view: SignInView,
+                                                                      qtbot: QtBot):
+    qtbot.keyClicks(view.username_edit, "house")
+    qtbot.keyClicks(view.password_edit, "wrong")
+    with qtbot.waitSignal(view.sign_in_requested):
+        qtbot.keyClick(view.password_edit, Qt.Key.Key_Return)
+
+    view.show_error("The username or password is not right.")
+
+    assert view.error_label.isVisible()
+    assert view.error_label.text() == "The username or password is not right."
+    assert view.sign_in_button.isEnabled()
+    assert view.sign_in_button.text() == "Sign in"
+    assert view.password_edit.isEnabled()
+
+
+def test_a_missing_password_is_caught_before_asking_the_hub(view: SignInView, qtbot: QtBot):
+    qtbot.keyClicks(view.username_edit, "house")
+
+    with qtbot.assertNotEmitted(view.sign_in_requested):
+        qtbot.keyClick(view.username_edit, Qt.Key.Key_Return)
+
+    assert view.error_label.text() == "Enter your password."
+    assert view.focusWidget() is view.password_edit  # the cursor goes where the fix is
+
+
+def test_first_account_setup(view: SignInView, qtbot: QtBot):
+    view.show_first_account(LINES)
+    assert view.heading.text() == "Set up the first account"
+    assert [b.text() for _line, b in view._service_line_boxes] == [
+        "On-demand urgent care", "Virtual specialty care"]
+
+    qtbot.keyClicks(view.display_name_edit, "Dr. Ada Okafor")
+    qtbot.keyClicks(view.new_username_edit, "ada")
+    qtbot.keyClicks(view.new_password_edit, "long enough pw")
+    qtbot.keyClicks(view.confirm_password_edit, "long enough pX")
+    with qtbot.assertNotEmitted(view.first_account_requested):
+        qtbot.keyClick(view.confirm_password_edit, Qt.Key.Key_Return)
+    assert view.error_label.text() == "The two passwords differ. Type the same password twice."
+
+    view.confirm_password_edit.clear()
+    qtbot.keyClicks(view.confirm_password_edit, "long enough pw")
+    with qtbot.assertNotEmitted(view.first_account_requested):
+        qtbot.keyClick(view.confirm_password_edit, Qt.Key.Key_Return)
+    assert view.error_label.text() == "Choose at least one service line you work in."
+
+    view._service_line_boxes[0][1].setChecked(True)
+    with qtbot.waitSignal(view.first_account_requested) as requested:
+        qtbot.mouseClick(view.create_button, Qt.MouseButton.LeftButton)
+
+    assert requested.args == ["Dr. Ada Okafor", "ada", "long enough pw", ["urgent_care"]]
+    assert view.create_button.text() == "Creating the account…"
+    assert not view.error_label.isVisible()
+
+
+def test_a_short_password_is_refused_in_setup(view: SignInView, qtbot: QtBot):
+    view.show_first_account(LINES[:1])  # one service line: ticked already
+    qtbot.keyClicks(view.display_name_edit, "Dr. Ada Okafor")
+    qtbot.keyClicks(view.new_username_edit, "ada")
+    qtbot.keyClicks(view.new_password_edit, "short")
+    qtbot.keyClicks(view.confirm_password_edit, "short")
+
+    with qtbot.assertNotEmitted(view.first_account_requested):
+        qtbot.keyClick(view.confirm_password_edit, Qt.Key.Key_Return)
+
+    assert view.error_label.text() == "Use a password of at least 10 characters."

@@ -1,0 +1,1 @@
+"""The provider's client of the visit hub (asyncio, no Qt)."""

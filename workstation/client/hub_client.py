@@ -1,0 +1,336 @@
+"""The provider's client of the visit hub: sign-in, the queue, claims and the live event stream.
+
+Runs on the asyncio thread. Every failure a person could see becomes a :class:`HubError`
+carrying the hub's own message ("Another provider has already claimed this patient.").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import ssl as ssl_module
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from workstation.client.hub_events import (
+    ConnectionChanged,
+    HubEvent,
+    MalformedEvent,
+    parse_entry,
+    parse_event,
+)
+from workstation.core.people import Provider
+from workstation.core.queue import QueueEntry
+
+log = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT = 15.0
+HEARTBEAT = 20.0
+# Close codes of the provider socket (see workstation/hub/sockets.py).
+NOT_SIGNED_IN = 4401
+
+SESSION_ENDED = "Your session has ended. Sign in again."
+
+
+class HubError(Exception):
+    """The hub refused a request, or could not be reached.
+
+    Attributes:
+        status: the HTTP status, or 0 when the hub could not be reached at all.
+        code: the hub's snake_case error code (``already_claimed``, ``unreachable``, ...).
+        message: text to show the provider as it is.
+        fields: per-field messages for a form, when the hub gave them.
+    """
+
+    def __init__(self, status: int, code: str, message: str,
+                 fields: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields: Mapping[str, str] = dict(fields or {})
+
+    def __repr__(self) -> str:
+        return f"HubError({self.status}, {self.code!r}, {self.message!r})"
+
+
+@dataclass(frozen=True)
+class ProviderSession:
+    """A signed-in provider: the bearer token and who it belongs to."""
+
+    token: str = field(repr=False)
+    expires_at: datetime
+    provider: Provider
+
+
+@dataclass(frozen=True)
+class SetupStatus:
+    needs_first_provider: bool
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The hub's answer to a won claim."""
+
+    visit_id: str
+    state: str
+    provider_id: str
+
+
+def default_backoff(attempt: int) -> float:
+    """Seconds to wait before reconnect number ``attempt`` (0-based): 0.5, 1, 2, ... up to 15,
+    with jitter so many workstations do not all come back in the same instant."""
+    base: float = min(15.0, 0.5 * 2 ** min(attempt, 10))
+    return base * random.uniform(0.8, 1.2)
+
+
+class HubClient:
+    """Talks to one hub for one provider at a time.
+
+    Create it anywhere; use it only on the asyncio thread (its HTTP session is made on first
+    use, inside the running loop). ``ssl`` is passed to aiohttp as is: ``None`` verifies
+    certificates the default way, an ``ssl.SSLContext`` trusts a clinic's own CA.
+    """
+
+    def __init__(
+        self, base_url: str, *, ssl: ssl_module.SSLContext | None = None,
+        reconnect_delay: Callable[[int], float] = default_backoff,
+        request_timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._ssl: ssl_module.SSLContext | bool = ssl if ssl is not None else True
+        self._reconnect_delay = reconnect_delay
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._http: aiohttp.ClientSession | None = None
+        self._token: str | None = None
+        self._socket: aiohttp.ClientWebSocketResponse | None = None
+        self._closed = False
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    @property
+    def signed_in(self) -> bool:
+        return self._token is not None
+
+    async def close(self) -> None:
+        """Close the HTTP session; an open event stream ends. The client is then unusable."""
+        self._closed = True
+        if self._socket is not None:
+            await self._socket.close()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def __aenter__(self) -> HubClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise HubError(0, "closed", "The workstation is shutting down.")
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+    # -- first run and sign-in ------------------------------------------------------------
+
+    async def setup_status(self) -> SetupStatus:
+        body = await self._request("GET", "/api/setup", auth=False)
+        return SetupStatus(bool(body["needs_first_provider"]))
+
+    async def create_first_provider(self, username: str, display_name: str, password: str,
+                                    service_lines: Sequence[str]) -> Provider:
+        body = await self._request("POST", "/api/setup/first-provider", auth=False, json_body={
+            "username": username, "display_name": display_name, "password": password,
+            "service_lines": list(service_lines)})
+        return _provider(body["provider"])
+
+    async def sign_in(self, username: str, password: str) -> ProviderSession:
+        body = await self._request("POST", "/api/auth/sign-in", auth=False,
+                                   json_body={"username": username, "password": password})
+        session = ProviderSession(token=str(body["token"]),
+                                  expires_at=datetime.fromisoformat(body["expires_at"]),
+                                  provider=_provider(body["provider"]))
+        self._token = session.token
+        return session
+
+    async def sign_out(self) -> None:
+        """Forget the token and revoke it on the hub. Signing out locally always succeeds;
+        a hub that cannot be told is logged, and its token expires on its own."""
+        if self._token is None:
+            return
+        token, self._token = self._token, None
+        if self._socket is not None:
+            await self._socket.close()
+        try:
+            await self._request("POST", "/api/auth/sign-out", token=token)
+        except HubError as exc:
+            log.warning("Could not revoke the session on the hub: %s (%s)", exc.code, exc.status)
+
+    # -- queue and claims -----------------------------------------------------------------
+
+    async def queue(self) -> list[QueueEntry]:
+        body = await self._request("GET", "/api/queue")
+        return [parse_entry(e) for e in body["entries"]]
+
+    async def claim(self, visit_id: str) -> Claim:
+        body = await self._request("POST", f"/api/visits/{_segment(visit_id)}/claim")
+        return _claim(body)
+
+    async def claim_next(self, service_line: str | None = None) -> Claim:
+        payload = {"service_line": service_line} if service_line else {}
+        body = await self._request("POST", "/api/queue/claim-next", json_body=payload)
+        return _claim(body)
+
+    async def release(self, visit_id: str) -> None:
+        await self._request("POST", f"/api/visits/{_segment(visit_id)}/release")
+
+    # -- the provider socket --------------------------------------------------------------
+
+    async def events(self, service_lines: Sequence[str] | None = None,
+                     ) -> AsyncIterator[HubEvent]:
+        """Queue events for this provider, for as long as the provider stays signed in.
+
+        Yields ``ConnectionChanged(True)`` once the queue snapshot arrives, and
+        ``ConnectionChanged(False)`` when the socket drops (or the first connection fails);
+        then reconnects with backoff, and a fresh snapshot follows the next
+        ``ConnectionChanged(True)``. Ends when the provider signs out or the client closes.
+        Raises HubError(401) when the hub no longer accepts the session.
+        """
+        connected: bool | None = None
+        attempt = 0
+        while not self._closed and self._token is not None:
+            headers = {"Authorization": f"Bearer {self._token}"}
+            try:
+                async with self._session().ws_connect(
+                        f"{self.base_url}/ws/provider", headers=headers, ssl=self._ssl,
+                        heartbeat=HEARTBEAT) as ws:
+                    self._socket = ws
+                    if service_lines is not None:
+                        await ws.send_json({"type": "subscribe",
+                                            "service_lines": list(service_lines)})
+                    async for msg in ws:
+                        if msg.type is not aiohttp.WSMsgType.TEXT:
+                            break
+                        event = _decode(msg.data)
+                        if event is None:
+                            continue
+                        if not connected:
+                            connected, attempt = True, 0
+                            yield ConnectionChanged(True)
+                        yield event
+                    if ws.close_code == NOT_SIGNED_IN:
+                        raise HubError(401, "unauthorized", SESSION_ENDED)
+                    if ws.close_code not in (None, 1000, 1001, 1006):
+                        log.warning("The hub closed the provider socket with code %s",
+                                    ws.close_code)
+            except aiohttp.WSServerHandshakeError as exc:
+                if exc.status == 401:
+                    raise HubError(401, "unauthorized", SESSION_ENDED) from exc
+                log.warning("The hub refused the provider socket: HTTP %s", exc.status)
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.info("Provider socket dropped: %s", type(exc).__name__)
+            finally:
+                self._socket = None
+            if self._closed or self._token is None:
+                return
+            if connected is not False:
+                connected = False
+                yield ConnectionChanged(False)
+            await asyncio.sleep(self._reconnect_delay(attempt))
+            attempt += 1
+
+    async def send_signal(self, visit_id: str, data: Mapping[str, Any]) -> None:
+        """Relay a signaling message to the patient of a visit this provider claimed."""
+        ws = self._socket
+        if ws is None or ws.closed:
+            raise HubError(0, "unreachable", "Not connected to the hub; reconnecting.")
+        await ws.send_json({"type": "signal", "visit_id": visit_id, "data": dict(data)})
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, *, auth: bool = True,
+                       token: str | None = None, json_body: Any = None) -> Any:
+        headers: dict[str, str] = {}
+        if auth:
+            token = token or self._token
+            if token is None:
+                raise HubError(401, "unauthorized", "Sign in first.")
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            async with self._session().request(
+                    method, f"{self.base_url}{path}", json=json_body, headers=headers,
+                    ssl=self._ssl, timeout=self._timeout) as response:
+                body = await _json_or_none(response)
+                if response.status >= 400:
+                    raise _error(response.status, body)
+                return body
+        except TimeoutError as exc:
+            raise HubError(0, "timeout", "The hub did not answer in time. Check the network "
+                                         "connection and try again.") from exc
+        except aiohttp.ClientError as exc:
+            raise HubError(0, "unreachable", f"Cannot reach the hub at {self.base_url}. Check "
+                                             "the network connection and try again.") from exc
+
+
+def _decode(data: str) -> HubEvent | None:
+    try:
+        return parse_event(json.loads(data))
+    except (json.JSONDecodeError, MalformedEvent) as exc:
+        # The message itself is not logged: it may describe a patient.
+        log.warning("Ignoring a message from the hub that does not follow the contract: %s",
+                    type(exc).__name__)
+        return None
+
+
+async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
+    if response.status == 204 or response.content_type != "application/json":
+        return None
+    try:
+        return await response.json()
+    except (json.JSONDecodeError, aiohttp.ContentTypeError):
+        return None
+
+
+_FALLBACK_MESSAGES = {
+    401: "Sign in first.",
+    403: "You are not allowed to do this.",
+    404: "The hub does not know this address; it may be a different version.",
+}
+
+
+def _error(status: int, body: Any) -> HubError:
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return HubError(status, "http_error", _FALLBACK_MESSAGES.get(
+            status, f"The hub answered with an error (HTTP {status}). Try again."))
+    fields = error.get("fields")
+    return HubError(
+        status, str(error.get("code", "error")),
+        str(error.get("message") or _FALLBACK_MESSAGES.get(
+            status, f"The hub answered with an error (HTTP {status}). Try again.")),
+        {str(k): str(v) for k, v in fields.items()} if isinstance(fields, dict) else None)
+
+
+def _provider(data: Mapping[str, Any]) -> Provider:
+    return Provider(id=str(data["id"]), username=str(data["username"]),
+                    display_name=str(data["display_name"]),
+                    service_lines=tuple(str(s) for s in data["service_lines"]))
+
+
+def _claim(data: Mapping[str, Any]) -> Claim:
+    return Claim(str(data["visit_id"]), str(data["state"]), str(data.get("provider_id", "")))
+
+
+def _segment(visit_id: str) -> str:
+    """A visit id as one path segment (ids are UUIDs; this stops a stray '/' or '..')."""
+    return quote(visit_id, safe="")

@@ -1,0 +1,1 @@
+"""Every Qt widget and dialog, and the bridge to the asyncio thread."""

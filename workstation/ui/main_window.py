@@ -1,0 +1,98 @@
+"""The provider's main window: arranges the views; the presenter does the wiring."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget, QWidget
+
+from workstation.ui.queue_view import QueueView
+from workstation.ui.sign_in_view import SignInView
+from workstation.ui.visit_panel import VisitPanel
+
+APP_TITLE = "Workstation"
+
+
+class MainWindow(QMainWindow):
+    """Sign-in first; once signed in, the queue on the left and the visit on the right.
+
+    Signals:
+        sign_out_requested(): the provider chose File > Sign out.
+    """
+
+    sign_out_requested = Signal()
+
+    def __init__(self, queue_view: QueueView | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sign_in_view = SignInView()
+        self.queue_view = queue_view or QueueView()
+        self.visit_panel = VisitPanel()
+
+        self.workspace = QSplitter(Qt.Orientation.Horizontal)
+        self.workspace.setChildrenCollapsible(False)
+        self.workspace.addWidget(self.queue_view)
+        self.workspace.addWidget(self.visit_panel)
+        self.workspace.setStretchFactor(0, 3)
+        self.workspace.setStretchFactor(1, 2)
+
+        self._pages = QStackedWidget()
+        self._pages.addWidget(self.sign_in_view)
+        self._pages.addWidget(self.workspace)
+        self.setCentralWidget(self._pages)
+
+        file_menu = self.menuBar().addMenu("&File")
+        self.sign_out_action = QAction("&Sign out", self)
+        self.sign_out_action.setEnabled(False)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Shift+Q"))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        file_menu.addAction(self.sign_out_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        self.provider_label = QLabel()
+        self.statusBar().addPermanentWidget(self.provider_label)
+
+        self._waiting = 0
+        self.sign_out_action.triggered.connect(self._on_sign_out_action_triggered)
+        self.quit_action.triggered.connect(self._on_quit_action_triggered)
+        self.queue_view.waiting_count_changed.connect(self._on_queue_view_waiting_count_changed)
+        self.resize(1100, 680)
+        self.show_sign_in()
+
+    @property
+    def showing_workspace(self) -> bool:
+        return self._pages.currentWidget() is self.workspace
+
+    def show_sign_in(self) -> None:
+        self._pages.setCurrentWidget(self.sign_in_view)
+        self.sign_out_action.setEnabled(False)
+        self.provider_label.clear()
+        self._update_title()
+
+    def show_workspace(self, provider_name: str) -> None:
+        self._pages.setCurrentWidget(self.workspace)
+        self.sign_out_action.setEnabled(True)
+        self.provider_label.setText(f"Signed in as {provider_name}")
+        self.queue_view.table.setFocus()
+        self._update_title()
+
+    def _update_title(self) -> None:
+        waiting = self._waiting if self.showing_workspace else 0
+        self.setWindowTitle(f"{APP_TITLE} — {waiting} waiting" if waiting else APP_TITLE)
+        # The dock/taskbar badge; Qt can only place it once the app has a desktop file name
+        # (and warns otherwise), which app.py sets.
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication) and app.desktopFileName():
+            app.setBadgeNumber(waiting)
+
+    def _on_queue_view_waiting_count_changed(self, count: int) -> None:
+        self._waiting = count
+        self._update_title()
+
+    def _on_sign_out_action_triggered(self) -> None:
+        self.sign_out_requested.emit()
+
+    def _on_quit_action_triggered(self) -> None:
+        self.close()

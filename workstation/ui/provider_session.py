@@ -1,0 +1,317 @@
+"""The presenter of a provider's session: wires the views to the hub client through the bridge.
+
+Views emit requests; this class turns them into hub calls on the asyncio thread and shows
+the answers. It holds no widgets of its own and no clinical logic.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from workstation.client import hub_events as ev
+from workstation.client.hub_client import Claim, HubClient, HubError, ProviderSession, SetupStatus
+from workstation.core.people import Provider, ServiceLine
+from workstation.ui.bridge import AsyncBridge, Job
+from workstation.ui.main_window import MainWindow
+from workstation.ui.queue_alert import QueueAlert
+
+log = logging.getLogger(__name__)
+
+
+class ProviderHub(Protocol):
+    """What the presenter needs of :class:`HubClient` (a fake stands in for it in tests)."""
+
+    base_url: str
+
+    async def setup_status(self) -> SetupStatus: ...
+    async def create_first_provider(self, username: str, display_name: str, password: str,
+                                    service_lines: Sequence[str]) -> Provider: ...
+    async def sign_in(self, username: str, password: str) -> ProviderSession: ...
+    async def sign_out(self) -> None: ...
+    async def claim(self, visit_id: str) -> Claim: ...
+    async def claim_next(self, service_line: str | None = None) -> Claim: ...
+    async def release(self, visit_id: str) -> None: ...
+    def events(self, service_lines: Sequence[str] | None = None,
+               ) -> AsyncIterator[ev.HubEvent]: ...
+    async def close(self) -> None: ...
+
+
+class ProviderController(QObject):
+    """Sign-in, the live queue and claims for the provider at this workstation.
+
+    Signals:
+        signed_in(object, bool): a ProviderSession, and whether "Remember me" was ticked
+            (app.py keeps the username in the keyring).
+        signed_out(): the provider signed out, or the hub ended the session.
+        visit_claimed(str): this provider won the claim of a visit (the chart opens next).
+        signal_received(str, object): signaling data from the patient of a claimed visit.
+    """
+
+    signed_in = Signal(object, bool)
+    signed_out = Signal()
+    visit_claimed = Signal(str)
+    signal_received = Signal(str, object)
+
+    def __init__(
+        self, bridge: AsyncBridge, window: MainWindow, *,
+        service_lines: Sequence[ServiceLine] = (),
+        client_factory: Callable[[str], ProviderHub] = HubClient,
+        alert: QueueAlert | None = None,
+    ) -> None:
+        super().__init__(window)
+        self._bridge = bridge
+        self._window = window
+        self._service_lines = tuple(service_lines)
+        self._client_factory = client_factory
+        self._alert = alert if alert is not None else QueueAlert(window)
+        self._client: ProviderHub | None = None
+        self._session: ProviderSession | None = None
+        self._stream: Job | None = None
+        self._remembered_username: str | None = None
+        # Bumped on sign-out: answers to requests of an earlier session are dropped.
+        self._generation = 0
+
+        self._sign_in = window.sign_in_view
+        self._queue = window.queue_view
+        self._panel = window.visit_panel
+        self._sign_in.sign_in_requested.connect(self._on_sign_in_view_sign_in_requested)
+        self._sign_in.first_account_requested.connect(
+            self._on_sign_in_view_first_account_requested)
+        self._queue.claim_requested.connect(self._on_queue_view_claim_requested)
+        self._queue.claim_next_requested.connect(self._on_queue_view_claim_next_requested)
+        self._panel.release_requested.connect(self._on_visit_panel_release_requested)
+        window.sign_out_requested.connect(self._on_window_sign_out_requested)
+        bridge.add_cleanup(self._close_client)
+
+    # -- public ---------------------------------------------------------------------------
+
+    @property
+    def session(self) -> ProviderSession | None:
+        return self._session
+
+    @property
+    def hub_url(self) -> str | None:
+        return self._client.base_url if self._client else None
+
+    def show_starting(self, message: str = "Starting the hub on this computer…") -> None:
+        """While the hub is not there yet (the embedded one is starting)."""
+        self._sign_in.show_connecting(message)
+
+    def show_startup_error(self, message: str) -> None:
+        """The hub could not be started or reached: say so where the provider looks."""
+        self._sign_in.show_sign_in()
+        self._sign_in.show_error(message)
+
+    def start(self, hub_url: str, *, username: str | None = None) -> None:
+        """Use the hub at ``hub_url``: ask whether it needs its first account, then show the
+        sign-in (``username`` pre-filled when remembered) or the setup form."""
+        if self._client is not None:
+            old = self._client
+            self._bridge.submit(old.close())
+        self._client = self._client_factory(hub_url)
+        self._remembered_username = username
+        self._sign_in.show_connecting(f"Connecting to the hub at {hub_url}…")
+        self._bridge.submit(self._client.setup_status(), self._on_setup_status_answered,
+                            self._on_setup_status_failed)
+
+    def sign_out(self) -> None:
+        """Leave the queue and sign out; the hub is told in the background."""
+        self._generation += 1
+        if self._stream is not None:
+            self._stream.cancel()
+            self._stream = None
+        username = self._session.provider.username if self._session else None
+        self._session = None
+        if self._client is not None:
+            self._bridge.submit(self._client.sign_out())
+        self._alert.set_signed_in(False)
+        self._queue.show_entries([])
+        self._queue.set_claiming(False)
+        self._panel.show_placeholder()
+        self._window.show_sign_in()
+        self._sign_in.show_sign_in(username)
+        self.signed_out.emit()
+
+    # -- setup and sign-in ----------------------------------------------------------------
+
+    def _on_setup_status_answered(self, status: SetupStatus) -> None:
+        assert self._client is not None
+        self._sign_in.set_hub_address(self._client.base_url)
+        if status.needs_first_provider:
+            self._sign_in.show_first_account(self._service_lines)
+        else:
+            self._sign_in.show_sign_in(self._remembered_username)
+
+    def _on_setup_status_failed(self, error: BaseException) -> None:
+        assert self._client is not None
+        self._sign_in.set_hub_address(self._client.base_url)
+        self._sign_in.show_sign_in(self._remembered_username)
+        self._sign_in.show_error(describe(error))
+
+    def _on_sign_in_view_sign_in_requested(self, username: str, password: str,
+                                           remember: bool) -> None:
+        client = self._require_client()
+        if client is None:
+            return
+        self._bridge.submit(
+            client.sign_in(username, password),
+            lambda session: self._on_hub_signed_in(session, remember),
+            self._on_sign_in_failed)
+
+    def _on_sign_in_view_first_account_requested(self, display_name: str, username: str,
+                                                 password: str, lines: list[str]) -> None:
+        client = self._require_client()
+        if client is None:
+            return
+
+        async def create_and_sign_in() -> ProviderSession:
+            await client.create_first_provider(username, display_name, password, lines)
+            return await client.sign_in(username, password)
+
+        self._bridge.submit(create_and_sign_in(),
+                            lambda session: self._on_hub_signed_in(session, False),
+                            self._on_sign_in_failed)
+
+    def _on_hub_signed_in(self, session: ProviderSession, remember: bool) -> None:
+        assert self._client is not None
+        self._session = session
+        self._sign_in.clear_passwords()
+        self._sign_in.set_busy(False)
+        self._sign_in.clear_error()
+        self._panel.show_placeholder()
+        self._queue.show_entries([])
+        self._queue.show_connecting()
+        self._window.show_workspace(session.provider.display_name)
+        self._alert.set_signed_in(True)
+        generation = self._generation
+        self._stream = self._bridge.stream(
+            self._client.events(),
+            lambda event: self._on_hub_event(event, generation),
+            lambda error: self._on_hub_events_failed(error, generation))
+        self.signed_in.emit(session, remember)
+
+    def _on_sign_in_failed(self, error: BaseException) -> None:
+        self._sign_in.show_error(describe(error))
+
+    # -- the live queue -------------------------------------------------------------------
+
+    def _on_hub_event(self, event: ev.HubEvent, generation: int) -> None:
+        if generation != self._generation:
+            return
+        if isinstance(event, ev.ConnectionChanged):
+            if event.connected:
+                self._queue.show_connected(self._client.base_url if self._client else "")
+            else:
+                self._queue.show_reconnecting()
+        elif isinstance(event, ev.QueueSnapshot):
+            self._queue.show_entries(event.entries)
+        elif isinstance(event, ev.QueueAdded):
+            self._queue.add_entry(event.entry)
+            self._alert.patient_joined(event.entry, len(self._queue.entries()))
+        elif isinstance(event, ev.QueueClaimed | ev.QueueLeft):
+            self._queue.remove_entry(event.visit_id)
+        elif isinstance(event, ev.Signal):
+            self.signal_received.emit(event.visit_id, event.data)
+
+    def _on_hub_events_failed(self, error: BaseException, generation: int) -> None:
+        if generation != self._generation:
+            return
+        if isinstance(error, HubError) and error.status == 401:
+            username = self._session.provider.username if self._session else None
+            self.sign_out()
+            self._sign_in.show_sign_in(username)
+            self._sign_in.show_error(error.message)
+            return
+        log.error("The queue stream stopped", exc_info=error)
+        self._queue.show_disconnected(
+            "Lost the live queue. Sign out and sign in again to reconnect.")
+
+    # -- claims ---------------------------------------------------------------------------
+
+    def _on_queue_view_claim_requested(self, visit_id: str) -> None:
+        client = self._require_client()
+        if client is None or self._session is None:
+            return
+        self._claim(client.claim(visit_id), visit_id)
+
+    def _on_queue_view_claim_next_requested(self) -> None:
+        client = self._require_client()
+        if client is None or self._session is None:
+            return
+        self._claim(client.claim_next(), None)
+
+    def _claim(self, request: Coroutine[Any, Any, Claim], visit_id: str | None) -> None:
+        generation = self._generation
+        self._queue.set_claiming(True)
+        self._bridge.submit(request,
+                            lambda claim: self._on_claim_won(claim, generation),
+                            lambda error: self._on_claim_lost(error, visit_id, generation))
+
+    def _on_claim_won(self, claim: Claim, generation: int) -> None:
+        if generation != self._generation:
+            return
+        self._queue.set_claiming(False)
+        entry = self._queue.remove_entry(claim.visit_id)
+        self._panel.show_claimed(claim.visit_id, entry)
+        self.visit_claimed.emit(claim.visit_id)
+
+    def _on_claim_lost(self, error: BaseException, visit_id: str | None,
+                       generation: int) -> None:
+        if generation != self._generation:
+            return
+        self._queue.set_claiming(False)
+        if visit_id is not None and isinstance(error, HubError) \
+                and error.code in ("already_claimed", "not_found"):
+            self._queue.remove_entry(visit_id)
+        self._panel.show_claim_failed(describe(error))
+
+    def _on_visit_panel_release_requested(self, visit_id: str) -> None:
+        client = self._require_client()
+        if client is None:
+            return
+        generation = self._generation
+
+        def released(_result: None) -> None:
+            if generation == self._generation:
+                self._panel.show_placeholder()
+
+        def failed(error: BaseException) -> None:
+            if generation == self._generation:
+                self._panel.set_releasing(False)
+                self._panel.show_claim_failed(describe(error))
+
+        self._panel.set_releasing(True)
+        self._bridge.submit(client.release(visit_id), released, failed)
+
+    def _on_window_sign_out_requested(self) -> None:
+        self.sign_out()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _require_client(self) -> ProviderHub | None:
+        if self._client is None:
+            self._sign_in.show_error("The hub is not ready yet. Wait a moment and try again.")
+        return self._client
+
+    async def _close_client(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+def describe(error: BaseException) -> str:
+    """Words for the provider: the hub's own message, or a plain fallback (logged in full)."""
+    if isinstance(error, HubError):
+        details = [m for m in _field_messages(error.fields) if m != error.message]
+        return " ".join([error.message, *details[:3]])
+    log.error("Unexpected error talking to the hub", exc_info=error)
+    return "Something went wrong on this workstation. Try again; if it keeps happening, " \
+           "restart the workstation."
+
+
+def _field_messages(fields: Mapping[str, str]) -> list[str]:
+    return [f"{name.rsplit('.', 1)[-1].replace('_', ' ').capitalize()}: {message}"
+            for name, message in fields.items()]

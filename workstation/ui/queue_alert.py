@@ -1,0 +1,53 @@
+"""Telling a provider who is looking elsewhere that a patient joined the queue."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QStyle, QSystemTrayIcon, QWidget
+
+from workstation.core.queue import QueueEntry
+
+
+class QueueAlert(QObject):
+    """A tray message (where the desktop has a tray) and a taskbar alert for a new patient.
+
+    Desktops without a system tray, and the offscreen platform of the tests, get the taskbar
+    alert only; nothing here may fail for want of a tray. The message names no patient: the
+    tray can be seen by anyone near the screen.
+    """
+
+    def __init__(self, window: QWidget, *, sound: bool = True) -> None:
+        super().__init__(window)
+        self._window = window
+        self._sound = sound
+        self._tray: QSystemTrayIcon | None = None
+
+    @property
+    def tray(self) -> QSystemTrayIcon | None:
+        return self._tray
+
+    def set_signed_in(self, signed_in: bool) -> None:
+        """Show the tray icon only while a provider is signed in (and so may get patients)."""
+        if signed_in and self._tray is None and QSystemTrayIcon.isSystemTrayAvailable():
+            self._tray = QSystemTrayIcon(self._icon(), self)
+            self._tray.setToolTip("Workstation")
+        if self._tray is not None:
+            self._tray.setVisible(signed_in)
+
+    def patient_joined(self, entry: QueueEntry, waiting: int) -> None:
+        if self._tray is not None and self._tray.isVisible():
+            kind = "E-Visit" if entry.e_visit else "Video visit"
+            self._tray.showMessage(
+                "New patient waiting",
+                f"{kind}: {entry.condition_name}. {waiting} waiting.",
+                QSystemTrayIcon.MessageIcon.Information, 8000)
+        QApplication.alert(self._window)
+        if self._sound:
+            QApplication.beep()
+
+    def _icon(self) -> QIcon:
+        icon = self._window.windowIcon()
+        if icon.isNull():
+            icon = self._window.style().standardIcon(QStyle.StandardPixmap.SP_ComputerIcon)
+        return icon

@@ -1,0 +1,280 @@
+"""Signing in to the hub, and creating the first provider account on a new embedded hub."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAccessible, QAccessibleEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workstation.core.people import ServiceLine
+
+SIGN_IN_TEXT = "Sign in"
+SIGNING_IN_TEXT = "Signing in…"
+CREATE_TEXT = "Create account and sign in"
+CREATING_TEXT = "Creating the account…"
+MIN_PASSWORD = 10
+# The hub's rule for usernames (workstation/hub/schemas.py).
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{3,80}$")
+
+
+class SignInView(QWidget):
+    """The first thing a provider sees: the hub's address and the sign-in form.
+
+    On a new embedded hub with no provider yet, it shows the "Set up the first account" form
+    instead. Validation a person can fix without the hub happens here; everything else comes
+    back from the presenter through :meth:`show_error`.
+
+    Signals:
+        sign_in_requested(str, str, bool): username, password, remember me.
+        first_account_requested(str, str, str, list): display name, username, password and
+            the codes of the chosen service lines.
+    """
+
+    sign_in_requested = Signal(str, str, bool)
+    first_account_requested = Signal(str, str, str, list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._busy = False
+        self._service_line_boxes: list[tuple[ServiceLine, QCheckBox]] = []
+
+        self.heading = QLabel(SIGN_IN_TEXT)
+        font = self.heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        self.heading.setFont(font)
+        self.hub_label = QLabel()
+        self.hub_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hub_label.setAccessibleName("Hub address")
+
+        # Shown one at a time; not a QStackedWidget, which would size the short sign-in
+        # form to the taller setup form.
+        self._sign_in_page = self._build_sign_in_page()
+        self._first_account_page = self._build_first_account_page()
+
+        self.error_label = QLabel()
+        self.error_label.setObjectName("error")
+        self.error_label.setWordWrap(True)
+        self.error_label.setAccessibleName("Error")
+        self.error_label.setStyleSheet(
+            "QLabel#error { color: #8b0000; background: #fde8e8; border: 1px solid #e2a4a4;"
+            " border-radius: 4px; padding: 6px; }")
+        self.error_label.hide()
+
+        card = QFrame()
+        card.setObjectName("card")
+        card.setFrameShape(QFrame.Shape.StyledPanel)
+        card.setMaximumWidth(460)
+        card_layout = QVBoxLayout(card)
+        card_layout.setContentsMargins(24, 24, 24, 24)
+        card_layout.setSpacing(12)
+        card_layout.addWidget(self.heading)
+        card_layout.addWidget(self.hub_label)
+        card_layout.addWidget(self._sign_in_page)
+        card_layout.addWidget(self._first_account_page)
+        card_layout.addWidget(self.error_label)
+
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(card, 2)
+        row.addStretch(1)
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(2)
+
+        self.show_sign_in()
+
+    def _build_sign_in_page(self) -> QWidget:
+        page = QWidget()
+        self.username_edit = QLineEdit()
+        self.username_edit.setAccessibleName("Username")
+        self.password_edit = QLineEdit()
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setAccessibleName("Password")
+        self.remember_box = QCheckBox("&Remember me on this computer")
+        self.sign_in_button = QPushButton(SIGN_IN_TEXT)
+        self.sign_in_button.setDefault(True)
+
+        form = QFormLayout()
+        form.addRow("&Username", self.username_edit)
+        form.addRow("&Password", self.password_edit)
+        form.addRow("", self.remember_box)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(form)
+        layout.addWidget(self.sign_in_button)
+
+        self.username_edit.returnPressed.connect(self._on_sign_in_form_submitted)
+        self.password_edit.returnPressed.connect(self._on_sign_in_form_submitted)
+        self.sign_in_button.clicked.connect(self._on_sign_in_form_submitted)
+        return page
+
+    def _build_first_account_page(self) -> QWidget:
+        page = QWidget()
+        intro = QLabel("This hub has no provider account yet. Create the first one; "
+                       "you will be signed in with it.")
+        intro.setWordWrap(True)
+        self.display_name_edit = QLineEdit()
+        self.display_name_edit.setPlaceholderText("e.g. Dr. Ada Okafor")
+        self.display_name_edit.setAccessibleName("Name shown to patients")
+        self.new_username_edit = QLineEdit()
+        self.new_username_edit.setAccessibleName("Username")
+        self.new_password_edit = QLineEdit()
+        self.new_password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_password_edit.setPlaceholderText(f"at least {MIN_PASSWORD} characters")
+        self.new_password_edit.setAccessibleName("Password")
+        self.confirm_password_edit = QLineEdit()
+        self.confirm_password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.confirm_password_edit.setAccessibleName("Confirm password")
+        self.service_lines_box = QGroupBox("Service lines")
+        self._service_lines_layout = QVBoxLayout(self.service_lines_box)
+        self.create_button = QPushButton(CREATE_TEXT)
+
+        form = QFormLayout()
+        form.addRow("&Name shown to patients", self.display_name_edit)
+        form.addRow("&Username", self.new_username_edit)
+        form.addRow("&Password", self.new_password_edit)
+        form.addRow("&Confirm password", self.confirm_password_edit)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.service_lines_box)
+        layout.addWidget(self.create_button)
+
+        for edit in (self.display_name_edit, self.new_username_edit, self.new_password_edit,
+                     self.confirm_password_edit):
+            edit.returnPressed.connect(self._on_first_account_form_submitted)
+        self.create_button.clicked.connect(self._on_first_account_form_submitted)
+        return page
+
+    # -- what the presenter tells the view ------------------------------------------------
+
+    @property
+    def showing_first_account(self) -> bool:
+        return not self._first_account_page.isHidden()
+
+    def set_hub_address(self, url: str) -> None:
+        self.hub_label.setText(f"Hub: {url}")
+
+    def show_connecting(self, message: str) -> None:
+        """While the hub is starting or being asked whether it needs setting up: the forms
+        wait, and ``message`` says what is going on."""
+        self.hub_label.setText(message)
+        self._sign_in_page.setEnabled(False)
+        self._first_account_page.setEnabled(False)
+
+    def show_sign_in(self, username: str | None = None) -> None:
+        self.heading.setText(SIGN_IN_TEXT)
+        self._first_account_page.hide()
+        self._sign_in_page.show()
+        self.set_busy(False)
+        self.password_edit.clear()
+        if username is not None:
+            self.username_edit.setText(username)
+        (self.password_edit if self.username_edit.text() else self.username_edit).setFocus()
+
+    def show_first_account(self, service_lines: Sequence[ServiceLine]) -> None:
+        self.heading.setText("Set up the first account")
+        for _line, box in self._service_line_boxes:
+            box.deleteLater()
+        self._service_line_boxes = []
+        for line in service_lines:
+            box = QCheckBox(line.name)
+            box.setChecked(len(service_lines) == 1)
+            self._service_lines_layout.addWidget(box)
+            self._service_line_boxes.append((line, box))
+        self._sign_in_page.hide()
+        self._first_account_page.show()
+        self.set_busy(False)
+        self.display_name_edit.setFocus()
+
+    def set_busy(self, busy: bool) -> None:
+        """While the hub is asked: no second request, and the button says what is going on."""
+        self._busy = busy
+        for page in (self._sign_in_page, self._first_account_page):
+            page.setEnabled(not busy)
+        self.sign_in_button.setText(SIGNING_IN_TEXT if busy else SIGN_IN_TEXT)
+        self.create_button.setText(CREATING_TEXT if busy else CREATE_TEXT)
+        if busy:
+            self.clear_error()
+
+    def show_error(self, message: str) -> None:
+        """Show a message the provider can act on, and announce it to assistive technology."""
+        self.set_busy(False)
+        self.error_label.setText(message)
+        self.error_label.show()
+        if not self.showing_first_account and self.username_edit.text():
+            self.password_edit.setFocus()
+            self.password_edit.selectAll()
+        QAccessible.updateAccessibility(QAccessibleEvent(self.error_label,
+                                                         QAccessible.Event.Alert))
+
+    def clear_error(self) -> None:
+        self.error_label.clear()
+        self.error_label.hide()
+
+    def clear_passwords(self) -> None:
+        for edit in (self.password_edit, self.new_password_edit, self.confirm_password_edit):
+            edit.clear()
+
+    # -- slots ----------------------------------------------------------------------------
+
+    def _on_sign_in_form_submitted(self) -> None:
+        if self._busy or self.showing_first_account:
+            return
+        username = self.username_edit.text().strip()
+        password = self.password_edit.text()
+        if not username:
+            self._invalid("Enter your username.", self.username_edit)
+            return
+        if not password:
+            self._invalid("Enter your password.", self.password_edit)
+            return
+        self.set_busy(True)
+        self.sign_in_requested.emit(username, password, self.remember_box.isChecked())
+
+    def _on_first_account_form_submitted(self) -> None:
+        if self._busy or not self.showing_first_account:
+            return
+        display_name = self.display_name_edit.text().strip()
+        username = self.new_username_edit.text().strip()
+        password = self.new_password_edit.text()
+        lines = [line.code for line, box in self._service_line_boxes if box.isChecked()]
+        if not display_name:
+            self._invalid("Enter the name patients will see.", self.display_name_edit)
+        elif not USERNAME_PATTERN.match(username):
+            self._invalid("Choose a username of 3 to 80 letters, digits or . _ @ -",
+                          self.new_username_edit)
+        elif len(password) < MIN_PASSWORD:
+            self._invalid(f"Use a password of at least {MIN_PASSWORD} characters.",
+                          self.new_password_edit)
+        elif password != self.confirm_password_edit.text():
+            self._invalid("The two passwords differ. Type the same password twice.",
+                          self.confirm_password_edit)
+        elif not lines:
+            self._invalid("Choose at least one service line you work in.",
+                          self._service_line_boxes[0][1] if self._service_line_boxes
+                          else self.create_button)
+        else:
+            self.set_busy(True)
+            self.first_account_requested.emit(display_name, username, password, lines)
+
+    def _invalid(self, message: str, field: QWidget) -> None:
+        self.show_error(message)
+        field.setFocus()

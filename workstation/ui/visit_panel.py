@@ -1,0 +1,98 @@
+"""The right-hand side of the workspace: where the chart of the claimed patient will open.
+
+For now it says what to do, confirms a claim, or says why a claim was lost.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAccessible, QAccessibleEvent
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+
+from workstation.core.queue import QueueEntry
+
+PLACEHOLDER_TEXT = "Claim a patient to open their chart"
+
+
+class VisitPanel(QWidget):
+    """Placeholder for the chart, with the outcome of the last claim.
+
+    Signals:
+        release_requested(str): the provider asked to put this claimed visit back in the queue.
+    """
+
+    release_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._visit_id: str | None = None
+        self.heading = QLabel()
+        font = self.heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        self.heading.setFont(font)
+        self.heading.setWordWrap(True)
+        self.heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.release_button = QPushButton("Return to the queue")
+        self.release_button.setToolTip("Put this patient back in the queue for any provider")
+
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.detail)
+        layout.addWidget(self.release_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+
+        self.release_button.clicked.connect(self._on_release_button_clicked)
+        self.show_placeholder()
+
+    @property
+    def claimed_visit_id(self) -> str | None:
+        return self._visit_id
+
+    def show_placeholder(self) -> None:
+        self._visit_id = None
+        self.heading.setText(PLACEHOLDER_TEXT)
+        self.heading.setStyleSheet("")
+        self.detail.clear()
+        self.detail.setStyleSheet("")
+        self.release_button.hide()
+        self.release_button.setEnabled(True)
+
+    def show_claimed(self, visit_id: str, entry: QueueEntry | None = None) -> None:
+        """Confirm the claim in plain words: which patient, which visit."""
+        self._visit_id = visit_id
+        self.heading.setText("You claimed this patient")
+        self.heading.setStyleSheet("")
+        lines = []
+        if entry is not None:
+            lines.append(f"{entry.condition_name} · {entry.age} · {entry.sex.title()}")
+        lines.append(f"Visit {visit_id}")
+        lines.append("The patient's page now says their provider is ready. "
+                     "The chart opens here in a later version.")
+        self.detail.setText("\n".join(lines))
+        self.detail.setStyleSheet("")
+        self.release_button.show()
+        self.release_button.setEnabled(True)
+
+    def show_claim_failed(self, message: str) -> None:
+        """The hub's reason, e.g. another provider claimed the patient first."""
+        self._visit_id = None
+        self.heading.setText("The claim did not go through")
+        self.heading.setStyleSheet("")
+        self.detail.setText(message)
+        self.detail.setStyleSheet("color: #8b0000;")
+        self.release_button.hide()
+        QAccessible.updateAccessibility(QAccessibleEvent(self.detail, QAccessible.Event.Alert))
+
+    def set_releasing(self, releasing: bool) -> None:
+        self.release_button.setEnabled(not releasing)
+
+    def _on_release_button_clicked(self) -> None:
+        if self._visit_id is not None:
+            self.release_button.setEnabled(False)
+            self.release_requested.emit(self._visit_id)
