@@ -233,3 +233,30 @@ async def test_hub_answers_over_loopback_tcp(hub_ctx: HubContext):
             f"{hub_ctx.url}/api/conditions") as r:
         names = [c["name"] for c in (await r.json())["conditions"]]
     assert len(names) == 16 and "Sore throat" in names
+
+
+async def test_site_hours_are_said_as_people_say_them(hub_ctx: HubContext):
+    _, site = await hub_ctx.get("/api/site")
+    assert site["hours_text"] == "Mon–Fri 09:00–18:00 (America/Chicago)"
+    assert (site["fee"], site["open_now"]) == ("49.00", True)
+
+
+async def test_patient_viewing_their_visit_is_audited(hub_ctx: HubContext):
+    _, body = await hub_ctx.post("/api/checkins", checkin_body())
+    await hub_ctx.get(f"/api/visits/{body['visit_token']}")
+    actions = [e.action for e in hub_ctx.hub.service.store.audit_events(
+        visit_id=body["visit_id"])]
+    assert actions[0] == "visit.create" and "visit.view" in actions
+
+
+async def test_database_errors_do_not_carry_patient_data_into_logs(hub_ctx: HubContext, caplog):
+    store = hub_ctx.hub.service.store
+    _, body = await hub_ctx.post("/api/checkins", checkin_body())
+    visit = store.visit(body["visit_id"])
+    detail = store.visit_detail(visit.id)
+    from tests.factories import waiting_visit
+
+    with pytest.raises(Exception) as failure:  # the same patient id twice: an integrity error
+        waiting_visit(store, p=detail.patient)
+    assert "Quartermaine" not in str(failure.value)
+    assert "Rosalind" not in caplog.text

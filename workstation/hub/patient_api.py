@@ -85,6 +85,7 @@ async def checkin(request: web.Request) -> web.Response:
 async def visit_status(request: web.Request) -> web.Response:
     service = _service(request)
     detail = await service.detail_for_token(_token(request))
+    await service.viewed_by_patient(detail)
     return web.json_response(await service.status(detail))
 
 

@@ -99,10 +99,22 @@ class VisitService:
         }
 
     def hours_text(self) -> str:
-        parts = []
-        for day, (opens, closes) in sorted(self.config.hours.by_weekday.items()):
-            parts.append(f"{WEEKDAYS[day].title()} {opens:%H:%M}–{closes:%H:%M}")
-        return "; ".join(parts) + f" ({self.config.time_zone})" if parts else "Closed"
+        """E.g. "Mon–Fri 09:00–18:00 (America/Chicago)": runs of days with the same hours."""
+        days = sorted(self.config.hours.by_weekday.items())
+        runs: list[tuple[int, int, str]] = []
+        for day, (opens, closes) in days:
+            span = f"{opens:%H:%M}–{closes:%H:%M}"
+            if runs and runs[-1][1] == day - 1 and runs[-1][2] == span:
+                runs[-1] = (runs[-1][0], day, span)
+            else:
+                runs.append((day, day, span))
+        if not runs:
+            return "Closed"
+        parts = [
+            (WEEKDAYS[a].title() if a == b else f"{WEEKDAYS[a].title()}–{WEEKDAYS[b].title()}")
+            + f" {span}" for a, b, span in runs
+        ]
+        return "; ".join(parts) + f" ({self.config.time_zone})"
 
     def eligibility(self, body: EligibilityIn) -> elig.Decision:
         try:
@@ -193,6 +205,11 @@ class VisitService:
 
     async def store_detail(self, token: str) -> VisitDetail | None:
         return await asyncio.to_thread(self.store.visit_detail_by_token, token, self.clock())
+
+    async def viewed_by_patient(self, detail: VisitDetail) -> None:
+        await asyncio.to_thread(self.store.audit, AuditEvent(
+            self.clock(), f"patient:{detail.visit.id}", "visit.view", AuditOutcome.SUCCESS,
+            detail.patient.id, detail.visit.id))
 
     async def status(self, detail: VisitDetail) -> dict[str, Any]:
         visit = detail.visit

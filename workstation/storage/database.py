@@ -61,13 +61,15 @@ def make_engine(url: str | URL) -> Engine:
             pool_size=8,
             max_overflow=16,
             connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,  # error messages must never carry patient data into logs
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         if os.name == "posix" and Path(resolved.database).exists():
             os.chmod(resolved.database, 0o600)
         return engine
-    return create_engine(resolved, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(resolved, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                         hide_parameters=True)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
