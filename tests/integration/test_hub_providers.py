@@ -232,6 +232,7 @@ async def test_scheduled_visit_needs_echeckin_and_the_30_minute_window(hub_ctx: 
                          "expiry_year": 2031, "holder": "R Q"}
     status, state = await hub_ctx.post(f"/api/visits/{link}/echeckin", echeckin)
     assert status == 200 and state["echeckin_complete"] is True
+    assert state["condition_name"] == "Follow up"
     assert state["can_begin"] is False and "30 minutes" in state["begin_blocked_reason"]
 
     status, _ = await hub_ctx.post(f"/api/visits/{link}/begin")

@@ -80,6 +80,10 @@ class VisitService:
         self.condition_names = {c.code: c.name for c in resources.conditions}
 
 
+    def condition_name(self, code: str) -> str:
+        """The listed name, or the appointment's reason code made readable."""
+        return self.condition_names.get(code) or code.replace("_", " ").capitalize()
+
     # -- site facts for the patient pages -------------------------------------------------
 
     def site_info(self) -> dict[str, Any]:
@@ -238,7 +242,7 @@ class VisitService:
             "visit_id": visit.id,
             "kind": visit.kind.value,
             "state": visit.state.value,
-            "condition_name": self.condition_names.get(visit.condition, visit.condition),
+            "condition_name": self.condition_name(visit.condition),
             "position": position,
             "estimated_wait_minutes": (
                 estimated_wait_minutes(position, providers, self.config.minutes_per_visit)
@@ -355,7 +359,7 @@ class VisitService:
 
     async def queue(self, service_lines: set[str] | tuple[str, ...]) -> list[QueueEntry]:
         return await asyncio.to_thread(self.store.queue, sorted(service_lines), self.clock(),
-                                       self.condition_names)
+                                       self.condition_name)
 
     async def claim(self, provider: Provider, visit_id: str) -> Visit:
         try:
@@ -426,7 +430,7 @@ class VisitService:
         return [
             {"visit_id": i.visit.id, "scheduled_for": i.visit.scheduled_for.isoformat()
              if i.visit.scheduled_for else None, "patient_name": i.patient_name,
-             "condition_name": self.condition_names.get(i.visit.condition, i.visit.condition),
+             "condition_name": self.condition_name(i.visit.condition),
              "echeckin_complete": i.visit.echeckin_complete, "state": i.visit.state.value,
              "service_line": i.visit.service_line}
             for i in items
@@ -469,7 +473,7 @@ class VisitService:
 
     async def _announce_waiting(self, visit: Visit) -> None:
         entry = await asyncio.to_thread(self.store.queue_entry, visit.id, self.clock(),
-                                        self.condition_names)
+                                        self.condition_name)
         await self.broker.to_service_line(visit.service_line,
                                           {"type": "queue.added", "entry": entry_json(entry)})
         await self._push_positions(visit.service_line)

@@ -7,7 +7,7 @@ async callers run them with ``asyncio.to_thread``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -280,7 +280,7 @@ class VisitStore:
         return True
 
     def queue(self, service_lines: Sequence[str], now: datetime,
-              condition_names: dict[str, str] | None = None) -> list[QueueEntry]:
+              condition_name: Callable[[str], str] = str) -> list[QueueEntry]:
         """Waiting visits of these service lines, longest-waiting first."""
         with self._sessions() as s:
             rows = s.execute(
@@ -291,13 +291,10 @@ class VisitStore:
                 .order_by(VisitRow.waiting_since, VisitRow.id)
             ).all()
             paid = self._paid_visits(s, [v.id for v, _ in rows])
-        names = condition_names or {}
-        return [
-            _queue_entry(v, p, now, names, v.id in paid) for v, p in rows
-        ]
+        return [_queue_entry(v, p, now, condition_name, v.id in paid) for v, p in rows]
 
     def queue_entry(self, visit_id: str, now: datetime,
-                    condition_names: dict[str, str] | None = None) -> QueueEntry:
+                    condition_name: Callable[[str], str] = str) -> QueueEntry:
         with self._sessions() as s:
             row = s.get(VisitRow, visit_id)
             if row is None:
@@ -305,7 +302,7 @@ class VisitStore:
             patient = s.get(PatientRow, row.patient_id)
             assert patient is not None
             paid = self._paid_visits(s, [visit_id])
-            return _queue_entry(row, patient, now, condition_names or {}, visit_id in paid)
+            return _queue_entry(row, patient, now, condition_name, visit_id in paid)
 
     def _paid_visits(self, s: Session, visit_ids: list[str]) -> set[str]:
         if not visit_ids:
@@ -570,11 +567,11 @@ def _audit_row(e: AuditEvent) -> AuditRow:
                     patient_id=e.patient_id, visit_id=e.visit_id, detail=e.detail)
 
 
-def _queue_entry(v: VisitRow, p: PatientRow, now: datetime, names: dict[str, str],
-                 paid: bool) -> QueueEntry:
+def _queue_entry(v: VisitRow, p: PatientRow, now: datetime,
+                 condition_name: Callable[[str], str], paid: bool) -> QueueEntry:
     return QueueEntry(
         visit_id=v.id, kind=v.kind, service_line=v.service_line, condition=v.condition,
-        condition_name=names.get(v.condition, v.condition),
+        condition_name=condition_name(v.condition),
         age=age_on(p.date_of_birth, now.date()), sex=p.sex,
         waiting_since=v.waiting_since or v.created_at,
         payment_status=PaymentStatus.PAID.value if paid else PaymentStatus.NOT_DUE.value,
