@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 import keyring
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from tests.memory_keyring import MemoryKeyring
 from workstation.core.site import SiteConfig
@@ -62,22 +63,31 @@ def pg_url() -> str:
     return url
 
 
-@pytest.fixture
-def pg_store() -> Iterator[VisitStore]:
-    """A fresh database on the real PostgreSQL server for each test, dropped afterwards."""
+@contextlib.contextmanager
+def fresh_pg_database(prefix: str = "ws_test") -> Iterator[URL]:
+    """A new, empty database on the real PostgreSQL server, dropped afterwards."""
     base = make_url(pg_url())
-    name = f"ws_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    store = open_store(base.set(database=name))
     try:
-        yield store
+        yield base.set(database=name)
     finally:
-        store.close()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_store() -> Iterator[VisitStore]:
+    """A fresh database on the real PostgreSQL server for each test."""
+    with fresh_pg_database() as url:
+        store = open_store(url)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -102,20 +103,25 @@ async def closed_with(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0)
                 return ws.close_code
 
 
+@contextlib.asynccontextmanager
+async def running_hub(store, site, resources) -> AsyncIterator[HubContext]:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    hub = await start_hub(store, site, resources, embedded=True, clock=clock)
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield HubContext(hub, clock, http)
+    finally:
+        await hub.close()
+
+
 @pytest.fixture
 async def hub_ctx(sqlite_store, site, resources) -> AsyncIterator[HubContext]:  # type: ignore[no-untyped-def]
-    clock = Clock()
-    hub = await start_hub(sqlite_store, site, resources, embedded=True, clock=clock)
-    async with aiohttp.ClientSession() as http:
-        yield HubContext(hub, clock, http)
-    await hub.close()
+    async with running_hub(sqlite_store, site, resources) as ctx:
+        yield ctx
 
 
 @pytest.fixture
 async def any_db_hub_ctx(store, site, resources) -> AsyncIterator[HubContext]:  # type: ignore[no-untyped-def]
     """The hub on SQLite and, marked postgres, on the real PostgreSQL server."""
-    clock = Clock()
-    hub = await start_hub(store, site, resources, embedded=True, clock=clock)
-    async with aiohttp.ClientSession() as http:
-        yield HubContext(hub, clock, http)
-    await hub.close()
+    async with running_hub(store, site, resources) as ctx:
+        yield ctx

@@ -7,7 +7,6 @@ import os
 import ssl
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import pg_url
+from tests.conftest import fresh_pg_database
 from tests.factories import checkin_body
 
 pytestmark = pytest.mark.postgres
@@ -49,15 +46,8 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def clinic_db() -> Iterator[str]:
-    base = make_url(pg_url())
-    name = f"ws_cli_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("ws_cli") as url:
+        yield url.render_as_string(hide_password=False)
 
 
 def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

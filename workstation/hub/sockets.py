@@ -50,6 +50,18 @@ def _parse(data: str) -> dict[str, Any]:
     return message
 
 
+async def _messages(ws: web.WebSocketResponse):  # type: ignore[no-untyped-def]
+    """Each text message as a dict with a type, answering pings on the way."""
+    async for msg in ws:
+        if msg.type is not WSMsgType.TEXT:
+            raise Refused(BAD_MESSAGE, "text messages only")
+        message = _parse(msg.data)
+        if message["type"] == "ping":
+            await ws.send_json({"type": "pong"})
+            continue
+        yield message
+
+
 def _signal_data(message: dict[str, Any]) -> dict[str, Any]:
     data = message.get("data")
     if not isinstance(data, dict):
@@ -80,14 +92,9 @@ async def provider_socket(request: web.Request) -> web.WebSocketResponse:
     try:
         entries = await service.queue(tuple(sock.service_lines))
         await ws.send_json({"type": "queue.snapshot", "entries": [entry_json(e) for e in entries]})
-        async for msg in ws:
-            if msg.type is not WSMsgType.TEXT:
-                raise Refused(BAD_MESSAGE, "text messages only")
-            message = _parse(msg.data)
+        async for message in _messages(ws):
             kind = message["type"]
-            if kind == "ping":
-                await ws.send_json({"type": "pong"})
-            elif kind == "subscribe":
+            if kind == "subscribe":
                 lines = message.get("service_lines")
                 if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
                     raise Refused(BAD_MESSAGE, "service_lines must be a list of codes")
@@ -127,14 +134,9 @@ async def patient_socket(request: web.Request) -> web.WebSocketResponse:
     service.broker.add_patient(visit_id, ws)
     try:
         await ws.send_json({"type": "status", **await service.status(detail)})
-        async for msg in ws:
-            if msg.type is not WSMsgType.TEXT:
-                raise Refused(BAD_MESSAGE, "text messages only")
-            message = _parse(msg.data)
+        async for message in _messages(ws):
             kind = message["type"]
-            if kind == "ping":
-                await ws.send_json({"type": "pong"})
-            elif kind == "signal":
+            if kind == "signal":
                 data = _signal_data(message)
                 current = await service.store_detail(token)
                 if current is None:
