@@ -274,3 +274,18 @@ async def test_first_provider_can_be_created_once_on_the_embedded_hub(hub_ctx: H
     body["username"] = "mallory"
     assert (await hub_ctx.post("/api/setup/first-provider", body))[0] == 403
     assert (await hub_ctx.sign_in("house"))
+
+
+async def test_queue_ages_are_counted_on_the_clinic_calendar(hub_ctx: HubContext):
+    """Late evening in Chicago is already tomorrow in UTC; the age must not tick over early."""
+    await hub_ctx.add_provider("house")
+    body = checkin_body()
+    body["patient"]["date_of_birth"] = "1990-11-25"  # 36 on Nov 25; check-in is Nov 24, 10:00
+    status, _ = await hub_ctx.post("/api/checkins", body)
+    assert status == 201
+    # 2026-11-25 05:00 UTC is 2026-11-24 23:00 in the site's zone (America/Chicago).
+    hub_ctx.clock.now = hub_ctx.clock.now.replace(day=25, hour=5)
+
+    _, queue = await hub_ctx.get("/api/queue", await hub_ctx.sign_in("house"))
+
+    assert [e["age"] for e in queue["entries"]] == [35]

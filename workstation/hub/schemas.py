@@ -63,7 +63,7 @@ class CardIn(Strict):
     @classmethod
     def _digits(cls, value: str) -> str:
         digits = value.replace(" ", "").replace("-", "")
-        if not digits.isdigit():
+        if not (digits.isascii() and digits.isdigit()):
             raise ValueError("The card number may contain digits, spaces and dashes only.")
         return digits
 

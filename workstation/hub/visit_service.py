@@ -79,6 +79,9 @@ class VisitService:
         self.embedded = embedded
         self.condition_names = {c.code: c.name for c in resources.conditions}
 
+    def _local_now(self) -> datetime:
+        """Now in the site's time zone: ages and days are counted as the clinic counts them."""
+        return self.clock().astimezone(self.config.zone)
 
     def condition_name(self, code: str) -> str:
         """The listed name, or the appointment's reason code made readable."""
@@ -358,7 +361,7 @@ class VisitService:
         await asyncio.to_thread(self.store.revoke_session, token)
 
     async def queue(self, service_lines: set[str] | tuple[str, ...]) -> list[QueueEntry]:
-        return await asyncio.to_thread(self.store.queue, sorted(service_lines), self.clock(),
+        return await asyncio.to_thread(self.store.queue, sorted(service_lines), self._local_now(),
                                        self.condition_name)
 
     async def claim(self, provider: Provider, visit_id: str) -> Visit:
@@ -472,7 +475,7 @@ class VisitService:
         return visit
 
     async def _announce_waiting(self, visit: Visit) -> None:
-        entry = await asyncio.to_thread(self.store.queue_entry, visit.id, self.clock(),
+        entry = await asyncio.to_thread(self.store.queue_entry, visit.id, self._local_now(),
                                         self.condition_name)
         await self.broker.to_service_line(visit.service_line,
                                           {"type": "queue.added", "entry": entry_json(entry)})

@@ -30,8 +30,11 @@ def encrypted_sqlite_url(path: Path, key_hex: str) -> URL:
 def resolve_url(url: str | URL) -> URL:
     """Turn what a user passes (``sqlite:///file``, ``postgresql://…``) into a driver URL.
 
-    A plain ``sqlite:`` file URL is opened encrypted, with the key from the OS keyring.
+    A plain file path or ``sqlite:`` file URL is opened encrypted, with the key from the OS
+    keyring.
     """
+    if isinstance(url, str) and "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"  # a plain file path
     parsed = make_url(url) if isinstance(url, str) else url
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername in ("postgresql", "postgres"):
@@ -43,7 +46,15 @@ def resolve_url(url: str | URL) -> URL:
         if not parsed.database or parsed.database == ":memory:":
             raise ValueError("An in-memory database would lose every visit; give a file path.")
         path = Path(parsed.database).expanduser().resolve()
-        return encrypted_sqlite_url(path, database_key(str(path)))
+        # A key is made only for a new database: for an existing one, a missing key is an
+        # error to report, never a reason to start a fresh key the data cannot be read with.
+        holds_data = path.exists() and path.stat().st_size > 0
+        if holds_data and _is_plain_sqlite(path):
+            raise DatabaseUnreadable(
+                f"The file {path} is a plain, unencrypted SQLite file: not a workstation "
+                "database. Nothing was changed. Choose another file."
+            )
+        return encrypted_sqlite_url(path, database_key(str(path), create=not holds_data))
     raise ValueError(
         f"Unsupported database {parsed.get_backend_name()!r}: use an SQLite file path or a "
         "postgresql:// URL."
@@ -54,7 +65,12 @@ def make_engine(url: str | URL) -> Engine:
     resolved = resolve_url(url)
     if resolved.get_backend_name() == "sqlite":
         assert resolved.database is not None
-        Path(resolved.database).parent.mkdir(parents=True, exist_ok=True)
+        db_path = Path(resolved.database)
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        if os.name == "posix":
+            # Owner-only from the first byte; SQLite would create it with the umask (0644).
+            os.close(os.open(db_path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(db_path, 0o600)
         engine = create_engine(
             resolved,
             poolclass=QueuePool,
@@ -65,8 +81,6 @@ def make_engine(url: str | URL) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
-        if os.name == "posix" and Path(resolved.database).exists():
-            os.chmod(resolved.database, 0o600)
         return engine
     return create_engine(resolved, pool_size=10, max_overflow=20, pool_pre_ping=True,
                          hide_parameters=True)
@@ -122,3 +136,10 @@ class SchemaOutOfDate(RuntimeError):
 
 class DatabaseUnreadable(RuntimeError):
     pass
+
+
+def _is_plain_sqlite(path: Path) -> bool:
+    # An SQLCipher file starts with random salt; only an unencrypted one has SQLite's header.
+    with path.open("rb") as f:
+        return f.read(16) == b"SQLite format 3\x00"
+

@@ -1,0 +1,46 @@
+# make run   — set up and start the workstation on its embedded hub
+# make test  — set up, then ruff, import-linter, mypy and the whole pytest suite
+#              (PostgreSQL server and Debian's Chromium included)
+# make bench — the benchmarks (`workstation bench`)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEB := installers/debian
+
+.PHONY: run test lint bench system-run system-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the project's dependencies change.
+$(VENV)/.stamp-install: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+system-run:
+	@bash $(DEB)/ensure-packages.sh $(DEB)/run-packages.txt
+
+system-test:
+	@bash $(DEB)/ensure-packages.sh $(DEB)/run-packages.txt $(DEB)/test-packages.txt
+
+run: system-run $(VENV)/.stamp-install
+	$(BIN)/workstation
+
+lint: $(VENV)/.stamp-install
+	$(BIN)/ruff check workstation tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: system-test lint
+	@url=$$(bash tests/tools/start-postgres.sh) && \
+	echo "PostgreSQL for the tests: $${url%%:*}://…@$${url##*@}" && \
+	WORKSTATION_TEST_PG_URL="$$url" QT_QPA_PLATFORM=offscreen \
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: system-run $(VENV)/.stamp-install
+	QT_QPA_PLATFORM=offscreen $(BIN)/workstation bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .pg-test
