@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import keyring
@@ -258,3 +260,16 @@ def test_a_plain_file_path_opens_the_same_encrypted_database(
 
     assert resolve_url("clinic.db") == resolve_url(f"sqlite:///{tmp_path / 'clinic.db'}")
     assert not (tmp_path / "clinic.db").read_bytes().startswith(b"SQLite format 3")
+
+
+def test_the_process_keyring_is_never_chosen_by_itself():
+    """Keyring picks the best viable backend class it knows; importing ours must not make it one,
+    or a machine with no system keyring would get a key that dies with the process."""
+    probe = (
+        "import keyring, workstation.storage.database, workstation.storage.keystore as k\n"
+        "print(isinstance(keyring.get_keyring(), k.ProcessKeyring))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=env, check=True, timeout=60)
+    assert done.stdout.strip() == "False"

@@ -120,3 +120,15 @@ def test_a_short_password_is_refused_in_setup(view: SignInView, qtbot: QtBot):
         qtbot.keyClick(view.confirm_password_edit, Qt.Key.Key_Return)
 
     assert view.error_label.text() == "Use a password of at least 10 characters."
+
+
+def test_a_hub_that_cannot_start_leaves_no_form_to_fill(view: SignInView):
+    view.show_connecting("Starting the hub on this computer…")
+
+    view.show_unavailable("No system keyring was found.")
+
+    assert view.heading.text() == "The hub is not available"
+    assert view.error_label.isVisible()
+    assert view.error_label.text() == "No system keyring was found."
+    assert not view.username_edit.isVisible() and not view.password_edit.isVisible()
+    assert not view.sign_in_button.isVisible() and not view.create_button.isVisible()

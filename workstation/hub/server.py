@@ -14,11 +14,12 @@ from aiohttp import web
 from workstation.core.payment import PaymentProcessor, RecordingProcessor
 from workstation.core.site import SiteConfig
 from workstation.hub import openapi, pages, patient_api, provider_api, sockets
-from workstation.hub.broker import Broker
+from workstation.hub.broker import Broker, FanoutBroker
 from workstation.hub.errors import json_errors
 from workstation.hub.patient_api import SERVICE
 from workstation.hub.visit_service import Clock, VisitService, utc_now
 from workstation.resource_files import Resources
+from workstation.storage.notify import event_channel_for
 from workstation.storage.store import VisitStore
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ def create_app(
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY,
                           middlewares=[pages.security_headers, json_errors])
-    service = VisitService(store, config, resources, Broker(),
+    channel = event_channel_for(store)
+    broker = FanoutBroker(channel) if channel is not None else Broker()
+    service = VisitService(store, config, resources, broker,
                            processor or RecordingProcessor(), clock=clock, embedded=embedded)
     app[SERVICE] = service
     app.router.add_routes(patient_api.routes)
@@ -46,9 +49,17 @@ def create_app(
     app.router.add_routes(pages.routes)
     app.router.add_get("/api/openapi.json", _openapi, name="openapi")
     app.router.add_static("/static/", pages.WEB / "static", name="static")
+    app.cleanup_ctx.append(_broker)
     app.cleanup_ctx.append(_expiry_loop)
     app.on_shutdown.append(_close_sockets)
     return app
+
+
+async def _broker(app: web.Application):  # type: ignore[no-untyped-def]
+    broker = app[SERVICE].broker
+    await broker.start()  # with several hub processes: listening before the first request
+    yield
+    await broker.stop()
 
 
 async def _expiry_loop(app: web.Application):  # type: ignore[no-untyped-def]

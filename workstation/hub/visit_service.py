@@ -78,6 +78,8 @@ class VisitService:
         self.clock = clock
         self.embedded = embedded
         self.condition_names = {c.code: c.name for c in resources.conditions}
+        broker.on_positions_changed = self.push_local_positions
+        broker.on_resync = self.resync_local_sockets
 
     def _local_now(self) -> datetime:
         """Now in the site's time zone: ages and days are counted as the clinic counts them."""
@@ -504,15 +506,27 @@ class VisitService:
         return self.store.visit_detail(visit.id).patient
 
     async def _push_positions(self, service_line: str) -> None:
-        """Tell every connected waiting patient of this line where they now stand."""
-        connected = set(self.broker.patient_visit_ids())
+        await self.broker.positions_changed(service_line)
+
+    async def resync_local_sockets(self) -> None:
+        """Events may have been missed: each provider gets a fresh queue, each patient a place."""
+        for sock in self.broker.local_provider_sockets():
+            entries = await self.queue(tuple(sock.service_lines))
+            await self.broker.send_local_provider(sock, {
+                "type": "queue.snapshot", "entries": [entry_json(e) for e in entries]})
+        for line in self.config.service_lines:
+            await self.push_local_positions(line.code)
+
+    async def push_local_positions(self, service_line: str) -> None:
+        """Tell every waiting patient of this line connected to this process where they stand."""
+        connected = set(self.broker.local_patient_visit_ids())
         if not connected:
             return
         waiting = await asyncio.to_thread(self.store.waiting_visits, service_line)
         providers = self.broker.providers_online(service_line)
         for position, visit in enumerate(waiting, start=1):
             if visit.id in connected:
-                await self.broker.to_patient(visit.id, {
+                await self.broker.send_local_patient(visit.id, {
                     "type": "status", "visit_id": visit.id, "kind": visit.kind.value,
                     "state": visit.state.value, "position": position,
                     "estimated_wait_minutes": estimated_wait_minutes(

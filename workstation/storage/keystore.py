@@ -7,6 +7,7 @@ import secrets
 import keyring
 import keyring.backend
 import keyring.errors
+from keyring.compat import properties
 
 SERVICE = "workstation-database"
 
@@ -47,7 +48,12 @@ class ProcessKeyring(keyring.backend.KeyringBackend):
     training runs): the data becomes unreadable when the process ends, by design.
     """
 
-    priority = 0  # never chosen automatically
+    @properties.classproperty
+    def priority(cls) -> float:
+        # Not viable for keyring's automatic choice: on a machine without a system keyring,
+        # merely importing this class would otherwise make it the default, and the database
+        # key would vanish when the app closes. It is only ever set explicitly.
+        raise RuntimeError("ProcessKeyring is set explicitly, never chosen automatically")
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]

@@ -103,8 +103,7 @@ class ProviderController(QObject):
 
     def show_startup_error(self, message: str) -> None:
         """The hub could not be started or reached: say so where the provider looks."""
-        self._sign_in.show_sign_in()
-        self._sign_in.show_error(message)
+        self._sign_in.show_unavailable(message)
 
     def start(self, hub_url: str, *, username: str | None = None) -> None:
         """Use the hub at ``hub_url``: ask whether it needs its first account, then show the

@@ -179,6 +179,14 @@ class SignInView(QWidget):
         self._sign_in_page.setEnabled(False)
         self._first_account_page.setEnabled(False)
 
+    def show_unavailable(self, message: str) -> None:
+        """The hub could not start or be reached: no form to fill, only what went wrong."""
+        self.heading.setText("The hub is not available")
+        self.hub_label.setText("Nothing can be done here until this is fixed:")
+        self._sign_in_page.hide()
+        self._first_account_page.hide()
+        self.show_error(message)
+
     def show_sign_in(self, username: str | None = None) -> None:
         self.heading.setText(SIGN_IN_TEXT)
         self._first_account_page.hide()
