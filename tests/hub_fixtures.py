@@ -71,6 +71,12 @@ class HubContext:
         async with self.http.post(f"{self.url}{path}", json=body, headers=headers) as r:
             return r.status, await r.json() if r.content_type == "application/json" else None
 
+    async def put(self, path: str, body: Any = None, token: str | None = None,
+                  ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.http.put(f"{self.url}{path}", json=body, headers=headers) as r:
+            return r.status, await r.json() if r.content_type == "application/json" else None
+
     async def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with self.http.get(f"{self.url}{path}", headers=headers) as r:

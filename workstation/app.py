@@ -20,6 +20,7 @@ from workstation.hub.server import RunningHub, start_hub
 from workstation.resource_files import load_resources
 from workstation.storage.database import default_sqlite_path, open_store
 from workstation.ui.bridge import AsyncBridge
+from workstation.ui.chart_presenter import ChartController, wire_chart
 from workstation.ui.main_window import MainWindow
 from workstation.ui.provider_session import ProviderController
 from workstation.ui.queue_view import QueueView
@@ -70,6 +71,7 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     bridge = AsyncBridge()
     window = MainWindow(queue_view=QueueView(promised_wait_minutes=config.promised_wait_minutes))
     controller = ProviderController(bridge, window, service_lines=config.service_lines)
+    wire_chart(ChartController(bridge, window.chart_view), controller, window)
     hub_key = hub_url or ("embedded-demo" if demo else "embedded")
 
     def on_signed_in(session: object, remember: bool) -> None:

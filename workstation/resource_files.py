@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from workstation.core.charting import TreatmentPlan
 from workstation.core.conditions import ConditionList
 
 
@@ -26,10 +29,28 @@ class Pharmacy:
     hours: str
 
 
+class ResourceFileError(ValueError):
+    """A data file in ``resources/`` is missing or not what the program expects; names the file."""
+
+
 @dataclass(frozen=True)
 class Resources:
     conditions: ConditionList
     pharmacies: tuple[Pharmacy, ...]
+    # Condition code → the ICD-10-CM codes offered first, most likely first.
+    diagnosis_shortlists: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False)
+    # Condition code → the plan the provider starts from.
+    plan_templates: Mapping[str, TreatmentPlan] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def shortlist_for(self, condition: str) -> tuple[str, ...]:
+        """The diagnosis codes to offer first for this condition; () for an unknown one."""
+        return self.diagnosis_shortlists.get(condition, ())
+
+    def plan_template(self, condition: str) -> TreatmentPlan:
+        """The starting plan for this condition; an empty plan for an unknown one."""
+        return self.plan_templates.get(condition, TreatmentPlan())
 
     def pharmacy(self, ncpdp_id: str) -> Pharmacy | None:
         return next((p for p in self.pharmacies if p.ncpdp_id == ncpdp_id), None)
@@ -40,8 +61,8 @@ class Resources:
         hits = [
             p for p in self.pharmacies
             if all(
-                any(w in field.casefold() for field in (p.name, p.city, p.postal_code, p.ncpdp_id,
-                                                         p.address))
+                any(w in text.casefold() for text in (p.name, p.city, p.postal_code, p.ncpdp_id,
+                                                       p.address))
                 for w in words
             )
         ]
@@ -66,12 +87,66 @@ def resources_dir() -> Path:
 
 
 def _read(path: Path) -> Any:
-    with path.open(encoding="utf-8") as f:
-        return json.load(f)
+    try:
+        with path.open(encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise ResourceFileError(f"{path} is missing; reinstall the workstation.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResourceFileError(f"{path} could not be read: {exc}") from exc
+
+
+def _section(path: Path, key: str) -> dict[str, Any]:
+    """The object under ``key`` at the top of a JSON file, or an error naming the file."""
+    data = _read(path)
+    section = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(section, dict):
+        raise ResourceFileError(f"{path} has no \"{key}\" object.")
+    return section
+
+
+def _read_shortlists(path: Path) -> Mapping[str, tuple[str, ...]]:
+    shortlists: dict[str, tuple[str, ...]] = {}
+    for condition, codes in _section(path, "shortlists").items():
+        if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
+            raise ResourceFileError(
+                f"{path}: the shortlist for \"{condition}\" must be a list of codes.")
+        shortlists[condition] = tuple(codes)
+    return MappingProxyType(shortlists)
+
+
+def _read_plan_templates(path: Path) -> Mapping[str, TreatmentPlan]:
+    known = {f.name for f in fields(TreatmentPlan)}
+    templates: dict[str, TreatmentPlan] = {}
+    for condition, template in _section(path, "templates").items():
+        if not isinstance(template, dict) or not all(isinstance(v, str)
+                                                     for v in template.values()):
+            raise ResourceFileError(
+                f"{path}: the template for \"{condition}\" must be an object of texts.")
+        unknown = sorted(set(template) - known)
+        if unknown:  # a misspelt field would otherwise vanish from the plan without a word
+            raise ResourceFileError(
+                f"{path}: the template for \"{condition}\" has unknown fields "
+                f"{', '.join(unknown)}; expected {', '.join(sorted(known))}.")
+        templates[condition] = TreatmentPlan.from_mapping(template)
+    return MappingProxyType(templates)
 
 
 def load_resources(path: Path | None = None) -> Resources:
+    """Read every data file of ``resources/``.
+
+    Raises:
+        ResourceFileError: a file is missing or is not JSON, or the shortlists or plan
+            templates are not shaped as expected; the message names the file. (Shortlisted codes
+            are checked against ICD-10-CM by the tests, not here: that would load the
+            classification at start.)
+    """
     base = path or resources_dir()
     conditions = ConditionList.from_records(_read(base / "conditions.json")["conditions"])
     pharmacies = tuple(Pharmacy(**p) for p in _read(base / "pharmacies.json")["pharmacies"])
-    return Resources(conditions, pharmacies)
+    return Resources(
+        conditions,
+        pharmacies,
+        diagnosis_shortlists=_read_shortlists(base / "diagnosis_shortlists.json"),
+        plan_templates=_read_plan_templates(base / "plan_templates.json"),
+    )

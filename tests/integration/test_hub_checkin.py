@@ -254,9 +254,14 @@ async def test_database_errors_do_not_carry_patient_data_into_logs(hub_ctx: HubC
     _, body = await hub_ctx.post("/api/checkins", checkin_body())
     visit = store.visit(body["visit_id"])
     detail = store.visit_detail(visit.id)
+    from dataclasses import replace
+
     from tests.factories import waiting_visit
 
-    with pytest.raises(Exception) as failure:  # the same patient id twice: an integrity error
-        waiting_visit(store, p=detail.patient)
+    # The same patient id for somebody else: an integrity error.
+    impostor = replace(detail.patient, given_name="Rosalind", family_name="Quartermaine",
+                       phone="212-555-0100", email="")
+    with pytest.raises(Exception) as failure:
+        waiting_visit(store, p=impostor)
     assert "Quartermaine" not in str(failure.value)
     assert "Rosalind" not in caplog.text

@@ -184,8 +184,10 @@ def test_a_reused_patient_id_rolls_back_the_second_check_in(store: VisitStore):
     before = all_counts(store)
     visit = new_visit(p)
 
+    # The same id for somebody who is not the same person: the insert must fail whole.
+    other = replace(p, phone="212-555-0100", email="")
     with pytest.raises(IntegrityError) as caught:
-        store.create_visit(patient=p, visit=visit, link_token=new_token(),
+        store.create_visit(patient=other, visit=visit, link_token=new_token(),
                            payment=fee_for(visit.id), actor="t")
 
     assert all_counts(store) == before
@@ -571,7 +573,8 @@ def test_who_did_what_is_recorded_for_each_patient(store: VisitStore):
     (provider,) = add_providers(store, 1)
     p = patient()
     visit, _ = waiting_visit(store, now=OPEN_NOW, p=p)
-    someone_else, _ = waiting_visit(store, now=OPEN_NOW)
+    someone_else, _ = waiting_visit(store, now=OPEN_NOW, p=patient(
+        given_name="Marguerite", phone="512-555-0177", email="mb@example.org"))
     store.claim(visit.id, provider.id, OPEN_NOW + timedelta(minutes=1))
     store.audit(AuditEvent(OPEN_NOW + timedelta(minutes=2), f"provider:{provider.id}",
                            "chart.open", AuditOutcome.SUCCESS, p.id, visit.id))

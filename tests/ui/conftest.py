@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
+from tests.hub_fixtures import Clock
+from workstation.hub.server import RunningHub, start_hub
 from workstation.ui.bridge import AsyncBridge
+
+T = TypeVar("T")
 
 NOW = datetime(2026, 11, 24, 16, 30, tzinfo=UTC)
 
@@ -56,3 +62,24 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+def run(bridge: AsyncBridge, qtbot: QtBot, coro: Coroutine[Any, Any, T]) -> T:
+    """Run on the bridge's loop and wait (in the test only) for the answer."""
+    results: list[T] = []
+    errors: list[BaseException] = []
+    bridge.submit(coro, results.append, errors.append)
+    qtbot.waitUntil(lambda: bool(results or errors), timeout=10_000)
+    if errors:
+        raise errors[0]
+    return results[0]
+
+
+@pytest.fixture
+def hub(bridge: AsyncBridge, qtbot: QtBot, sqlite_store, site, resources,  # type: ignore[no-untyped-def]
+        ) -> Iterator[tuple[RunningHub, Clock]]:
+    clock = Clock()
+    running = run(bridge, qtbot, start_hub(sqlite_store, site, resources, embedded=True,
+                                           clock=clock))
+    bridge.add_cleanup(running.close)
+    yield running, clock

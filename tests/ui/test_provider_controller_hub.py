@@ -3,17 +3,16 @@ as the app runs it: first account, live queue, a won claim and a lost one."""
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Iterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiohttp
-import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from tests.factories import checkin_body
 from tests.hub_fixtures import PASSWORD, Clock
-from workstation.hub.server import RunningHub, start_hub
+from tests.ui.conftest import run
+from workstation.hub.server import RunningHub
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.main_window import MainWindow
 from workstation.ui.provider_session import ProviderController
@@ -21,27 +20,6 @@ from workstation.ui.queue_alert import QueueAlert
 from workstation.ui.queue_view import QueueView
 
 T = TypeVar("T")
-
-
-def run(bridge: AsyncBridge, qtbot: QtBot, coro: Coroutine[Any, Any, T]) -> T:
-    """Run on the bridge's loop and wait (in the test only) for the answer."""
-    results: list[T] = []
-    errors: list[BaseException] = []
-    bridge.submit(coro, results.append, errors.append)
-    qtbot.waitUntil(lambda: bool(results or errors), timeout=10_000)
-    if errors:
-        raise errors[0]
-    return results[0]
-
-
-@pytest.fixture
-def hub(bridge: AsyncBridge, qtbot: QtBot, sqlite_store, site, resources,  # type: ignore[no-untyped-def]
-        ) -> Iterator[tuple[RunningHub, Clock]]:
-    clock = Clock()
-    running = run(bridge, qtbot, start_hub(sqlite_store, site, resources, embedded=True,
-                                           clock=clock))
-    bridge.add_cleanup(running.close)
-    yield running, clock
 
 
 async def check_in(url: str) -> str:

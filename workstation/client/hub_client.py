@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
@@ -47,15 +47,18 @@ class HubError(Exception):
         code: the hub's snake_case error code (``already_claimed``, ``unreachable``, ...).
         message: text to show the provider as it is.
         fields: per-field messages for a form, when the hub gave them.
+        missing: what a note still lacks, when signing was refused as incomplete.
     """
 
     def __init__(self, status: int, code: str, message: str,
-                 fields: Mapping[str, str] | None = None) -> None:
+                 fields: Mapping[str, str] | None = None,
+                 missing: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.fields: Mapping[str, str] = dict(fields or {})
+        self.missing = tuple(missing)  # what a note still lacks before it can be signed
 
     def __repr__(self) -> str:
         return f"HubError({self.status}, {self.code!r}, {self.message!r})"
@@ -194,6 +197,44 @@ class HubClient:
     async def release(self, visit_id: str) -> None:
         await self._request("POST", f"/api/visits/{_segment(visit_id)}/release")
 
+    # -- the chart --------------------------------------------------------------------------
+
+    async def open_chart(self, visit_id: str) -> dict[str, Any]:
+        """Everything the chart shows (the hub audits the opening)."""
+        body: dict[str, Any] = await self._request(
+            "GET", f"/api/visits/{_segment(visit_id)}/chart")
+        return body
+
+    async def save_draft(self, visit_id: str, pane: str, body: Mapping[str, Any],
+                         ) -> dict[str, Any]:
+        saved: dict[str, Any] = await self._request(
+            "PUT", f"/api/visits/{_segment(visit_id)}/drafts/{quote(pane, safe='')}",
+            json_body=dict(body))
+        return saved
+
+    async def sign(self, visit_id: str, panes: Mapping[str, Mapping[str, Any]],
+                   ) -> dict[str, Any]:
+        note: dict[str, Any] = await self._request(
+            "POST", f"/api/visits/{_segment(visit_id)}/sign",
+            json_body={k: dict(v) for k, v in panes.items()})
+        return note
+
+    async def add_addendum(self, visit_id: str, text: str) -> dict[str, Any]:
+        addendum: dict[str, Any] = await self._request(
+            "POST", f"/api/visits/{_segment(visit_id)}/addenda", json_body={"text": text})
+        return addendum
+
+    async def export_fhir(self, visit_id: str) -> str:
+        text: str = await self._request("GET", f"/api/visits/{_segment(visit_id)}/fhir",
+                                        as_text=True)
+        return text
+
+    async def search_diagnoses(self, query: str, condition: str | None = None,
+                               ) -> list[dict[str, Any]]:
+        params = {"q": query, **({"condition": condition} if condition else {})}
+        body = await self._request("GET", "/api/icd10?" + urlencode(params))
+        return list(body["codes"])
+
     # -- the provider socket --------------------------------------------------------------
 
     async def events(self, service_lines: Sequence[str] | None = None,
@@ -259,7 +300,8 @@ class HubClient:
     # -- plumbing -------------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, *, auth: bool = True,
-                       token: str | None = None, json_body: Any = None) -> Any:
+                       token: str | None = None, json_body: Any = None,
+                       as_text: bool = False) -> Any:
         headers: dict[str, str] = {}
         if auth:
             token = token or self._token
@@ -270,6 +312,8 @@ class HubClient:
             async with self._session().request(
                     method, f"{self.base_url}{path}", json=json_body, headers=headers,
                     ssl=self._ssl, timeout=self._timeout) as response:
+                if as_text and response.status < 400:
+                    return await response.text()
                 body = await _json_or_none(response)
                 if response.status >= 400:
                     raise _error(response.status, body)
@@ -318,7 +362,9 @@ def _error(status: int, body: Any) -> HubError:
         status, str(error.get("code", "error")),
         str(error.get("message") or _FALLBACK_MESSAGES.get(
             status, f"The hub answered with an error (HTTP {status}). Try again.")),
-        {str(k): str(v) for k, v in fields.items()} if isinstance(fields, dict) else None)
+        {str(k): str(v) for k, v in fields.items()} if isinstance(fields, dict) else None,
+        [str(m) for m in error.get("missing") or ()] if isinstance(error.get("missing"), list)
+        else ())
 
 
 def _provider(data: Mapping[str, Any]) -> Provider:

@@ -35,6 +35,31 @@ class Patient:
     address: Address | None = None
 
 
+def _name_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def _digits(phone: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isascii() and ch.isdigit())
+    return digits[-10:]  # a leading country code 1 does not make another person
+
+
+def same_person(a: Patient, b: Patient) -> bool:
+    """A returning patient: the same names and date of birth, and the same phone or email.
+
+    Deliberately strict (no fuzzy names): a wrong merge would show one person's record to
+    another; a missed match only leaves the prior visit out of the record.
+    """
+    if a.date_of_birth != b.date_of_birth:
+        return False
+    if (_name_key(a.given_name), _name_key(a.family_name)) != \
+            (_name_key(b.given_name), _name_key(b.family_name)):
+        return False
+    same_phone = bool(_digits(a.phone)) and _digits(a.phone) == _digits(b.phone)
+    same_email = bool(a.email.strip()) and a.email.strip().casefold() == b.email.strip().casefold()
+    return same_phone or same_email
+
+
 @dataclass(frozen=True)
 class ServiceLine:
     code: str

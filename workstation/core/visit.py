@@ -43,8 +43,9 @@ ALLOWED_TRANSITIONS: dict[VisitState, frozenset[VisitState]] = {
     ),
     S.IN_CALL: frozenset({S.RECONNECTING, S.DOCUMENTING}),
     S.RECONNECTING: frozenset({S.IN_CALL, S.DOCUMENTING}),
-    # Redirection to in-person care is also decided after talking to the patient.
-    S.DOCUMENTING: frozenset({S.SIGNED, S.REDIRECTED}),
+    # The note is signed with its disposition: treated or sent to the ED (signed), redirected
+    # to in-person care, or, when the patient never joined or called it off, no-show/cancelled.
+    S.DOCUMENTING: frozenset({S.SIGNED, S.REDIRECTED, S.NO_SHOW, S.CANCELLED}),
     S.SIGNED: frozenset(),
     S.REDIRECTED: frozenset(),
     S.CANCELLED: frozenset(),

@@ -12,6 +12,8 @@ from workstation.hub import schemas
 ERROR = {"$ref": "#/components/schemas/Error"}
 TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
 VISIT_ID = {"name": "visit_id", "in": "path", "required": True, "schema": {"type": "string"}}
+PANE = {"name": "pane", "in": "path", "required": True,
+        "schema": {"type": "string", "enum": list(schemas.PANE_MODELS)}}
 
 # (method, path, summary, request model, success status, authenticated, parameters)
 ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any]]] = [
@@ -54,6 +56,21 @@ ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any
     ("get", "/api/schedule", "Appointments of a day", None, 200, True,
      [{"name": "date", "in": "query", "required": False,
        "schema": {"type": "string", "format": "date"}}]),
+    ("get", "/api/visits/{visit_id}/chart", "Open the chart of a claimed visit (audited)", None,
+     200, True, [VISIT_ID]),
+    ("put", "/api/visits/{visit_id}/drafts/{pane}", "Save one pane of the note as typed",
+     None, 200, True, [VISIT_ID, PANE]),
+    ("post", "/api/visits/{visit_id}/sign", "Sign the note and end the visit",
+     schemas.SignNoteIn, 200, True, [VISIT_ID]),
+    ("post", "/api/visits/{visit_id}/addenda", "Add an addendum to a signed note",
+     schemas.AddendumIn, 201, True, [VISIT_ID]),
+    ("get", "/api/visits/{visit_id}/fhir", "The signed visit as a FHIR R4 Bundle (audited)",
+     None, 200, True, [VISIT_ID]),
+    ("get", "/api/icd10", "Search ICD-10-CM by code or words, or a condition's shortlist",
+     None, 200, True,
+     [{"name": "q", "in": "query", "required": False,
+       "schema": {"type": "string", "maxLength": 100}},
+      {"name": "condition", "in": "query", "required": False, "schema": {"type": "string"}}]),
 ]
 
 
@@ -100,6 +117,15 @@ def document() -> dict[str, Any]:
                 "content": {"application/json": {
                     "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
             }
+        if path.endswith("/drafts/{pane}"):
+            for pane_model in schemas.PANE_MODELS.values():
+                schema = pane_model.model_json_schema(
+                    ref_template="#/components/schemas/{model}")
+                components.update(schema.pop("$defs", {}))
+                components[pane_model.__name__] = schema
+            op["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"oneOf": [{"$ref": f"#/components/schemas/{m.__name__}"}
+                                     for m in schemas.PANE_MODELS.values()]}}}}
         paths.setdefault(path, {})[method] = op
     return {
         "openapi": "3.1.0",

@@ -154,3 +154,51 @@ REQUEST_MODELS: dict[str, type[BaseModel]] = {
     for m in (EligibilityIn, CheckInIn, ECheckInIn, SignInIn, FirstProviderIn, ClaimNextIn,
               AppointmentIn)
 }
+
+
+# -- the provider's documentation ---------------------------------------------------------------
+
+NoteText = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+class DiagnosisItemIn(Strict):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=10)]
+    description: Annotated[str, StringConstraints(max_length=300)] = ""
+    primary: bool = False
+
+
+class DiagnosisDraftIn(Strict):
+    diagnoses: list[DiagnosisItemIn] = Field(default_factory=list, max_length=12)
+
+
+class PlanDraftIn(Strict):
+    plan: NoteText = ""
+    patient_instructions: NoteText = ""
+    follow_up: NoteText = ""
+    return_precautions: NoteText = ""
+    work_note: NoteText = ""
+
+
+class DispositionDraftIn(Strict):
+    disposition: Literal["treated", "redirected", "emergency_department", "no_show",
+                         "cancelled"] | None = None
+    redirect_to: Annotated[str, StringConstraints(max_length=300)] = ""
+    reason: Annotated[str, StringConstraints(max_length=2000)] = ""
+    identity_confirmed: bool = False
+
+
+PANE_MODELS: dict[str, type[Strict]] = {
+    "diagnosis": DiagnosisDraftIn, "plan": PlanDraftIn, "disposition": DispositionDraftIn,
+}
+
+
+class SignNoteIn(Strict):
+    """What the provider sees is what is signed: the panes travel with the request."""
+
+    diagnosis: DiagnosisDraftIn
+    plan: PlanDraftIn
+    disposition: DispositionDraftIn
+
+
+class AddendumIn(Strict):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from aiohttp import web
 
+from workstation.core import icd10
 from workstation.core.payment import PaymentProcessor, RecordingProcessor
 from workstation.core.site import SiteConfig
-from workstation.hub import openapi, pages, patient_api, provider_api, sockets
+from workstation.hub import chart_api, openapi, pages, patient_api, provider_api, sockets
 from workstation.hub.broker import Broker, FanoutBroker
+from workstation.hub.chart_service import ChartService
 from workstation.hub.errors import json_errors
 from workstation.hub.patient_api import SERVICE
 from workstation.hub.visit_service import Clock, VisitService, utc_now
@@ -43,14 +45,17 @@ def create_app(
     service = VisitService(store, config, resources, broker,
                            processor or RecordingProcessor(), clock=clock, embedded=embedded)
     app[SERVICE] = service
+    app[chart_api.CHARTS] = ChartService(service)
     app.router.add_routes(patient_api.routes)
     app.router.add_routes(provider_api.routes)
+    app.router.add_routes(chart_api.routes)
     app.router.add_routes(sockets.routes)
     app.router.add_routes(pages.routes)
     app.router.add_get("/api/openapi.json", _openapi, name="openapi")
     app.router.add_static("/static/", pages.WEB / "static", name="static")
     app.cleanup_ctx.append(_broker)
     app.cleanup_ctx.append(_expiry_loop)
+    app.cleanup_ctx.append(_warm_diagnosis_codes)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -60,6 +65,14 @@ async def _broker(app: web.Application):  # type: ignore[no-untyped-def]
     await broker.start()  # with several hub processes: listening before the first request
     yield
     await broker.stop()
+
+
+async def _warm_diagnosis_codes(_app: web.Application):  # type: ignore[no-untyped-def]
+    # Load the ICD-10-CM list in the background so the first search does not wait on it.
+    task = asyncio.get_running_loop().run_in_executor(None, icd10.warm_up)
+    yield
+    with contextlib.suppress(Exception):
+        await task
 
 
 async def _expiry_loop(app: web.Application):  # type: ignore[no-untyped-def]

@@ -181,3 +181,38 @@ class AuditRow(Base):
     patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
     visit_id: Mapped[str | None] = mapped_column(String(36), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class DraftRow(Base):
+    """One pane of a visit's documentation as last typed, kept until the note is signed."""
+
+    __tablename__ = "drafts"
+
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), primary_key=True)
+    pane: Mapped[str] = mapped_column(String(20), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]
+
+
+class NoteRow(Base):
+    """The signed note of a visit. Written once; never updated."""
+
+    __tablename__ = "notes"
+
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), primary_key=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary: Mapped[str] = mapped_column(Text)
+    signed_by: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    signed_at: Mapped[datetime]
+
+
+class AddendumRow(Base):
+    __tablename__ = "addenda"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    author_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from workstation.core.audit import AuditEvent, AuditOutcome
 from workstation.core.intake import Intake
 from workstation.core.payment import Payment, PaymentMethod, PaymentStatus
-from workstation.core.people import Address, Patient, Provider, Sex, age_on
+from workstation.core.people import Address, Patient, Provider, Sex, age_on, same_person
 from workstation.core.queue import QueueEntry
 from workstation.core.visit import (
     QUEUED_STATES,
@@ -93,6 +93,11 @@ class VisitStore:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @property
+    def sessions(self) -> sessionmaker[Session]:
+        """For the other repositories of this package, sharing the engine."""
+        return self._sessions
+
+    @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
@@ -115,7 +120,17 @@ class VisitStore:
     ) -> Visit:
         """Write patient, visit, intake and payment in one transaction; audit it."""
         with self._sessions.begin() as s:
-            s.add(_patient_row(patient))
+            known = next((r for r in s.scalars(select(PatientRow).where(
+                PatientRow.date_of_birth == patient.date_of_birth))
+                if same_person(_patient(r), patient)), None)
+            if known is None:
+                s.add(_patient_row(patient))
+            else:  # a returning patient: one record, with today's contact details
+                fresh = _patient_row(replace(patient, id=known.id))
+                for column in ("phone", "email", "address_line1", "address_line2", "city",
+                               "state", "postal_code", "sex"):
+                    setattr(known, column, getattr(fresh, column))
+                patient = replace(patient, id=known.id)
             s.flush()
             s.add(
                 VisitRow(
@@ -143,7 +158,7 @@ class VisitStore:
                 s.add(_payment_row(payment, "visit_fee"))
             s.flush()
             if initial_state is not None and initial_state is not VisitState.CHECKING_IN:
-                self._move(s, visit.id, initial_state, visit.created_at, actor)
+                move_visit(s, visit.id, initial_state, visit.created_at, actor)
             s.add(_audit_row(AuditEvent(visit.created_at, actor, "visit.create",
                                         AuditOutcome.SUCCESS, patient.id, visit.id, visit.kind)))
             row = s.get(VisitRow, visit.id)
@@ -197,35 +212,11 @@ class VisitStore:
             current = VisitState(row.state)
             if expect is not None and current not in set(expect):
                 raise IllegalTransition(current, target)
-            self._move(s, visit_id, target, now, actor)
+            move_visit(s, visit_id, target, now, actor)
             s.add(_audit_row(AuditEvent(now, actor, f"visit.{target.value}",
                                         AuditOutcome.SUCCESS, row.patient_id, visit_id)))
             s.refresh(row)
             return _visit(row)
-
-    def _move(
-        self, s: Session, visit_id: str, target: VisitState, now: datetime, actor: str
-    ) -> None:
-        row = s.get(VisitRow, visit_id)
-        assert row is not None
-        current = VisitState(row.state)
-        check_transition(current, target)
-        values: dict[str, Any] = {"state": target.value}
-        if target is VisitState.WAITING:
-            values["waiting_since"] = row.waiting_since or now
-            values["provider_id"] = None
-        if target in TERMINAL_STATES:
-            values["ended_at"] = now
-        # The state in the WHERE clause makes the move safe against a concurrent writer.
-        result = s.execute(
-            update(VisitRow)
-            .where(VisitRow.id == visit_id, VisitRow.state == current.value)
-            .values(**values)
-            .execution_options(synchronize_session="fetch")
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise IllegalTransition(current, target)
-        s.add(_transition(visit_id, current, target, now, actor))
 
     def claim(self, visit_id: str, provider_id: str, now: datetime) -> Visit | None:
         """Claim one waiting visit; None when another provider got there first."""
@@ -489,6 +480,30 @@ class VisitStore:
                              .where(VisitTransitionRow.visit_id == visit_id)
                              .order_by(VisitTransitionRow.id))
             return [(r.from_state, r.to_state, r.at, r.actor) for r in rows]
+
+
+def move_visit(s: Session, visit_id: str, target: VisitState, now: datetime, actor: str) -> None:
+    """Move a visit inside the caller's transaction, or raise :class:`IllegalTransition`."""
+    row = s.get(VisitRow, visit_id)
+    assert row is not None
+    current = VisitState(row.state)
+    check_transition(current, target)
+    values: dict[str, Any] = {"state": target.value}
+    if target is VisitState.WAITING:
+        values["waiting_since"] = row.waiting_since or now
+        values["provider_id"] = None
+    if target in TERMINAL_STATES:
+        values["ended_at"] = now
+    # The state in the WHERE clause makes the move safe against a concurrent writer.
+    result = s.execute(
+        update(VisitRow)
+        .where(VisitRow.id == visit_id, VisitRow.state == current.value)
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise IllegalTransition(current, target)
+    s.add(_transition(visit_id, current, target, now, actor))
 
 
 # -- row <-> domain --------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget, QWidget
 
+from workstation.ui.chart_view import ChartView
 from workstation.ui.queue_view import QueueView
 from workstation.ui.sign_in_view import SignInView
 from workstation.ui.visit_panel import VisitPanel
@@ -28,13 +29,17 @@ class MainWindow(QMainWindow):
         self.sign_in_view = SignInView()
         self.queue_view = queue_view or QueueView()
         self.visit_panel = VisitPanel()
+        self.chart_view = ChartView()
+        self._right = QStackedWidget()
+        self._right.addWidget(self.visit_panel)
+        self._right.addWidget(self.chart_view)
 
         self.workspace = QSplitter(Qt.Orientation.Horizontal)
         self.workspace.setChildrenCollapsible(False)
         self.workspace.addWidget(self.queue_view)
-        self.workspace.addWidget(self.visit_panel)
-        self.workspace.setStretchFactor(0, 3)
-        self.workspace.setStretchFactor(1, 2)
+        self.workspace.addWidget(self._right)
+        self.workspace.setStretchFactor(0, 2)
+        self.workspace.setStretchFactor(1, 3)
 
         self._pages = QStackedWidget()
         self._pages.addWidget(self.sign_in_view)
@@ -58,12 +63,23 @@ class MainWindow(QMainWindow):
         self.sign_out_action.triggered.connect(self._on_sign_out_action_triggered)
         self.quit_action.triggered.connect(self._on_quit_action_triggered)
         self.queue_view.waiting_count_changed.connect(self._on_queue_view_waiting_count_changed)
-        self.resize(1100, 680)
+        self.resize(1366, 768)
         self.show_sign_in()
 
     @property
     def showing_workspace(self) -> bool:
         return self._pages.currentWidget() is self.workspace
+
+    @property
+    def showing_chart(self) -> bool:
+        return self._right.currentWidget() is self.chart_view
+
+    def show_chart(self) -> None:
+        self._right.setCurrentWidget(self.chart_view)
+        self.chart_view.tabs.setFocus()
+
+    def show_visit_panel(self) -> None:
+        self._right.setCurrentWidget(self.visit_panel)
 
     def show_sign_in(self) -> None:
         self._pages.setCurrentWidget(self.sign_in_view)

@@ -94,6 +94,10 @@ class ProviderController(QObject):
         return self._session
 
     @property
+    def client(self) -> ProviderHub | None:
+        return self._client
+
+    @property
     def hub_url(self) -> str | None:
         return self._client.base_url if self._client else None
 

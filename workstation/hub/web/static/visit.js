@@ -352,6 +352,9 @@ function renderTerminal(s, previous) {
   setText($("terminal_title"), title);
   setText($("terminal_message"), message);
   show("terminal_next", s.state !== "signed" && s.state !== "redirected");
+  // The summary arrives once, when the provider signs: kept as text, never as HTML.
+  show("summary_block", typeof s.summary === "string" && s.summary.length > 0);
+  setText($("summary_text"), typeof s.summary === "string" ? s.summary : "");
   setStatus(title + ".", title);
   stopTitleFlash();
   stopSocket();
@@ -417,6 +420,7 @@ function stopTitleFlash() {
 }
 
 window.addEventListener("focus", stopTitleFlash);
+$("print_summary").addEventListener("click", () => window.print());
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && document.hasFocus()) stopTitleFlash();
 });

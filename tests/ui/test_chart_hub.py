@@ -1,0 +1,129 @@
+"""The chart in the provider window against the real hub: claim, chart shown, code search,
+plan template, the sign gate, signing, and drafts that survive the window being destroyed."""
+
+from __future__ import annotations
+
+import shiboken6
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from tests.hub_fixtures import PASSWORD, Clock
+from tests.ui.conftest import run
+from tests.ui.test_provider_controller_hub import check_in
+from workstation.client.hub_client import HubClient
+from workstation.hub.server import RunningHub
+from workstation.storage.charts import ChartStore
+from workstation.ui.bridge import AsyncBridge
+from workstation.ui.chart_presenter import ChartController, wire_chart
+from workstation.ui.main_window import MainWindow
+from workstation.ui.provider_session import ProviderController
+from workstation.ui.queue_alert import QueueAlert
+from workstation.ui.queue_view import QueueView
+
+
+def signed_in_window(qtbot: QtBot, bridge: AsyncBridge, running: RunningHub, clock: Clock,
+                     site, *, owned_by_test: bool = False,  # type: ignore[no-untyped-def]
+                     ) -> tuple[MainWindow, ProviderController, ChartController]:
+    run(bridge, qtbot, running.service.add_provider("house", "Dr. House", PASSWORD,
+                                                    ("urgent_care",)))
+    window = MainWindow(queue_view=QueueView(clock=clock))
+    if not owned_by_test:
+        qtbot.addWidget(window)
+    controller = ProviderController(bridge, window, service_lines=site.service_lines,
+                                    alert=QueueAlert(window, sound=False))
+    chart = ChartController(bridge, window.chart_view)
+    wire_chart(chart, controller, window)
+    window.show()
+    controller.start(running.url)
+    view = window.sign_in_view
+    qtbot.waitUntil(lambda: view.username_edit.isEnabled() and view.username_edit.isVisible())
+    view.username_edit.setText("house")
+    view.password_edit.setText(PASSWORD)
+    qtbot.keyClick(view.password_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.showing_workspace, timeout=10_000)
+    return window, controller, chart
+
+
+def claim_first(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: window.queue_view.model.rowCount() == 1, timeout=10_000)
+    qtbot.keyClick(window.queue_view.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.showing_chart and window.chart_view.name_label.text() != "",
+                    timeout=15_000)
+
+
+def test_claim_opens_the_chart_and_the_provider_documents_and_signs(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
+    running, clock = hub
+    window, _controller, _chart = signed_in_window(qtbot, bridge, running, clock, site)
+    visit_id = run(bridge, qtbot, check_in(running.url))
+    claim_first(qtbot, window)
+    chart = window.chart_view
+
+    assert chart.name_label.text() == "Quartermaine, Rosalind"
+    assert "ALLERGIES" in chart.allergy_banner.text()
+    assert chart.contact_label.text().startswith("Pharmacy: ")
+    sign = chart.disposition.sign_button
+    assert not sign.isEnabled()  # nothing documented yet
+
+    # The shortlist for sore throat is offered; a word search finds more.
+    qtbot.waitUntil(lambda: chart.diagnosis.results.count() > 0)
+    chart.tabs.setCurrentIndex(2)
+    qtbot.keyClicks(chart.diagnosis.search_edit, "streptococcal pharyngitis")
+    qtbot.waitUntil(lambda: "J02.0" in chart.diagnosis.results.item(0).text(), timeout=15_000)
+    qtbot.keyClick(chart.diagnosis.search_edit, Qt.Key.Key_Return)
+    assert chart.diagnosis.body()["diagnoses"] == [
+        {"code": "J02.0", "description": "Streptococcal pharyngitis", "primary": True}]
+
+    chart.plan.fill_from_template()
+    assert chart.plan.edits["return_precautions"].toPlainText()
+    chart.disposition.radios["treated"].setChecked(True)
+    assert not sign.isEnabled()
+    assert "confirm the patient's identity" in chart.disposition.missing_label.text()
+    chart.disposition.identity_box.setChecked(True)
+    assert sign.isEnabled()
+
+    window.activateWindow()
+    qtbot.waitActive(window)
+    chart.tabs.setCurrentIndex(2)  # Ctrl+Enter signs from any tab, here from Diagnosis
+    qtbot.keyClick(chart.diagnosis.search_edit, Qt.Key.Key_Return,
+                   Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: running.service.store.visit(visit_id).state == "signed",
+                    timeout=10_000)
+    qtbot.waitUntil(lambda: not chart.disposition.signed.isHidden())
+    assert "J02.0 Streptococcal pharyngitis (primary)" in \
+        chart.disposition.signed_text.toPlainText()
+    assert chart.export_button.isEnabled()
+    actions = [e.action for e in running.service.store.audit_events(visit_id=visit_id)]
+    assert actions[-2:] == ["chart.open", "chart.sign"]
+
+
+def test_drafts_come_back_after_the_window_is_destroyed_without_saving(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
+    running, clock = hub
+    window, _controller, _chart = signed_in_window(qtbot, bridge, running, clock, site,
+                                                   owned_by_test=True)
+    visit_id = run(bridge, qtbot, check_in(running.url))
+    claim_first(qtbot, window)
+    typed = "Amoxicillin allergy noted; <b>no</b> antibiotics today.\nRecheck in 48 h."
+    window.chart_view.plan.edits["plan"].setPlainText(typed)
+    # Saved by itself (SAVE_DELAY_MS after the last keystroke), with no action from the provider.
+    qtbot.waitUntil(lambda: _draft(running, visit_id) == typed, timeout=10_000)
+
+    # Gone without closing or saving anything, as in a crash.
+    shiboken6.delete(window)
+
+    # A new window (as after a crash and restart) opens the same chart with the text back.
+    client = HubClient(running.url)
+    run(bridge, qtbot, client.sign_in("house", PASSWORD))
+    fresh = MainWindow(queue_view=QueueView(clock=clock))
+    qtbot.addWidget(fresh)
+    chart = ChartController(bridge, fresh.chart_view)
+    chart.open(client, visit_id)
+    qtbot.waitUntil(lambda: fresh.chart_view.plan.edits["plan"].toPlainText() == typed,
+                    timeout=10_000)
+    run(bridge, qtbot, client.close())
+
+
+def _draft(running: RunningHub, visit_id: str) -> str | None:
+    draft = ChartStore(running.service.store).drafts(visit_id).get("plan")
+    return None if draft is None else str(draft.body.get("plan"))

@@ -1,0 +1,265 @@
+"""The chart of a claimed visit: what the provider reads, drafts, signs and exports.
+
+Every read of patient data here writes an audit event first; the workstation never reads a chart
+any other way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, replace
+from datetime import datetime
+from typing import Any
+
+from workstation.core import icd10
+from workstation.core.audit import AuditEvent, AuditOutcome
+from workstation.core.charting import (
+    FINAL_STATE,
+    Addendum,
+    CodedDiagnosis,
+    NoteContent,
+    NoteIncomplete,
+    SignedNote,
+    after_visit_summary,
+    check_ready,
+    note_as_drafts,
+    note_from_drafts,
+)
+from workstation.core.eligibility import RED_FLAGS
+from workstation.core.fhir_bundle import PharmacyRef, bundle_json
+from workstation.core.intake import CONSENT_TEXT
+from workstation.core.people import Provider, age_on
+from workstation.hub.errors import ApiError
+from workstation.hub.schemas import SignNoteIn
+from workstation.hub.visit_service import VisitService
+from workstation.storage.charts import ChartStore, NoteLocked, NotYourVisit, PriorVisit
+from workstation.storage.store import VisitDetail, VisitNotFound
+
+RED_FLAG_QUESTIONS = {f.code: f.question for f in RED_FLAGS}
+NOT_FOUND = ApiError(404, "not_found", "There is no such visit.")
+
+
+class ChartService:
+    def __init__(self, visits: VisitService) -> None:
+        self.visits = visits
+        self.charts = ChartStore(visits.store)
+
+    def _clock(self) -> datetime:
+        return self.visits.clock()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def open_chart(self, provider: Provider, visit_id: str) -> dict[str, Any]:
+        detail = await self._detail_for(provider, visit_id, "chart.open")
+        return await asyncio.to_thread(self._chart, detail)
+
+    def _chart(self, detail: VisitDetail) -> dict[str, Any]:
+        store, visit, patient = self.visits.store, detail.visit, detail.patient
+        resources, config = self.visits.resources, self.visits.config
+        intake = store.intake(visit.id)
+        echeckin = store.echeckin(visit.id)
+        note = self.charts.note(visit.id)
+        history = self.charts.history(patient.id, excluding=visit.id)
+        today = self._clock().astimezone(config.zone).date()
+        pharmacy = resources.pharmacy(intake.pharmacy_id) if intake else None
+        problems: dict[str, str] = {}
+        for prior in history:
+            for d in prior.note.diagnoses if prior.note else ():
+                problems.setdefault(d.code, d.description)
+        return {
+            "visit": {
+                "id": visit.id, "kind": visit.kind.value, "state": visit.state.value,
+                "condition": visit.condition,
+                "condition_name": self.visits.condition_name(visit.condition),
+                "created_at": visit.created_at.isoformat(),
+                "waiting_since": visit.waiting_since.isoformat() if visit.waiting_since else None,
+                "scheduled_for": visit.scheduled_for.isoformat() if visit.scheduled_for else None,
+                "provider_name": detail.provider_name,
+            },
+            "patient": {
+                "id": patient.id, "given_name": patient.given_name,
+                "family_name": patient.family_name,
+                "date_of_birth": patient.date_of_birth.isoformat(),
+                "age": age_on(patient.date_of_birth, today), "sex": patient.sex.value,
+                "phone": patient.phone, "email": patient.email,
+                "address": asdict(patient.address) if patient.address else None,
+            },
+            "intake": None if intake is None else {
+                "symptoms": intake.symptoms, "onset": intake.onset,
+                "allergies": intake.allergies, "medications": intake.medications,
+                "red_flags": [{"code": code, "question": RED_FLAG_QUESTIONS.get(code, code),
+                               "answer": answer} for code, answer in intake.red_flags.items()],
+                "consent_telehealth": intake.consent_telehealth, "consent_text": CONSENT_TEXT,
+                "callback_phone": intake.callback_phone,
+                "patient_location_state": intake.patient_location_state,
+                "extra": dict(intake.extra),
+            },
+            "echeckin": None if echeckin is None else {
+                "forms": echeckin[0], "insurance": echeckin[1]},
+            "payments": [{
+                "method": p.method.value, "card_last4": p.card_last4,
+                "amount": f"{p.amount:.2f}", "currency": p.currency,
+                "status": p.status.value, "paid_at": p.paid_at.isoformat(),
+            } for p in store.payments(visit.id)],
+            "fee_note": self.fee_note(),
+            "pharmacy": None if pharmacy is None else asdict(pharmacy),
+            "drafts": {pane: {"body": d.body, "revision": d.revision,
+                              "updated_at": d.updated_at.isoformat()}
+                       for pane, d in self.charts.drafts(visit.id).items()},
+            "note": _note_json(note) if note else None,
+            "addenda": [_addendum_json(a) for a in self.charts.addenda(visit.id)],
+            "history": [self._prior_json(p) for p in history],
+            "problems": [{"code": c, "description": d} for c, d in problems.items()],
+            "shortlist": [_code_json(c) for c in
+                          icd10.shortlist(resources.shortlist_for(visit.condition))],
+            "plan_template": asdict(resources.plan_template(visit.condition)),
+        }
+
+    def _prior_json(self, prior: PriorVisit) -> dict[str, Any]:
+        return {
+            "visit_id": prior.visit_id, "date": prior.when.isoformat(),
+            "condition_name": self.visits.condition_name(prior.condition),
+            "state": prior.state, "provider_name": prior.provider_name,
+            "diagnoses": [asdict(d) for d in prior.note.diagnoses] if prior.note else [],
+            "summary": prior.summary,
+        }
+
+    def fee_note(self) -> str:
+        fee = f"${self.visits.config.fee:.2f}" if self.visits.config.currency == "USD" \
+            else f"{self.visits.config.fee:.2f} {self.visits.config.currency}"
+        return (f"The {fee} visit fee is charged even when the patient is redirected to "
+                "in-person care; it is never billed to insurance.")
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def save_draft(self, provider: Provider, visit_id: str, pane: str,
+                         body: dict[str, Any]) -> dict[str, Any]:
+        await self._detail_for(provider, visit_id, None)  # a refusal is audited there
+        try:
+            draft = await asyncio.to_thread(self.charts.save_draft, visit_id, pane, body,
+                                            provider_id=provider.id, now=self._clock())
+        except (VisitNotFound, NotYourVisit, NoteLocked) as exc:
+            raise _refusal(exc) from exc
+        return {"pane": pane, "revision": draft.revision,
+                "updated_at": draft.updated_at.isoformat()}
+
+    async def sign(self, provider: Provider, visit_id: str, body: SignNoteIn) -> dict[str, Any]:
+        note = note_from_drafts(body.model_dump())
+        # The code list loads on first use (seconds): never on the event loop.
+        note = await asyncio.to_thread(_with_checked_codes, note)
+        try:
+            check_ready(note)
+        except NoteIncomplete as exc:
+            raise ApiError(422, "incomplete", str(exc), missing=list(exc.missing)) from exc
+        detail = await self._detail_for(provider, visit_id, None)
+        config = self.visits.config
+        summary = after_visit_summary(
+            note, condition_name=self.visits.condition_name(detail.visit.condition),
+            provider_name=provider.display_name, site_name=config.site_name,
+            visit_date=self._clock().astimezone(config.zone).date().isoformat(),
+            fee_note=self.fee_note())
+        try:
+            signed = await asyncio.to_thread(self.charts.sign, visit_id, note, summary,
+                                             provider_id=provider.id, now=self._clock())
+        except (VisitNotFound, NotYourVisit, NoteLocked) as exc:
+            raise _refusal(exc) from exc
+        await self.visits.broker.to_patient(visit_id, {
+            "type": "status", "visit_id": visit_id,
+            "state": _final_state(signed), "summary": summary})
+        return _note_json(signed)
+
+    async def add_addendum(self, provider: Provider, visit_id: str, text: str) -> dict[str, Any]:
+        await self._detail_for(provider, visit_id, None)
+        try:
+            addendum = await asyncio.to_thread(self.charts.add_addendum, visit_id, text,
+                                               provider_id=provider.id, now=self._clock())
+        except (VisitNotFound, NoteLocked) as exc:
+            raise _refusal(exc) from exc
+        return _addendum_json(addendum)
+
+    async def export_fhir(self, provider: Provider, visit_id: str) -> str:
+        detail = await self._detail_for(provider, visit_id, "chart.export")
+        return await asyncio.to_thread(self._bundle, detail)
+
+    def _bundle(self, detail: VisitDetail) -> str:
+        note = self.charts.note(detail.visit.id)
+        if note is None:
+            raise ApiError(409, "not_signed", "Only a signed visit can be exported.")
+        store = self.visits.store
+        intake = store.intake(detail.visit.id)
+        found = self.visits.resources.pharmacy(intake.pharmacy_id) if intake else None
+        pharmacy = None if found is None else PharmacyRef(
+            found.ncpdp_id, found.npi, found.name, found.phone, found.address, found.city,
+            found.state, found.postal_code)
+        provider = store.provider(note.signed_by)
+        assert provider is not None
+        return bundle_json(
+            patient=detail.patient, visit=detail.visit, intake=intake, note=note,
+            provider=provider, condition_name=self.visits.condition_name(detail.visit.condition),
+            addenda=self.charts.addenda(detail.visit.id), pharmacy=pharmacy,
+            red_flag_questions=RED_FLAG_QUESTIONS)
+
+    # -- access -----------------------------------------------------------------------------
+
+    async def _detail_for(self, provider: Provider, visit_id: str,
+                          action: str | None) -> VisitDetail:
+        """The visit, if this provider has it; every refusal and every read is audited."""
+        try:
+            detail = await asyncio.to_thread(self.visits.store.visit_detail, visit_id)
+        except VisitNotFound as exc:
+            raise NOT_FOUND from exc
+        allowed = detail.visit.provider_id == provider.id
+        if action is not None or not allowed:
+            await asyncio.to_thread(self.visits.store.audit, AuditEvent(
+                self._clock(), f"provider:{provider.id}", action or "chart.write",
+                AuditOutcome.SUCCESS if allowed else AuditOutcome.DENIED,
+                detail.patient.id, visit_id))
+        if not allowed:
+            raise ApiError(403, "not_yours", "This visit is with another provider.")
+        return detail
+
+    @staticmethod
+    def search_codes(query: str, condition: str | None, resources: Any) -> list[dict[str, Any]]:
+        if not query.strip():
+            return [_code_json(c) for c in icd10.shortlist(resources.shortlist_for(condition))] \
+                if condition else []
+        return [_code_json(c) for c in icd10.search(query)]
+
+
+def _with_checked_codes(note: NoteContent) -> NoteContent:
+    """The note with each code checked and described as ICD-10-CM has it, or a 422."""
+    checked = []
+    for d in note.diagnoses:
+        try:
+            code = icd10.check_billable(d.code)
+        except icd10.DiagnosisCodeRefused as exc:
+            raise ApiError(422, "invalid_diagnosis", str(exc)) from exc
+        checked.append(CodedDiagnosis(code.code, code.description, d.primary))
+    return replace(note, diagnoses=tuple(checked))
+
+
+def _final_state(note: SignedNote) -> str:
+    assert note.content.disposition is not None
+    return FINAL_STATE[note.content.disposition].value
+
+
+def _refusal(exc: Exception) -> ApiError:
+    if isinstance(exc, VisitNotFound):
+        return NOT_FOUND
+    if isinstance(exc, NotYourVisit):
+        return ApiError(403, "not_yours", str(exc))
+    return ApiError(409, "note_locked", str(exc))
+
+
+def _code_json(code: icd10.Icd10Code) -> dict[str, Any]:
+    return {"code": code.code, "description": code.description, "billable": code.billable}
+
+
+def _note_json(note: SignedNote) -> dict[str, Any]:
+    return {"content": note_as_drafts(note.content), "summary": note.summary,
+            "signed_by": note.signed_by, "signed_by_name": note.signed_by_name,
+            "signed_at": note.signed_at.isoformat()}
+
+
+def _addendum_json(a: Addendum) -> dict[str, Any]:
+    return {"id": a.id, "author_name": a.author_name, "at": a.at.isoformat(), "text": a.text}

@@ -1,0 +1,348 @@
+"""The presenter of the chart: opens it through the hub, saves drafts as the provider types,
+searches codes, signs, adds addenda and exports.
+
+Drafts are saved within 2 seconds of the last change (``SAVE_DELAY_MS`` after typing stops),
+and retried while the hub is away; the pane keeps what was typed whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog
+
+from workstation.client.hub_client import HubError
+from workstation.core.charting import PANES, missing_for_signing, note_from_drafts
+from workstation.ui.bridge import AsyncBridge
+from workstation.ui.chart_view import ChartView
+from workstation.ui.main_window import MainWindow
+from workstation.ui.provider_session import ProviderController, describe
+
+log = logging.getLogger(__name__)
+
+SAVE_DELAY_MS = 1000
+RETRY_MS = 5000
+SEARCH_DELAY_MS = 250
+
+
+class ChartHub(Protocol):
+    async def open_chart(self, visit_id: str) -> dict[str, Any]: ...
+    async def save_draft(self, visit_id: str, pane: str, body: Mapping[str, Any],
+                         ) -> dict[str, Any]: ...
+    async def sign(self, visit_id: str, panes: Mapping[str, Mapping[str, Any]],
+                   ) -> dict[str, Any]: ...
+    async def add_addendum(self, visit_id: str, text: str) -> dict[str, Any]: ...
+    async def export_fhir(self, visit_id: str) -> str: ...
+    async def search_diagnoses(self, query: str, condition: str | None = None,
+                               ) -> list[dict[str, Any]]: ...
+
+
+def _write_text(path: str, text: str) -> None:
+    Path(path).write_text(text, encoding="utf-8")
+
+
+class ChartController(QObject):
+    """One chart at a time.
+
+    Signals:
+        opened(str): the chart of this visit is shown.
+        closed(): the chart was closed (after signing, or on sign-out).
+        failed(str): the chart could not be opened; words for the provider.
+    """
+
+    opened = Signal(str)
+    closed = Signal()
+    failed = Signal(str)
+
+    def __init__(self, bridge: AsyncBridge, view: ChartView, *,
+                 ask_save_path: Callable[[str], str] | None = None,
+                 clock: Callable[[], datetime] = datetime.now) -> None:
+        super().__init__(view)
+        self._bridge = bridge
+        self._view = view
+        self._client: ChartHub | None = None
+        self._visit_id: str | None = None
+        self._condition: str | None = None
+        self._signed = False
+        self._dirty: set[str] = set()
+        self._in_flight: set[str] = set()
+        self._generation = 0
+        self._clock = clock
+        self._ask_save_path = ask_save_path or self._default_save_path
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.timeout.connect(self._save_dirty)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._search)
+
+        # Answers that arrive after the window is gone (a save still in flight) are dropped.
+        view.destroyed.connect(lambda *_args: self._drop_pending_answers())
+        view.pane_changed.connect(self._on_pane_changed)
+        view.diagnosis.search_requested.connect(lambda _text: self._search_timer.start())
+        view.disposition.sign_requested.connect(self._sign)
+        view.disposition.addendum_requested.connect(self._add_addendum)
+        view.export_requested.connect(self._export)
+        view.close_requested.connect(self.close)
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def visit_id(self) -> str | None:
+        return self._visit_id
+
+    @property
+    def unsaved_panes(self) -> set[str]:
+        return set(self._dirty | self._in_flight)
+
+    def open(self, client: ChartHub, visit_id: str) -> None:
+        self.close()
+        self._client = client
+        self._visit_id = visit_id
+        generation = self._generation
+        self._view.set_save_status(self.tr("Opening the chart…"))
+        self._bridge.submit(client.open_chart(visit_id),
+                            lambda chart: self._on_opened(chart, generation),
+                            lambda error: self._on_open_failed(error, generation))
+
+    def close(self) -> None:
+        """Forget the chart; unsaved drafts are flushed first when the hub is there."""
+        if self._visit_id is not None and self._dirty and not self._signed:
+            self._save_dirty()
+        self._generation += 1
+        self._save_timer.stop()
+        self._search_timer.stop()
+        had = self._visit_id is not None
+        self._visit_id = None
+        self._condition = None
+        self._signed = False
+        self._dirty.clear()
+        self._in_flight.clear()
+        self._view.clear()
+        if had:
+            self.closed.emit()
+
+    def _drop_pending_answers(self) -> None:
+        self._generation += 1
+
+    def flush(self) -> None:
+        """Save every changed pane now (before signing, locking or quitting)."""
+        self._save_timer.stop()
+        self._save_dirty()
+
+    # -- opening ----------------------------------------------------------------------------
+
+    def _on_opened(self, chart: dict[str, Any], generation: int) -> None:
+        if generation != self._generation:
+            return
+        self._condition = str(chart["visit"]["condition"])
+        self._signed = chart.get("note") is not None
+        self._view.show_chart(chart)
+        self._view.set_save_status(self.tr("Signed") if self._signed else self._saved_text(
+            bool(chart.get("drafts"))))
+        self._update_missing()
+        assert self._visit_id is not None
+        self.opened.emit(self._visit_id)
+
+    def _on_open_failed(self, error: BaseException, generation: int) -> None:
+        if generation != self._generation:
+            return
+        message = describe(error)
+        self._view.set_save_status(self.tr("Could not open the chart"), problem=True)
+        self._visit_id = None
+        self.failed.emit(message)
+
+    # -- drafts -----------------------------------------------------------------------------
+
+    def _on_pane_changed(self, pane: str) -> None:
+        if self._visit_id is None or self._signed or pane not in PANES:
+            return
+        self._dirty.add(pane)
+        self._view.set_save_status(self.tr("Unsaved changes…"))
+        self._save_timer.start(SAVE_DELAY_MS)
+        self._update_missing()
+
+    def _save_dirty(self) -> None:
+        if self._client is None or self._visit_id is None:
+            return
+        panes = self._view.panes()
+        generation = self._generation
+        for pane in sorted(self._dirty - self._in_flight):
+            self._dirty.discard(pane)
+            self._in_flight.add(pane)
+            body = panes[pane]
+            self._bridge.submit(self._client.save_draft(self._visit_id, pane, body),
+                                partial(self._on_saved, pane, generation),
+                                partial(self._on_save_failed, pane, generation))
+        if self._in_flight:
+            self._view.set_save_status(self.tr("Saving…"))
+
+    def _on_saved(self, pane: str, generation: int, _saved: object) -> None:
+        if generation != self._generation:
+            return
+        self._in_flight.discard(pane)
+        if not self._in_flight and not self._dirty:
+            self._view.set_save_status(self._saved_text(True))
+
+    def _on_save_failed(self, pane: str, generation: int, error: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._in_flight.discard(pane)
+        self._dirty.add(pane)  # what was typed stays in the pane and is sent again
+        if isinstance(error, HubError) and error.status in (403, 404, 409):
+            self._view.set_save_status(describe(error), problem=True)
+            self._dirty.clear()
+            return
+        self._view.set_save_status(
+            self.tr("Not saved: the hub is not answering. Retrying; keep working."),
+            problem=True)
+        self._save_timer.start(RETRY_MS)
+
+    def _saved_text(self, saved: bool) -> str:
+        if not saved:
+            return ""
+        return self.tr("Draft saved %1").replace("%1", self._clock().strftime("%H:%M:%S"))
+
+    def _update_missing(self) -> None:
+        self._view.disposition.set_missing(
+            missing_for_signing(note_from_drafts(self._view.panes())))
+
+    # -- diagnosis search -------------------------------------------------------------------
+
+    def _search(self) -> None:
+        if self._client is None or self._visit_id is None:
+            return
+        query = self._view.diagnosis.search_edit.text().strip()
+        generation = self._generation
+
+        def found(codes: list[dict[str, Any]]) -> None:
+            if generation == self._generation \
+                    and self._view.diagnosis.search_edit.text().strip() == query:
+                self._view.diagnosis.show_results(codes, shortlist=not query)
+                if query and not codes:
+                    self._view.diagnosis.show_message(self.tr(
+                        "No billable ICD-10-CM code matches. Try other words or a code."))
+
+        def failed(error: BaseException) -> None:
+            if generation == self._generation:
+                self._view.diagnosis.show_message(describe(error))
+
+        self._bridge.submit(self._client.search_diagnoses(query, self._condition), found,
+                            failed)
+
+    # -- signing ----------------------------------------------------------------------------
+
+    def _sign(self) -> None:
+        if self._client is None or self._visit_id is None or self._signed:
+            return
+        panes = self._view.panes()
+        missing = missing_for_signing(note_from_drafts(panes))
+        if missing:
+            self._view.disposition.set_missing(missing)
+            return
+        self._save_timer.stop()
+        generation = self._generation
+        self._view.disposition.sign_button.setEnabled(False)
+        self._view.set_save_status(self.tr("Signing…"))
+        self._bridge.submit(self._client.sign(self._visit_id, panes),
+                            lambda note: self._on_signed(note, generation),
+                            lambda error: self._on_sign_failed(error, generation))
+
+    def _on_signed(self, note: dict[str, Any], generation: int) -> None:
+        if generation != self._generation:
+            return
+        self._signed = True
+        self._dirty.clear()
+        self._view.show_signed(note, ())
+        self._view.set_save_status(self.tr("Signed"))
+
+    def _on_sign_failed(self, error: BaseException, generation: int) -> None:
+        if generation != self._generation:
+            return
+        if isinstance(error, HubError) and error.missing:
+            self._view.disposition.set_missing(error.missing)
+        else:
+            self._view.disposition.set_missing([])
+            self._view.disposition.missing_label.setText(
+                self.tr("Not signed: ") + describe(error))
+        self._view.set_save_status(self.tr("Not signed"), problem=True)
+
+    def _add_addendum(self, text: str) -> None:
+        if self._client is None or self._visit_id is None or not self._signed:
+            return
+        client, visit_id, generation = self._client, self._visit_id, self._generation
+
+        async def add_and_reload() -> dict[str, Any]:
+            await client.add_addendum(visit_id, text)
+            return await client.open_chart(visit_id)
+
+        def done(chart: dict[str, Any]) -> None:
+            if generation == self._generation:
+                self._view.disposition.clear_addendum()
+                self._view.show_signed(chart["note"], chart.get("addenda") or ())
+
+        def failed(error: BaseException) -> None:
+            if generation == self._generation:
+                self._view.set_save_status(describe(error), problem=True)
+
+        self._bridge.submit(add_and_reload(), done, failed)
+
+    # -- export -----------------------------------------------------------------------------
+
+    def _export(self) -> None:
+        if self._client is None or self._visit_id is None:
+            return
+        path = self._ask_save_path(f"visit-{self._visit_id}.fhir.json")
+        if not path:
+            return
+        client, visit_id, generation = self._client, self._visit_id, self._generation
+
+        async def export() -> str:
+            text = await client.export_fhir(visit_id)
+            await asyncio.to_thread(_write_text, path, text)
+            return path
+
+        def done(written: str) -> None:
+            if generation == self._generation:
+                self._view.set_save_status(self.tr("Exported to %1").replace("%1", written))
+
+        def failed(error: BaseException) -> None:
+            if generation == self._generation:
+                message = describe(error) if isinstance(error, HubError) else str(error)
+                self._view.set_save_status(self.tr("Export failed: ") + message, problem=True)
+
+        self._bridge.submit(export(), done, failed)
+
+    def _default_save_path(self, suggested: str) -> str:
+        path, _filter = QFileDialog.getSaveFileName(
+            self._view, self.tr("Export the visit as FHIR R4"), suggested,
+            self.tr("FHIR JSON (*.json)"))
+        return path
+
+
+def wire_chart(chart: ChartController, session: ProviderController, window: MainWindow) -> None:
+    """A won claim opens the chart; closing it, or signing out, brings back the visit panel."""
+
+    def open_chart(visit_id: str) -> None:
+        client = session.client
+        if client is None:
+            return
+        window.show_chart()
+        chart.open(cast(ChartHub, client), visit_id)
+
+    def chart_failed(message: str) -> None:
+        window.show_visit_panel()
+        window.visit_panel.show_claim_failed(message)
+
+    session.visit_claimed.connect(open_chart)
+    session.signed_out.connect(chart.close)
+    chart.closed.connect(window.show_visit_panel)
+    chart.failed.connect(chart_failed)

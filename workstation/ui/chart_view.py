@@ -1,0 +1,329 @@
+"""The chart of the claimed patient: a header that never scrolls away, and the panes as tabs.
+
+The view shows what the presenter gives it (the hub's chart document) and says what the
+provider did; it never reads patient data by itself. All patient text is shown as plain text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workstation.ui.chart_panes import DiagnosisPane, DispositionPane, PlanPane
+
+NO_ALLERGY_WORDS = {"", "none", "no", "nka", "nkda", "n/a", "none known", "no known allergies",
+                    "no known drug allergies", "no allergies"}
+
+
+def plain(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def _us_date(iso: str) -> str:
+    try:
+        d = date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    return f"{d.month:02d}/{d.day:02d}/{d.year}"
+
+
+class ChartView(QWidget):
+    """Header (name, age, sex, DOB, allergies, pharmacy, phone, location) and the panes.
+
+    Signals:
+        pane_changed(str): a pane's draft changed ("diagnosis", "plan", "disposition").
+        export_requested(): the provider asked for the FHIR export of the signed visit.
+        close_requested(): the provider closed the chart of a signed visit.
+    """
+
+    pane_changed = Signal(str)
+    export_requested = Signal()
+    close_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name_label = QLabel()
+        font = self.name_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        self.name_label.setFont(font)
+        self.name_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.name_label.setAccessibleName(self.tr("Patient"))
+        self.facts_label = plain("")
+        self.facts_label.setAccessibleName(self.tr("Age, sex and date of birth"))
+        self.allergy_banner = plain("")
+        self.allergy_banner.setObjectName("allergyBanner")
+        self.allergy_banner.setAccessibleName(self.tr("Allergies"))
+        self.contact_label = plain("")
+        self.contact_label.setAccessibleName(self.tr("Pharmacy, callback phone and location"))
+        self.save_status = plain("")
+        self.save_status.setAccessibleName(self.tr("Draft saving status"))
+        self.export_button = QPushButton(self.tr("Export FHIR…"))
+        self.export_button.setAccessibleName(self.tr("Export the signed visit as FHIR R4"))
+        self.close_button = QPushButton(self.tr("Close chart"))
+        self.close_button.setAccessibleName(self.tr("Close this chart"))
+
+        header = QFrame()
+        header.setObjectName("chartHeader")
+        header.setFrameShape(QFrame.Shape.StyledPanel)
+        top = QHBoxLayout()
+        top.addWidget(self.name_label, 1)
+        top.addWidget(self.save_status)
+        top.addWidget(self.export_button)
+        top.addWidget(self.close_button)
+        header_layout = QVBoxLayout(header)
+        header_layout.addLayout(top)
+        header_layout.addWidget(self.facts_label)
+        header_layout.addWidget(self.allergy_banner)
+        header_layout.addWidget(self.contact_label)
+
+        self.intake_form = QFormLayout()
+        intake = QWidget()
+        intake.setLayout(self.intake_form)
+        self.record_problems = QListWidget()
+        self.record_problems.setAccessibleName(self.tr("Problems from earlier visits"))
+        self.record_medications = plain("")
+        self.record_allergies = plain("")
+        self.record_visits = QListWidget()
+        self.record_visits.setAccessibleName(self.tr("Earlier visits"))
+        self.record_summary = QPlainTextEdit()
+        self.record_summary.setReadOnly(True)
+        self.record_summary.setAccessibleName(self.tr("Signed note of the selected visit"))
+        record = QWidget()
+        record_layout = QVBoxLayout(record)
+        record_form = QFormLayout()
+        record_form.addRow(self.tr("Medications"), self.record_medications)
+        record_form.addRow(self.tr("Allergies"), self.record_allergies)
+        record_layout.addLayout(record_form)
+        record_layout.addWidget(QLabel(self.tr("Problems")))
+        record_layout.addWidget(self.record_problems, 1)
+        visits = QSplitter(Qt.Orientation.Vertical)
+        visits.addWidget(self.record_visits)
+        visits.addWidget(self.record_summary)
+        record_layout.addWidget(QLabel(self.tr("Earlier visits and their signed notes")))
+        record_layout.addWidget(visits, 3)
+
+        self.diagnosis = DiagnosisPane()
+        self.plan = PlanPane()
+        self.disposition = DispositionPane()
+        prescriptions = plain(self.tr(
+            "Electronic prescribing is not part of this version yet. Nothing written here is "
+            "sent to a pharmacy."))
+        prescriptions.setAlignment(Qt.AlignmentFlag.AlignTop)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for widget, title in ((intake, "&Intake"), (record, "&Record"),
+                              (self.diagnosis, "Dia&gnosis"), (self.plan, "&Plan"),
+                              (prescriptions, "Pr&escriptions"),
+                              (self.disposition, "Disposition && &sign")):
+            self.tabs.addTab(_scrolling(widget), self.tr(title))
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(header)
+        layout.addWidget(self.tabs, 1)
+
+        self.diagnosis.changed.connect(lambda: self.pane_changed.emit("diagnosis"))
+        self.plan.changed.connect(lambda: self.pane_changed.emit("plan"))
+        self.disposition.changed.connect(lambda: self.pane_changed.emit("disposition"))
+        self.export_button.clicked.connect(self.export_requested)
+        self.close_button.clicked.connect(self.close_requested)
+        self.record_visits.currentItemChanged.connect(self._on_record_visit_changed)
+        # On the chart itself, not on the pane: a shortcut of a hidden tab would never fire.
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self.disposition.request_sign)
+        self._summaries: dict[str, str] = {}
+
+    # -- what the presenter calls -----------------------------------------------------------
+
+    def show_chart(self, chart: Mapping[str, Any]) -> None:
+        patient, intake = chart["patient"], chart.get("intake") or {}
+        visit = chart["visit"]
+        self.name_label.setText(f"{patient['family_name']}, {patient['given_name']}")
+        self.facts_label.setText(self.tr("%1 years · %2 · born %3 · %4").replace(
+            "%1", str(patient["age"])).replace("%2", str(patient["sex"]).title()).replace(
+            "%3", _us_date(str(patient["date_of_birth"]))).replace(
+            "%4", str(visit["condition_name"])))
+        allergies = str(intake.get("allergies") or "")
+        if allergies.strip().casefold().rstrip(".") in NO_ALLERGY_WORDS:
+            self.allergy_banner.setText(self.tr("No known allergies (as told by the patient)"))
+            self.allergy_banner.setProperty("severity", "none")
+        else:
+            self.allergy_banner.setText(self.tr("ALLERGIES: ") + allergies)
+            self.allergy_banner.setProperty("severity", "alert")
+        self.allergy_banner.setStyleSheet(
+            "" if self.allergy_banner.property("severity") == "none" else
+            "QLabel { background: #b3261e; color: white; font-weight: bold; padding: 4px; }")
+        pharmacy = chart.get("pharmacy")
+        parts = []
+        if pharmacy:
+            parts.append(self.tr("Pharmacy: ") + f"{pharmacy['name']}, {pharmacy['address']}, "
+                         f"{pharmacy['city']} {pharmacy['state']} · {pharmacy['phone']}")
+        if intake:
+            parts.append(self.tr("Callback: ") + str(intake.get("callback_phone", "")))
+            parts.append(self.tr("Located in: ") + str(intake.get("patient_location_state", "")))
+        self.contact_label.setText("   ".join(parts))
+        self._show_intake(chart)
+        self._show_record(chart)
+        self.plan.set_template(chart.get("plan_template") or {})
+        self.disposition.set_fee_note(str(chart.get("fee_note") or ""))
+        drafts = chart.get("drafts") or {}
+        self.diagnosis.set_body((drafts.get("diagnosis") or {}).get("body") or {})
+        self.plan.set_body((drafts.get("plan") or {}).get("body") or {})
+        self.disposition.set_body((drafts.get("disposition") or {}).get("body") or {})
+        self.diagnosis.show_results(chart.get("shortlist") or (), shortlist=True)
+        note = chart.get("note")
+        if note:
+            self.show_signed(note, chart.get("addenda") or ())
+        else:
+            self.set_read_only(False)
+            self.disposition.show_editing()
+        self.export_button.setEnabled(bool(note))
+
+    def panes(self) -> dict[str, dict[str, Any]]:
+        return {"diagnosis": self.diagnosis.body(), "plan": self.plan.body(),
+                "disposition": self.disposition.body()}
+
+    def set_panes(self, panes: Mapping[str, Mapping[str, Any]]) -> None:
+        if "diagnosis" in panes:
+            self.diagnosis.set_body(panes["diagnosis"])
+        if "plan" in panes:
+            self.plan.set_body(panes["plan"])
+        if "disposition" in panes:
+            self.disposition.set_body(panes["disposition"])
+
+    def show_signed(self, note: Mapping[str, Any], addenda: Sequence[Mapping[str, Any]]) -> None:
+        text = str(note["summary"])
+        text += "\n\n" + self.tr("Signed by %1 at %2").replace(
+            "%1", str(note["signed_by_name"])).replace("%2", str(note["signed_at"]))
+        for a in addenda:
+            text += "\n\n" + self.tr("Addendum by %1 at %2:").replace(
+                "%1", str(a["author_name"])).replace("%2", str(a["at"])) + "\n" + str(a["text"])
+        self.set_read_only(True)
+        self.disposition.show_signed(text)
+        self.export_button.setEnabled(True)
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.diagnosis.set_read_only(read_only)
+        self.plan.set_read_only(read_only)
+
+    def set_save_status(self, text: str, *, problem: bool = False) -> None:
+        self.save_status.setText(text)
+        self.save_status.setStyleSheet("QLabel { color: #b3261e; font-weight: bold; }"
+                                       if problem else "")
+
+    def clear(self) -> None:
+        """Nothing of the patient stays in the widgets (sign-out, lock, chart closed)."""
+        for label in (self.name_label, self.facts_label, self.allergy_banner,
+                      self.contact_label, self.record_medications, self.record_allergies,
+                      self.save_status):
+            label.clear()
+        _clear_form(self.intake_form)
+        self.record_problems.clear()
+        self.record_visits.clear()
+        self.record_summary.clear()
+        self._summaries = {}
+        self.diagnosis.set_body({})
+        self.diagnosis.show_results((), shortlist=True)
+        self.diagnosis.search_edit.clear()
+        self.plan.set_body({})
+        self.plan.set_template({})
+        self.disposition.set_body({})
+        self.disposition.show_editing()
+        self.disposition.signed_text.clear()
+        self.disposition.clear_addendum()
+
+    # -- sections ---------------------------------------------------------------------------
+
+    def _show_intake(self, chart: Mapping[str, Any]) -> None:
+        _clear_form(self.intake_form)
+        intake = chart.get("intake")
+        form = self.intake_form
+        if not intake:
+            form.addRow(plain(self.tr("No intake answers (scheduled visit without check-in).")))
+        else:
+            for title, key in (("Symptoms", "symptoms"), ("Onset", "onset"),
+                               ("Allergies", "allergies"), ("Medications", "medications"),
+                               ("Callback phone", "callback_phone"),
+                               ("Patient's location", "patient_location_state")):
+                form.addRow(self.tr(title), plain(str(intake.get(key) or "—")))
+            for flag in intake.get("red_flags") or ():
+                answer = self.tr("YES") if flag["answer"] else self.tr("no")
+                form.addRow(plain(str(flag["question"])), plain(answer))
+            consent = (self.tr("Agreed") if intake.get("consent_telehealth")
+                       else self.tr("NOT agreed"))
+            form.addRow(self.tr("Consent to video care"), plain(consent))
+        for payment in chart.get("payments") or ():
+            method = "HSA" if payment["method"] == "hsa" else self.tr("Card")
+            form.addRow(self.tr("Payment"), plain(
+                f"{payment['amount']} {payment['currency']} · {method} "
+                f"…{payment['card_last4']} · {payment['status']}"))
+        if chart.get("fee_note"):
+            form.addRow(plain(str(chart["fee_note"])))
+
+    def _show_record(self, chart: Mapping[str, Any]) -> None:
+        intake = chart.get("intake") or {}
+        self.record_medications.setText(str(intake.get("medications") or "—"))
+        self.record_allergies.setText(str(intake.get("allergies") or "—"))
+        self.record_problems.clear()
+        for p in chart.get("problems") or ():
+            self.record_problems.addItem(f"{p['code']}  {p['description']}")
+        if not self.record_problems.count():
+            self.record_problems.addItem(self.tr("No problems recorded in earlier visits."))
+        self.record_visits.clear()
+        self._summaries = {}
+        for h in chart.get("history") or ():
+            item = QListWidgetItem(f"{_us_date(str(h['date']))}  {h['condition_name']} · "
+                                   f"{h['provider_name'] or '—'} · {h['state']}")
+            item.setData(Qt.ItemDataRole.UserRole, h["visit_id"])
+            self._summaries[str(h["visit_id"])] = str(h.get("summary") or self.tr(
+                "No signed note."))
+            self.record_visits.addItem(item)
+        self.record_summary.clear()
+        if not self.record_visits.count():
+            self.record_summary.setPlainText(self.tr("No earlier visits."))
+
+    def _on_record_visit_changed(self, item: QListWidgetItem | None,
+                                 _previous: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.record_summary.setPlainText(
+                self._summaries.get(str(item.data(Qt.ItemDataRole.UserRole)), ""))
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
+def _clear_form(form: QFormLayout) -> None:
+    while form.rowCount():
+        form.removeRow(0)
