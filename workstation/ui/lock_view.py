@@ -5,14 +5,14 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
+
+from workstation.ui.card import ERROR_STYLE, centred_card
 
 
 class LockView(QWidget):
@@ -70,9 +70,7 @@ class LockView(QWidget):
         self.error_label.setObjectName("error")
         self.error_label.setWordWrap(True)
         self.error_label.setAccessibleName(self.tr("Error"))
-        self.error_label.setStyleSheet(
-            "QLabel#error { color: #8b0000; background: #fde8e8; border: 1px solid #e2a4a4;"
-            " border-radius: 4px; padding: 6px; }")
+        self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.hide()
 
         buttons = QHBoxLayout()
@@ -80,29 +78,8 @@ class LockView(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.sign_out_button)
 
-        card = QFrame()
-        card.setObjectName("card")
-        card.setFrameShape(QFrame.Shape.StyledPanel)
-        card.setMaximumWidth(460)
-        card_layout = QVBoxLayout(card)
-        card_layout.setContentsMargins(24, 24, 24, 24)
-        card_layout.setSpacing(12)
-        card_layout.addWidget(self.heading)
-        card_layout.addWidget(self.provider_label)
-        card_layout.addWidget(self.call_label)
-        card_layout.addWidget(password_label)
-        card_layout.addWidget(self.password_edit)
-        card_layout.addLayout(buttons)
-        card_layout.addWidget(self.error_label)
-
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(card, 2)
-        row.addStretch(1)
-        outer = QVBoxLayout(self)
-        outer.addStretch(1)
-        outer.addLayout(row)
-        outer.addStretch(2)
+        centred_card(self, self.heading, self.provider_label, self.call_label, password_label,
+                     self.password_edit, buttons, self.error_label)
         self.setTabOrder(self.password_edit, self.unlock_button)
         self.setTabOrder(self.unlock_button, self.sign_out_button)
 

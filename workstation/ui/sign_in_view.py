@@ -10,9 +10,7 @@ from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -21,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.people import ServiceLine
+from workstation.ui.card import ERROR_STYLE, centred_card
 
 SIGN_IN_TEXT = "Sign in"
 SIGNING_IN_TEXT = "Signing in…"
@@ -70,32 +69,11 @@ class SignInView(QWidget):
         self.error_label.setObjectName("error")
         self.error_label.setWordWrap(True)
         self.error_label.setAccessibleName("Error")
-        self.error_label.setStyleSheet(
-            "QLabel#error { color: #8b0000; background: #fde8e8; border: 1px solid #e2a4a4;"
-            " border-radius: 4px; padding: 6px; }")
+        self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.hide()
 
-        card = QFrame()
-        card.setObjectName("card")
-        card.setFrameShape(QFrame.Shape.StyledPanel)
-        card.setMaximumWidth(460)
-        card_layout = QVBoxLayout(card)
-        card_layout.setContentsMargins(24, 24, 24, 24)
-        card_layout.setSpacing(12)
-        card_layout.addWidget(self.heading)
-        card_layout.addWidget(self.hub_label)
-        card_layout.addWidget(self._sign_in_page)
-        card_layout.addWidget(self._first_account_page)
-        card_layout.addWidget(self.error_label)
-
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(card, 2)
-        row.addStretch(1)
-        outer = QVBoxLayout(self)
-        outer.addStretch(1)
-        outer.addLayout(row)
-        outer.addStretch(2)
+        centred_card(self, self.heading, self.hub_label, self._sign_in_page,
+                     self._first_account_page, self.error_label)
 
         self.show_sign_in()
 
