@@ -24,6 +24,7 @@ from workstation.ui.chart_presenter import ChartController, wire_chart
 from workstation.ui.main_window import MainWindow
 from workstation.ui.provider_session import ProviderController
 from workstation.ui.queue_view import QueueView
+from workstation.ui.session_lock import SessionLock
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,9 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     bridge = AsyncBridge()
     window = MainWindow(queue_view=QueueView(promised_wait_minutes=config.promised_wait_minutes))
     controller = ProviderController(bridge, window, service_lines=config.service_lines)
-    wire_chart(ChartController(bridge, window.chart_view), controller, window)
+    chart = ChartController(bridge, window.chart_view)
+    wire_chart(chart, controller, window)
+    SessionLock(bridge, window, controller, chart, lock_minutes=config.lock_minutes)
     hub_key = hub_url or ("embedded-demo" if demo else "embedded")
 
     def on_signed_in(session: object, remember: bool) -> None:

@@ -181,6 +181,10 @@ class HubClient:
 
     # -- queue and claims -----------------------------------------------------------------
 
+    async def verify_password(self, password: str) -> None:
+        """Unlock: raises HubError(401) when the password is not the signed-in provider's."""
+        await self._request("POST", "/api/auth/verify", json_body={"password": password})
+
     async def queue(self) -> list[QueueEntry]:
         body = await self._request("GET", "/api/queue")
         return [parse_entry(e) for e in body["entries"]]

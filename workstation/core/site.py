@@ -51,6 +51,7 @@ class SiteConfig:
     link_lifetime_hours: int = 24
     begin_window_minutes: int = 30
     session_hours: int = 12
+    lock_minutes: int = 10  # the workstation locks after this long without input
     ice_servers: tuple[Mapping[str, Any], ...] = ()
 
     @property
@@ -87,6 +88,8 @@ class SiteConfig:
             raise SiteConfigError(f"Unknown time zone {config.time_zone!r}.") from exc
         if config.fee < 0:
             raise SiteConfigError("The visit fee cannot be negative.")
+        if not 1 <= config.lock_minutes <= 60:
+            raise SiteConfigError("lock_minutes must be between 1 and 60.")
         return config
 
 

@@ -43,6 +43,8 @@ ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any
      schemas.FirstProviderIn, 201, False, []),
     ("post", "/api/auth/sign-in", "Provider sign-in", schemas.SignInIn, 200, False, []),
     ("post", "/api/auth/sign-out", "End this session", None, 204, True, []),
+    ("post", "/api/auth/verify", "Check the signed-in provider's password (unlock, audited)",
+     schemas.VerifyPasswordIn, 204, True, []),
     ("get", "/api/queue", "Waiting patients of the provider's service lines", None, 200, True,
      []),
     ("post", "/api/visits/{visit_id}/claim", "Claim a waiting patient", None, 200, True,

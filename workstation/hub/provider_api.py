@@ -10,7 +10,13 @@ from workstation.core.people import Provider
 from workstation.hub.auth import bearer_token
 from workstation.hub.errors import ApiError, parse_body
 from workstation.hub.patient_api import SERVICE
-from workstation.hub.schemas import AppointmentIn, ClaimNextIn, FirstProviderIn, SignInIn
+from workstation.hub.schemas import (
+    AppointmentIn,
+    ClaimNextIn,
+    FirstProviderIn,
+    SignInIn,
+    VerifyPasswordIn,
+)
 from workstation.hub.visit_service import VisitService, entry_json
 from workstation.storage.store import VisitNotFound
 
@@ -56,6 +62,14 @@ async def sign_out(request: web.Request) -> web.Response:
     token = bearer_token(request.headers.get("Authorization"))
     assert token is not None
     await _service(request).sign_out(token)
+    return web.Response(status=204)
+
+
+@routes.post("/api/auth/verify", name="verify_password")
+async def verify_password(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    body = await parse_body(request, VerifyPasswordIn)
+    await _service(request).verify_password(provider, body.password)
     return web.Response(status=204)
 
 

@@ -116,6 +116,10 @@ class ECheckInIn(Strict):
     copay: CardIn | None = None
 
 
+class VerifyPasswordIn(Strict):
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 class SignInIn(Strict):
     username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                max_length=80)]

@@ -351,6 +351,18 @@ class VisitService:
             now, f"provider:{account.provider.id}", "provider.sign_in", AuditOutcome.SUCCESS))
         return token, expires, account.provider
 
+    async def verify_password(self, provider: Provider, password: str) -> None:
+        """Unlocking a locked workstation: the signed-in provider's own password, audited."""
+        now = self.clock()
+        account = await asyncio.to_thread(self.store.provider_account, provider.username)
+        ok = account is not None and await asyncio.to_thread(
+            auth.verify_password, account.password_hash, password)
+        await asyncio.to_thread(self.store.audit, AuditEvent(
+            now, f"provider:{provider.id}", "provider.unlock",
+            AuditOutcome.SUCCESS if ok else AuditOutcome.DENIED))
+        if not ok:
+            raise ApiError(401, "bad_credentials", "That password is not right.")
+
     async def authenticate(self, token: str | None) -> Provider:
         provider = None
         if token:

@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget, QWidget
 
 from workstation.ui.chart_view import ChartView
+from workstation.ui.lock_view import LockView
 from workstation.ui.queue_view import QueueView
 from workstation.ui.sign_in_view import SignInView
 from workstation.ui.visit_panel import VisitPanel
@@ -19,9 +20,11 @@ class MainWindow(QMainWindow):
 
     Signals:
         sign_out_requested(): the provider chose File > Sign out.
+        lock_requested(): the provider chose File > Lock (Ctrl+L).
     """
 
     sign_out_requested = Signal()
+    lock_requested = Signal()
 
     def __init__(self, queue_view: QueueView | None = None,
                  parent: QWidget | None = None) -> None:
@@ -44,14 +47,20 @@ class MainWindow(QMainWindow):
         self._pages = QStackedWidget()
         self._pages.addWidget(self.sign_in_view)
         self._pages.addWidget(self.workspace)
+        self.lock_view = LockView()
+        self._pages.addWidget(self.lock_view)
         self.setCentralWidget(self._pages)
 
         file_menu = self.menuBar().addMenu("&File")
+        self.lock_action = QAction("&Lock", self)
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.setEnabled(False)
         self.sign_out_action = QAction("&Sign out", self)
         self.sign_out_action.setEnabled(False)
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Shift+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        file_menu.addAction(self.lock_action)
         file_menu.addAction(self.sign_out_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -61,6 +70,7 @@ class MainWindow(QMainWindow):
 
         self._waiting = 0
         self.sign_out_action.triggered.connect(self._on_sign_out_action_triggered)
+        self.lock_action.triggered.connect(self.lock_requested)
         self.quit_action.triggered.connect(self._on_quit_action_triggered)
         self.queue_view.waiting_count_changed.connect(self._on_queue_view_waiting_count_changed)
         self.resize(1366, 768)
@@ -81,8 +91,20 @@ class MainWindow(QMainWindow):
     def show_visit_panel(self) -> None:
         self._right.setCurrentWidget(self.visit_panel)
 
+    @property
+    def showing_lock(self) -> bool:
+        return self._pages.currentWidget() is self.lock_view
+
+    def show_lock(self, provider_name: str) -> None:
+        """Nothing of any patient stays on screen; only the password brings it back."""
+        self._pages.setCurrentWidget(self.lock_view)
+        self.lock_action.setEnabled(False)
+        self.lock_view.show_for(provider_name)
+        self._update_title()
+
     def show_sign_in(self) -> None:
         self._pages.setCurrentWidget(self.sign_in_view)
+        self.lock_action.setEnabled(False)
         self.sign_out_action.setEnabled(False)
         self.provider_label.clear()
         self._update_title()
@@ -90,6 +112,7 @@ class MainWindow(QMainWindow):
     def show_workspace(self, provider_name: str) -> None:
         self._pages.setCurrentWidget(self.workspace)
         self.sign_out_action.setEnabled(True)
+        self.lock_action.setEnabled(True)
         self.provider_label.setText(f"Signed in as {provider_name}")
         self.queue_view.table.setFocus()
         self._update_title()
