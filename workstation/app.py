@@ -15,6 +15,7 @@ import keyring
 import keyring.errors
 from PySide6.QtWidgets import QApplication
 
+from workstation.client.hub_client import ProviderSession
 from workstation.core.site import SiteConfig
 from workstation.hub.server import RunningHub, start_hub
 from workstation.resource_files import load_resources
@@ -29,24 +30,26 @@ from workstation.ui.session_lock import SessionLock
 log = logging.getLogger(__name__)
 
 USERNAME_SERVICE = "workstation-username"
+REFRESH_SERVICE = "workstation-refresh-token"  # "remember me": never a password
 DEMO_FILE_NAME = "demo.db"
 
 
-def _remembered_username(hub_key: str) -> str | None:
+def _keyring_get(service: str, hub_key: str) -> str | None:
     try:
-        return keyring.get_password(USERNAME_SERVICE, hub_key)
+        return keyring.get_password(service, hub_key)
     except keyring.errors.KeyringError:
         return None
 
 
-def _remember_username(hub_key: str, username: str | None) -> None:
+def _keyring_put(service: str, hub_key: str, value: str | None) -> None:
+    """Keep ``value`` in the OS keyring, or forget it (None). Without a keyring: nothing kept."""
     try:
-        if username:
-            keyring.set_password(USERNAME_SERVICE, hub_key, username)
-        else:
-            keyring.delete_password(USERNAME_SERVICE, hub_key)
+        if value:
+            keyring.set_password(service, hub_key, value)
+        elif keyring.get_password(service, hub_key) is not None:
+            keyring.delete_password(service, hub_key)
     except keyring.errors.KeyringError:
-        log.info("No keyring: the username is not remembered")
+        log.info("No keyring: nothing is remembered on this computer")
 
 
 async def _start_embedded(db_path: Path, config: SiteConfig, demo: bool) -> RunningHub:
@@ -77,15 +80,21 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     SessionLock(bridge, window, controller, chart, lock_minutes=config.lock_minutes)
     hub_key = hub_url or ("embedded-demo" if demo else "embedded")
 
-    def on_signed_in(session: object, remember: bool) -> None:
-        username = getattr(getattr(session, "provider", None), "username", None)
-        _remember_username(hub_key, username if remember else None)
+    def remember(service: str, value: str | None) -> None:
+        # Keyring calls may wait on the desktop's secret service: never on the GUI thread.
+        bridge.submit(asyncio.to_thread(_keyring_put, service, hub_key, value))
+
+    def on_signed_in(session: ProviderSession, remembered: bool) -> None:
+        remember(USERNAME_SERVICE, session.provider.username if remembered else None)
+        remember(REFRESH_SERVICE, session.refresh_token if remembered else None)
 
     controller.signed_in.connect(on_signed_in)
-    username = _remembered_username(hub_key)
-
+    controller.signed_out.connect(lambda: remember(REFRESH_SERVICE, None))
+    controller.remembered_sign_in_failed.connect(lambda: remember(REFRESH_SERVICE, None))
+    username = _keyring_get(USERNAME_SERVICE, hub_key)
+    refresh_token = _keyring_get(REFRESH_SERVICE, hub_key)
     if hub_url:
-        controller.start(hub_url, username=username)
+        controller.start(hub_url, username=username, refresh_token=refresh_token)
     else:
         db_path = data_dir / DEMO_FILE_NAME if demo else default_sqlite_path(data_dir)
         controller.show_starting(
@@ -96,7 +105,7 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
             bridge.add_cleanup(lambda: asyncio.to_thread(hub.service.store.close))
             bridge.add_cleanup(hub.close)  # last added runs first: the hub, then the store
             log.info("Embedded hub at %s", hub.url)
-            controller.start(hub.url, username=username)
+            controller.start(hub.url, username=username, refresh_token=refresh_token)
 
         bridge.submit(_start_embedded(db_path, config, demo), hub_started,
                       lambda exc: controller.show_startup_error(str(exc)))

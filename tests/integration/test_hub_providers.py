@@ -289,3 +289,45 @@ async def test_queue_ages_are_counted_on_the_clinic_calendar(hub_ctx: HubContext
     _, queue = await hub_ctx.get("/api/queue", await hub_ctx.sign_in("house"))
 
     assert [e["age"] for e in queue["entries"]] == [35]
+
+
+async def test_remember_me_is_a_single_use_token_that_is_not_a_session(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    status, plain = await hub_ctx.post("/api/auth/sign-in",
+                                       {"username": "house", "password": PASSWORD})
+    assert status == 200 and plain["refresh_token"] is None
+    _, remembered = await hub_ctx.post("/api/auth/sign-in", {
+        "username": "house", "password": PASSWORD, "remember": True})
+    refresh = remembered["refresh_token"]
+    assert refresh and remembered["refresh_expires_at"]
+    # It opens nothing by itself: only /api/auth/refresh takes it.
+    assert (await hub_ctx.get("/api/queue", refresh))[0] == 401
+
+    status, renewed = await hub_ctx.post("/api/auth/refresh", {"refresh_token": refresh})
+    assert status == 200 and renewed["provider"]["username"] == "house"
+    assert (await hub_ctx.get("/api/queue", renewed["token"]))[0] == 200
+    assert renewed["refresh_token"] not in (None, refresh)
+    # Spent: a copy of the old token is refused.
+    status, error = await hub_ctx.post("/api/auth/refresh", {"refresh_token": refresh})
+    assert status == 401 and "Sign in again" in error["error"]["message"]
+
+    # Signing out with it forgets it for good.
+    await hub_ctx.post("/api/auth/sign-out", {"refresh_token": renewed["refresh_token"]},
+                       token=renewed["token"])
+    status, _ = await hub_ctx.post("/api/auth/refresh",
+                                   {"refresh_token": renewed["refresh_token"]})
+    assert status == 401
+    outcomes = [(e.action, e.outcome) for e in hub_ctx.hub.service.store.audit_events()
+                if e.action in ("provider.refresh", "provider.sign_out")]
+    assert outcomes == [("provider.refresh", "success"), ("provider.refresh", "denied"),
+                        ("provider.sign_out", "success"), ("provider.refresh", "denied")]
+
+
+async def test_remember_me_expires_after_the_site_setting(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    _, remembered = await hub_ctx.post("/api/auth/sign-in", {
+        "username": "house", "password": PASSWORD, "remember": True})
+    hub_ctx.clock.advance(days=hub_ctx.hub.service.config.remember_days, seconds=1)
+    status, _ = await hub_ctx.post("/api/auth/refresh",
+                                   {"refresh_token": remembered["refresh_token"]})
+    assert status == 401

@@ -53,7 +53,9 @@ class FakeHubClient:
         self.created.append((username, display_name, service_lines))
         return Provider("p-9", username, display_name, tuple(service_lines))
 
-    async def sign_in(self, username: str, password: str) -> ProviderSession:
+    async def sign_in(self, username: str, password: str, *,
+                      remember: bool = False) -> ProviderSession:
+        self.remember_asked = remember
         if password != PASSWORD:
             raise HubError(401, "bad_credentials", "The username or password is not right.")
         name = "Dr. House" if username == "house" else f"Dr. {username.title()}"

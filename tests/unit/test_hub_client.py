@@ -96,7 +96,8 @@ class CannedHub:
 
     async def sign_in(self, request: web.Request) -> web.Response:
         body = await request.json()
-        if body != {"username": "house", "password": PASSWORD}:
+        if {k: body.get(k) for k in ("username", "password")} != {"username": "house",
+                                                                "password": PASSWORD}:
             return error(401, "bad_credentials", "The username or password is not right.")
         return web.json_response({"token": TOKEN, "expires_at": "2026-11-25T04:00:00+00:00",
                                   "provider": PROVIDER})

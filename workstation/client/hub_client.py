@@ -71,6 +71,8 @@ class ProviderSession:
     token: str = field(repr=False)
     expires_at: datetime
     provider: Provider
+    # "Remember me": spent once at the next start for a new session (and a new one of these).
+    refresh_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class HubClient:
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._http: aiohttp.ClientSession | None = None
         self._token: str | None = None
+        self._refresh_token: str | None = None
         self._socket: aiohttp.ClientWebSocketResponse | None = None
         self._closed = False
 
@@ -157,13 +160,27 @@ class HubClient:
             "service_lines": list(service_lines)})
         return _provider(body["provider"])
 
-    async def sign_in(self, username: str, password: str) -> ProviderSession:
+    async def sign_in(self, username: str, password: str, *,
+                      remember: bool = False) -> ProviderSession:
         body = await self._request("POST", "/api/auth/sign-in", auth=False,
-                                   json_body={"username": username, "password": password})
+                                   json_body={"username": username, "password": password,
+                                              "remember": remember})
+        return self._signed_in(body)
+
+    async def refresh(self, refresh_token: str) -> ProviderSession:
+        """Sign in with a remembered token; the answer carries the next one to remember."""
+        body = await self._request("POST", "/api/auth/refresh", auth=False,
+                                   json_body={"refresh_token": refresh_token})
+        return self._signed_in(body)
+
+    def _signed_in(self, body: Mapping[str, Any]) -> ProviderSession:
+        refresh = body.get("refresh_token")
         session = ProviderSession(token=str(body["token"]),
                                   expires_at=datetime.fromisoformat(body["expires_at"]),
-                                  provider=_provider(body["provider"]))
+                                  provider=_provider(body["provider"]),
+                                  refresh_token=str(refresh) if refresh else None)
         self._token = session.token
+        self._refresh_token = session.refresh_token
         return session
 
     async def sign_out(self) -> None:
@@ -172,10 +189,12 @@ class HubClient:
         if self._token is None:
             return
         token, self._token = self._token, None
+        refresh, self._refresh_token = self._refresh_token, None
         if self._socket is not None:
             await self._socket.close()
         try:
-            await self._request("POST", "/api/auth/sign-out", token=token)
+            await self._request("POST", "/api/auth/sign-out", token=token,
+                                json_body={"refresh_token": refresh} if refresh else None)
         except HubError as exc:
             log.warning("Could not revoke the session on the hub: %s (%s)", exc.code, exc.status)
 

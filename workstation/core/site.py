@@ -52,6 +52,7 @@ class SiteConfig:
     begin_window_minutes: int = 30
     session_hours: int = 12
     lock_minutes: int = 10  # the workstation locks after this long without input
+    remember_days: int = 14  # "remember me" signs in again without a password this long
     ice_servers: tuple[Mapping[str, Any], ...] = ()
 
     @property
@@ -88,6 +89,8 @@ class SiteConfig:
             raise SiteConfigError(f"Unknown time zone {config.time_zone!r}.") from exc
         if config.fee < 0:
             raise SiteConfigError("The visit fee cannot be negative.")
+        if not 0 <= config.remember_days <= 90:
+            raise SiteConfigError("remember_days must be between 0 (never) and 90.")
         if not 1 <= config.lock_minutes <= 60:
             raise SiteConfigError("lock_minutes must be between 1 and 60.")
         return config

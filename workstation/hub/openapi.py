@@ -42,7 +42,10 @@ ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any
     ("post", "/api/setup/first-provider", "Create the first provider (embedded hub only)",
      schemas.FirstProviderIn, 201, False, []),
     ("post", "/api/auth/sign-in", "Provider sign-in", schemas.SignInIn, 200, False, []),
-    ("post", "/api/auth/sign-out", "End this session", None, 204, True, []),
+    ("post", "/api/auth/sign-out", "End this session (and a remembered sign-in, if given)",
+     schemas.SignOutIn, 204, True, []),
+    ("post", "/api/auth/refresh", "Exchange a remember-me token for a new session",
+     schemas.RefreshIn, 200, False, []),
     ("post", "/api/auth/verify", "Check the signed-in provider's password (unlock, audited)",
      schemas.VerifyPasswordIn, 204, True, []),
     ("get", "/api/queue", "Waiting patients of the provider's service lines", None, 200, True,
@@ -115,7 +118,7 @@ def document() -> dict[str, Any]:
             components.update(schema.pop("$defs", {}))
             components[model.__name__] = schema
             op["requestBody"] = {
-                "required": model is not schemas.ClaimNextIn,
+                "required": model not in (schemas.ClaimNextIn, schemas.SignOutIn),
                 "content": {"application/json": {
                     "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
             }

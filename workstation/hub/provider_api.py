@@ -14,10 +14,12 @@ from workstation.hub.schemas import (
     AppointmentIn,
     ClaimNextIn,
     FirstProviderIn,
+    RefreshIn,
     SignInIn,
+    SignOutIn,
     VerifyPasswordIn,
 )
-from workstation.hub.visit_service import VisitService, entry_json
+from workstation.hub.visit_service import IssuedSession, VisitService, entry_json
 from workstation.storage.store import VisitNotFound
 
 routes = web.RouteTableDef()
@@ -51,17 +53,33 @@ async def first_provider(request: web.Request) -> web.Response:
 @routes.post("/api/auth/sign-in", name="sign_in")
 async def sign_in(request: web.Request) -> web.Response:
     body = await parse_body(request, SignInIn)
-    token, expires, provider = await _service(request).sign_in(body.username, body.password)
-    return web.json_response({"token": token, "expires_at": expires.isoformat(),
-                              "provider": _provider_json(provider)})
+    service = _service(request)
+    issued = await service.sign_in(body.username, body.password,
+                                   remember=body.remember and service.config.remember_days > 0)
+    return web.json_response(_issued_json(issued))
+
+
+@routes.post("/api/auth/refresh", name="refresh")
+async def refresh(request: web.Request) -> web.Response:
+    body = await parse_body(request, RefreshIn)
+    return web.json_response(_issued_json(await _service(request).refresh(body.refresh_token)))
+
+
+def _issued_json(issued: IssuedSession) -> dict[str, object]:
+    return {"token": issued.token, "expires_at": issued.expires_at.isoformat(),
+            "provider": _provider_json(issued.provider),
+            "refresh_token": issued.refresh_token,
+            "refresh_expires_at": issued.refresh_expires_at.isoformat()
+            if issued.refresh_expires_at else None}
 
 
 @routes.post("/api/auth/sign-out", name="sign_out")
 async def sign_out(request: web.Request) -> web.Response:
-    await _provider(request)
+    provider = await _provider(request)
     token = bearer_token(request.headers.get("Authorization"))
     assert token is not None
-    await _service(request).sign_out(token)
+    body = await parse_body(request, SignOutIn) if request.can_read_body else SignOutIn()
+    await _service(request).sign_out(token, provider, refresh_token=body.refresh_token)
     return web.Response(status=204)
 
 

@@ -124,6 +124,15 @@ class SignInIn(Strict):
     username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                max_length=80)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    remember: bool = False
+
+
+class RefreshIn(Strict):
+    refresh_token: Annotated[str, StringConstraints(min_length=20, max_length=100)]
+
+
+class SignOutIn(Strict):
+    refresh_token: Annotated[str, StringConstraints(max_length=100)] | None = None
 
 
 class FirstProviderIn(Strict):

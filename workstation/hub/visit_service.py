@@ -10,7 +10,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -63,6 +63,15 @@ LEFT_REASONS = {
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    token: str = field(repr=False)
+    expires_at: datetime
+    provider: Provider
+    refresh_token: str | None = field(default=None, repr=False)
+    refresh_expires_at: datetime | None = None
 
 
 class VisitService:
@@ -330,7 +339,8 @@ class VisitService:
         except UsernameTaken as exc:
             raise ApiError(409, "username_taken", str(exc)) from exc
 
-    async def sign_in(self, username: str, password: str) -> tuple[str, datetime, Provider]:
+    async def sign_in(self, username: str, password: str, *, remember: bool = False,
+                      ) -> IssuedSession:
         now = self.clock()
         account = await asyncio.to_thread(self.store.provider_account, username)
         ok = await asyncio.to_thread(auth.verify_password,
@@ -344,12 +354,35 @@ class VisitService:
             new_hash = await asyncio.to_thread(auth.hash_password, password)
             await asyncio.to_thread(self.store.update_password_hash, account.provider.id,
                                     new_hash)
-        token = auth.new_session_token()
-        expires = await asyncio.to_thread(self.store.create_session, account.provider.id, token,
-                                          now, timedelta(hours=self.config.session_hours))
         await asyncio.to_thread(self.store.audit, AuditEvent(
-            now, f"provider:{account.provider.id}", "provider.sign_in", AuditOutcome.SUCCESS))
-        return token, expires, account.provider
+            now, f"provider:{account.provider.id}", "provider.sign_in", AuditOutcome.SUCCESS,
+            detail="remember" if remember else ""))
+        return await self._issue(account.provider, now, remember=remember)
+
+    async def refresh(self, refresh_token: str) -> IssuedSession:
+        """"Remember me": a refresh token is spent once for a new session and a new one."""
+        now = self.clock()
+        provider = await asyncio.to_thread(self.store.use_refresh_token, refresh_token, now)
+        if provider is None:
+            await asyncio.to_thread(self.store.audit, AuditEvent(
+                now, "anonymous", "provider.refresh", AuditOutcome.DENIED))
+            raise ApiError(401, "unauthorized", "Your session has ended. Sign in again.")
+        await asyncio.to_thread(self.store.audit, AuditEvent(
+            now, f"provider:{provider.id}", "provider.refresh", AuditOutcome.SUCCESS))
+        return await self._issue(provider, now, remember=True)
+
+    async def _issue(self, provider: Provider, now: datetime, *,
+                     remember: bool) -> IssuedSession:
+        token = auth.new_session_token()
+        expires = await asyncio.to_thread(self.store.create_session, provider.id, token, now,
+                                          timedelta(hours=self.config.session_hours))
+        refresh = refresh_expires = None
+        if remember:
+            refresh = auth.new_session_token()
+            refresh_expires = await asyncio.to_thread(
+                self.store.create_session, provider.id, refresh, now,
+                timedelta(days=self.config.remember_days), kind="refresh")
+        return IssuedSession(token, expires, provider, refresh, refresh_expires)
 
     async def verify_password(self, provider: Provider, password: str) -> None:
         """Unlocking a locked workstation: the signed-in provider's own password, audited."""
@@ -371,8 +404,14 @@ class VisitService:
             raise ApiError(401, "unauthorized", "Your session has ended. Sign in again.")
         return provider
 
-    async def sign_out(self, token: str) -> None:
+    async def sign_out(self, token: str, provider: Provider, *,
+                       refresh_token: str | None = None) -> None:
+        """End this session, and "remember me" on this workstation when its token is given."""
         await asyncio.to_thread(self.store.revoke_session, token)
+        if refresh_token:
+            await asyncio.to_thread(self.store.revoke_session, refresh_token, provider.id)
+        await asyncio.to_thread(self.store.audit, AuditEvent(
+            self.clock(), f"provider:{provider.id}", "provider.sign_out", AuditOutcome.SUCCESS))
 
     async def queue(self, service_lines: set[str] | tuple[str, ...]) -> list[QueueEntry]:
         return await asyncio.to_thread(self.store.queue, sorted(service_lines), self._local_now(),

@@ -95,6 +95,9 @@ class ProviderSessionRow(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "access": the bearer token of requests; "refresh": "remember me", only exchanged for a
+    # new access token (and a new refresh token) at /api/auth/refresh.
+    kind: Mapped[str] = mapped_column(String(8), default="access", server_default="access")
 
 
 class VisitRow(Base):

@@ -431,27 +431,48 @@ class VisitStore:
                 row.password_hash = password_hash
 
     def create_session(self, provider_id: str, token: str, now: datetime,
-                       lifetime: timedelta) -> datetime:
+                       lifetime: timedelta, *, kind: str = "access") -> datetime:
         expires = now + lifetime
         with self._sessions.begin() as s:
             s.add(ProviderSessionRow(token_digest=token_digest(token), provider_id=provider_id,
-                                     created_at=now, expires_at=expires, revoked=False))
+                                     created_at=now, expires_at=expires, revoked=False,
+                                     kind=kind))
         return expires
+
+    def use_refresh_token(self, token: str, now: datetime) -> Provider | None:
+        """Spend a "remember me" token: valid once; the caller issues the next one."""
+        with self._sessions.begin() as s:
+            result = s.execute(
+                update(ProviderSessionRow)
+                .where(ProviderSessionRow.token_digest == token_digest(token),
+                       ProviderSessionRow.kind == "refresh",
+                       ProviderSessionRow.revoked.is_(False),
+                       ProviderSessionRow.expires_at > now)
+                .values(revoked=True))
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            row = s.get(ProviderSessionRow, token_digest(token))
+            assert row is not None
+            provider = s.get(ProviderRow, row.provider_id)
+            if provider is None or not provider.active:
+                return None
+            return _provider(provider)
 
     def session_provider(self, token: str, now: datetime) -> Provider | None:
         with self._sessions() as s:
             row = s.get(ProviderSessionRow, token_digest(token))
-            if row is None or row.revoked or row.expires_at <= now:
+            if row is None or row.revoked or row.expires_at <= now or row.kind != "access":
                 return None
             provider = s.get(ProviderRow, row.provider_id)
             if provider is None or not provider.active:
                 return None
             return _provider(provider)
 
-    def revoke_session(self, token: str) -> None:
+    def revoke_session(self, token: str, provider_id: str | None = None) -> None:
+        """Revoke a token (only one of ``provider_id``'s, when given)."""
         with self._sessions.begin() as s:
             row = s.get(ProviderSessionRow, token_digest(token))
-            if row is not None:
+            if row is not None and provider_id in (None, row.provider_id):
                 row.revoked = True
 
     # -- audit -------------------------------------------------------------------------------

@@ -30,7 +30,9 @@ class ProviderHub(Protocol):
     async def setup_status(self) -> SetupStatus: ...
     async def create_first_provider(self, username: str, display_name: str, password: str,
                                     service_lines: Sequence[str]) -> Provider: ...
-    async def sign_in(self, username: str, password: str) -> ProviderSession: ...
+    async def sign_in(self, username: str, password: str, *,
+                      remember: bool = False) -> ProviderSession: ...
+    async def refresh(self, refresh_token: str) -> ProviderSession: ...
     async def sign_out(self) -> None: ...
     async def verify_password(self, password: str) -> None: ...
     async def claim(self, visit_id: str) -> Claim: ...
@@ -48,12 +50,15 @@ class ProviderController(QObject):
         signed_in(object, bool): a ProviderSession, and whether "Remember me" was ticked
             (app.py keeps the username in the keyring).
         signed_out(): the provider signed out, or the hub ended the session.
+        remembered_sign_in_failed(): the remembered sign-in was refused (expired, revoked):
+            app.py forgets it.
         visit_claimed(str): this provider won the claim of a visit (the chart opens next).
         signal_received(str, object): signaling data from the patient of a claimed visit.
     """
 
     signed_in = Signal(object, bool)
     signed_out = Signal()
+    remembered_sign_in_failed = Signal()
     visit_claimed = Signal(str)
     signal_received = Signal(str, object)
 
@@ -73,6 +78,7 @@ class ProviderController(QObject):
         self._session: ProviderSession | None = None
         self._stream: Job | None = None
         self._remembered_username: str | None = None
+        self._refresh_token: str | None = None
         # Bumped on sign-out: answers to requests of an earlier session are dropped.
         self._generation = 0
 
@@ -110,14 +116,17 @@ class ProviderController(QObject):
         """The hub could not be started or reached: say so where the provider looks."""
         self._sign_in.show_unavailable(message)
 
-    def start(self, hub_url: str, *, username: str | None = None) -> None:
-        """Use the hub at ``hub_url``: ask whether it needs its first account, then show the
-        sign-in (``username`` pre-filled when remembered) or the setup form."""
+    def start(self, hub_url: str, *, username: str | None = None,
+              refresh_token: str | None = None) -> None:
+        """Use the hub at ``hub_url``: ask whether it needs its first account, then sign in
+        with ``refresh_token`` ("remember me") or show the sign-in (``username`` pre-filled)
+        or the setup form."""
         if self._client is not None:
             old = self._client
             self._bridge.submit(old.close())
         self._client = self._client_factory(hub_url)
         self._remembered_username = username
+        self._refresh_token = refresh_token
         self._sign_in.show_connecting(f"Connecting to the hub at {hub_url}…")
         self._bridge.submit(self._client.setup_status(), self._on_setup_status_answered,
                             self._on_setup_status_failed)
@@ -147,8 +156,21 @@ class ProviderController(QObject):
         self._sign_in.set_hub_address(self._client.base_url)
         if status.needs_first_provider:
             self._sign_in.show_first_account(self._service_lines)
+        elif self._refresh_token:
+            token, self._refresh_token = self._refresh_token, None
+            self._sign_in.show_connecting("Signing you in (remembered on this computer)…")
+            self._bridge.submit(self._client.refresh(token),
+                                lambda session: self._on_hub_signed_in(session, True),
+                                self._on_remembered_sign_in_failed)
         else:
             self._sign_in.show_sign_in(self._remembered_username)
+
+    def _on_remembered_sign_in_failed(self, error: BaseException) -> None:
+        self.remembered_sign_in_failed.emit()
+        self._sign_in.show_sign_in(self._remembered_username)
+        expired = isinstance(error, HubError) and error.status == 401
+        self._sign_in.show_error("The remembered sign-in has ended. Please sign in again."
+                                 if expired else describe(error))
 
     def _on_setup_status_failed(self, error: BaseException) -> None:
         assert self._client is not None
@@ -162,7 +184,7 @@ class ProviderController(QObject):
         if client is None:
             return
         self._bridge.submit(
-            client.sign_in(username, password),
+            client.sign_in(username, password, remember=remember),
             lambda session: self._on_hub_signed_in(session, remember),
             self._on_sign_in_failed)
 
