@@ -7,8 +7,11 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import signal
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from workstation import __version__
@@ -59,6 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--npi", default="")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input")
+
+    export = sub.add_parser("export", help="export patient records")
+    export_sub = export.add_subparsers(dest="export_command", required=True)
+    fhir = export_sub.add_parser(
+        "fhir", help="a signed visit as a FHIR R4 Bundle (JSON)",
+        description="Write a signed visit as a FHIR R4 Bundle (JSON). The export is audited. "
+                    "The file holds patient data: it is created readable by you only.")
+    fhir.add_argument("visit_id", metavar="VISIT_ID", help="the visit's id")
+    fhir.add_argument("--db", required=True, help="database URL (postgresql://… or a file)")
+    fhir.add_argument("--out", type=Path, metavar="FILE",
+                      help="write to this file instead of standard output")
+    fhir.add_argument("--force", action="store_true", help="replace FILE if it exists")
     return parser
 
 
@@ -82,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             return _db_upgrade(args.db)
         if args.command == "provider":
             return _provider_add(args, config)
+        if args.command == "export":
+            return _export_fhir(args)
         from workstation.app import run  # Qt is imported only when the window is wanted
 
         return run(config=config, data_dir=args.data_dir or user_data_dir(),
@@ -175,3 +192,100 @@ def _run_hub(args: argparse.Namespace, config) -> int:  # type: ignore[no-untype
     finally:
         store.close()
     return 0
+
+
+def _export_fhir(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from workstation.core.audit import AuditEvent, AuditOutcome
+    from workstation.hub.chart_service import NotSigned, visit_bundle_json
+    from workstation.resource_files import load_resources
+    from workstation.storage.database import open_store
+    from workstation.storage.store import VisitNotFound
+
+    out: Path | None = args.out
+    if out is not None and out.is_dir():
+        print(f"workstation: {out} is a folder; give a file name.", file=sys.stderr)
+        return 2
+    if out is not None and out.exists() and not args.force:
+        print(f"workstation: {out} already exists; nothing was written. Choose another file "
+              "or add --force to replace it.", file=sys.stderr)
+        return 2
+    resources = load_resources()
+    names = {c.code: c.name for c in resources.conditions}
+
+    def condition_name(code: str) -> str:  # as the hub names it (VisitService.condition_name)
+        return names.get(code) or code.replace("_", " ").capitalize()
+
+    store = open_store(args.db, upgrade_schema=False)
+    try:
+        try:
+            bundle = visit_bundle_json(store, resources, args.visit_id, condition_name)
+            patient_id = store.visit(args.visit_id).patient_id
+        except VisitNotFound:
+            print(f"workstation: there is no visit {args.visit_id} in this database; check the "
+                  "visit id.", file=sys.stderr)
+            return 1
+        except NotSigned as exc:
+            print(f"workstation: {exc} Visit {args.visit_id} has no signed note yet; sign it "
+                  "in the workstation first.", file=sys.stderr)
+            return 1
+        text = bundle if bundle.endswith("\n") else bundle + "\n"
+        event = AuditEvent(datetime.now(UTC), f"cli:{_os_user()}", "chart.export",
+                           AuditOutcome.SUCCESS, patient_id, args.visit_id, detail="fhir")
+        if out is None:
+            store.audit(event)  # audited before any patient data leaves the program
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return 0
+        try:
+            _write_private(out, text, replace=args.force,
+                           before_write=lambda: store.audit(event))
+        except FileExistsError:  # created by someone else since the check above
+            print(f"workstation: {out} already exists; nothing was written. Choose another "
+                  "file or add --force to replace it.", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"workstation: cannot write {out}: {exc.strerror or exc}.", file=sys.stderr)
+            return 1
+    finally:
+        store.close()
+    print(f"Exported visit {args.visit_id} to {out}.", file=sys.stderr)
+    return 0
+
+
+def _write_private(path: Path, text: str, *, replace: bool,
+                   before_write: Callable[[], None]) -> None:
+    """Write a file only its owner can read (mode 0600 from the first byte).
+
+    The file is created first, so a folder that cannot be written fails before ``before_write``
+    (the audit) runs; if that fails, the empty file is removed again. Without ``replace`` an
+    existing file is never touched; with it, the old file is swapped out only once the new one is
+    complete.
+    """
+    if replace:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        created = Path(tmp_name)
+    else:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        created = path
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            if os.name == "posix":
+                os.fchmod(f.fileno(), 0o600)
+            before_write()
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(created, path)
+    except BaseException:
+        created.unlink(missing_ok=True)
+        raise
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in the environment or the password database
+        return "unknown"

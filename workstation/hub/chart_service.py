@@ -7,6 +7,7 @@ any other way.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
@@ -32,8 +33,9 @@ from workstation.core.people import Provider, age_on
 from workstation.hub.errors import ApiError
 from workstation.hub.schemas import SignNoteIn
 from workstation.hub.visit_service import VisitService
+from workstation.resource_files import Resources
 from workstation.storage.charts import ChartStore, NoteLocked, NotYourVisit, PriorVisit
-from workstation.storage.store import VisitDetail, VisitNotFound
+from workstation.storage.store import VisitDetail, VisitNotFound, VisitStore
 
 RED_FLAG_QUESTIONS = {f.code: f.question for f in RED_FLAGS}
 NOT_FOUND = ApiError(404, "not_found", "There is no such visit.")
@@ -182,22 +184,13 @@ class ChartService:
         return await asyncio.to_thread(self._bundle, detail)
 
     def _bundle(self, detail: VisitDetail) -> str:
-        note = self.charts.note(detail.visit.id)
-        if note is None:
-            raise ApiError(409, "not_signed", "Only a signed visit can be exported.")
-        store = self.visits.store
-        intake = store.intake(detail.visit.id)
-        found = self.visits.resources.pharmacy(intake.pharmacy_id) if intake else None
-        pharmacy = None if found is None else PharmacyRef(
-            found.ncpdp_id, found.npi, found.name, found.phone, found.address, found.city,
-            found.state, found.postal_code)
-        provider = store.provider(note.signed_by)
-        assert provider is not None
-        return bundle_json(
-            patient=detail.patient, visit=detail.visit, intake=intake, note=note,
-            provider=provider, condition_name=self.visits.condition_name(detail.visit.condition),
-            addenda=self.charts.addenda(detail.visit.id), pharmacy=pharmacy,
-            red_flag_questions=RED_FLAG_QUESTIONS)
+        try:
+            return visit_bundle_json(self.visits.store, self.visits.resources, detail.visit.id,
+                                     self.visits.condition_name)
+        except VisitNotFound as exc:
+            raise NOT_FOUND from exc
+        except NotSigned as exc:
+            raise ApiError(409, "not_signed", str(exc)) from exc
 
     # -- access -----------------------------------------------------------------------------
 
@@ -224,6 +217,42 @@ class ChartService:
             return [_code_json(c) for c in icd10.shortlist(resources.shortlist_for(condition))] \
                 if condition else []
         return [_code_json(c) for c in icd10.search(query)]
+
+
+class NotSigned(ValueError):
+    """A visit without a signed note has nothing final to export."""
+
+    def __init__(self) -> None:
+        super().__init__("Only a signed visit can be exported.")
+
+
+def visit_bundle_json(store: VisitStore, resources: Resources, visit_id: str,
+                      condition_name: Callable[[str], str]) -> str:
+    """The signed visit as a FHIR R4 Bundle (JSON), for the hub's export and the command line.
+
+    The caller writes the audit event: this only reads.
+
+    Raises:
+        VisitNotFound: there is no visit with this id.
+        NotSigned: the visit has no signed note yet.
+    """
+    detail = store.visit_detail(visit_id)
+    charts = ChartStore(store)
+    note = charts.note(visit_id)
+    if note is None:
+        raise NotSigned
+    intake = store.intake(visit_id)
+    found = resources.pharmacy(intake.pharmacy_id) if intake else None
+    pharmacy = None if found is None else PharmacyRef(
+        found.ncpdp_id, found.npi, found.name, found.phone, found.address, found.city,
+        found.state, found.postal_code)
+    provider = store.provider(note.signed_by)
+    assert provider is not None  # a note's signer is a foreign key to an account
+    return bundle_json(
+        patient=detail.patient, visit=detail.visit, intake=intake, note=note,
+        provider=provider, condition_name=condition_name(detail.visit.condition),
+        addenda=charts.addenda(visit_id), pharmacy=pharmacy,
+        red_flag_questions=RED_FLAG_QUESTIONS)
 
 
 def _with_checked_codes(note: NoteContent) -> NoteContent:
