@@ -25,6 +25,7 @@ from workstation.ui.chart_presenter import ChartController, wire_chart
 from workstation.ui.main_window import MainWindow
 from workstation.ui.provider_session import ProviderController
 from workstation.ui.queue_view import QueueView
+from workstation.ui.schedule_view import ScheduleView
 from workstation.ui.session_lock import SessionLock
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,10 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     app.setApplicationDisplayName(f"{config.site_name}{' — DEMO' if demo else ''}")
     app.setDesktopFileName("workstation")
     bridge = AsyncBridge()
-    window = MainWindow(queue_view=QueueView(promised_wait_minutes=config.promised_wait_minutes))
+    window = MainWindow(
+        queue_view=QueueView(promised_wait_minutes=config.promised_wait_minutes),
+        schedule_view=ScheduleView(tz=config.zone,
+                                   begin_window_minutes=config.begin_window_minutes))
     controller = ProviderController(bridge, window, service_lines=config.service_lines)
     chart = ChartController(bridge, window.chart_view)
     wire_chart(chart, controller, window)

@@ -331,3 +331,35 @@ async def test_remember_me_expires_after_the_site_setting(hub_ctx: HubContext):
     status, _ = await hub_ctx.post("/api/auth/refresh",
                                    {"refresh_token": remembered["refresh_token"]})
     assert status == 401
+
+
+async def test_the_provider_begins_an_appointment_from_the_schedule(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    when = hub_ctx.clock.now + timedelta(hours=1)
+    body = {"patient": checkin_body()["patient"], "service_line": "urgent_care",
+            "condition": "sore_throat", "scheduled_for": when.isoformat()}
+    _, appt = await hub_ctx.post("/api/appointments", body, token=token)
+    vid, link = appt["visit_id"], appt["visit_token"]
+    patient_ws = await hub_ctx.patient_socket(link)
+
+    status, error = await hub_ctx.post(f"/api/visits/{vid}/claim", token=token)
+    assert status == 409 and error["error"]["message"] == \
+        "The patient has not completed eCheck-in yet."
+    echeckin = {"forms": {"reason": "Sore throat", "allergies": "", "medications": ""},
+                "insurance": {"payer": "Acme Health", "member_id": "XZ123", "group_number": "",
+                              "subscriber_name": "Rosalind Quartermaine"}}
+    assert (await hub_ctx.post(f"/api/visits/{link}/echeckin", echeckin))[0] == 200
+    status, error = await hub_ctx.post(f"/api/visits/{vid}/claim", token=token)
+    assert status == 409 and "30 minutes before" in error["error"]["message"]
+    assert hub_ctx.hub.service.store.visit(vid).state == "checking_in"
+
+    hub_ctx.clock.advance(minutes=30)  # the begin window opens
+    status, claimed = await hub_ctx.post(f"/api/visits/{vid}/claim", token=token)
+
+    assert status == 200 and claimed["state"] == "claimed"
+    ready = await receive_type(patient_ws, "provider_ready")
+    assert ready["provider_name"] == "Dr. House"
+    moves = [(a, b) for a, b, _at, _actor in hub_ctx.hub.service.store.transitions(vid)]
+    assert moves[-2:] == [("checking_in", "waiting"), ("waiting", "claimed")]
+    await patient_ws.close()

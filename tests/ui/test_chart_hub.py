@@ -19,6 +19,7 @@ from workstation.ui.main_window import MainWindow
 from workstation.ui.provider_session import ProviderController
 from workstation.ui.queue_alert import QueueAlert
 from workstation.ui.queue_view import QueueView
+from workstation.ui.schedule_view import ScheduleView
 
 
 def signed_in_window(qtbot: QtBot, bridge: AsyncBridge, running: RunningHub, clock: Clock,
@@ -26,7 +27,8 @@ def signed_in_window(qtbot: QtBot, bridge: AsyncBridge, running: RunningHub, clo
                      ) -> tuple[MainWindow, ProviderController, ChartController]:
     run(bridge, qtbot, running.service.add_provider("house", "Dr. House", PASSWORD,
                                                     ("urgent_care",)))
-    window = MainWindow(queue_view=QueueView(clock=clock))
+    window = MainWindow(queue_view=QueueView(clock=clock),
+                        schedule_view=ScheduleView(clock=clock, tz=site.zone))
     if not owned_by_test:
         qtbot.addWidget(window)
     controller = ProviderController(bridge, window, service_lines=site.service_lines,

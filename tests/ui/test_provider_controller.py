@@ -53,6 +53,9 @@ class FakeHubClient:
         self.created.append((username, display_name, service_lines))
         return Provider("p-9", username, display_name, tuple(service_lines))
 
+    async def schedule(self, day: object = None) -> list[dict[str, object]]:
+        return []
+
     async def sign_in(self, username: str, password: str, *,
                       remember: bool = False) -> ProviderSession:
         self.remember_asked = remember

@@ -13,7 +13,7 @@ import random
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -219,6 +219,12 @@ class HubClient:
 
     async def release(self, visit_id: str) -> None:
         await self._request("POST", f"/api/visits/{_segment(visit_id)}/release")
+
+    async def schedule(self, day: date | None = None) -> list[dict[str, Any]]:
+        """Today's (or ``day``'s) appointments of the provider's service lines."""
+        path = "/api/schedule" + (f"?date={day.isoformat()}" if day else "")
+        body = await self._request("GET", path)
+        return list(body["appointments"])
 
     # -- the chart --------------------------------------------------------------------------
 

@@ -418,6 +418,7 @@ class VisitService:
                                        self.condition_name)
 
     async def claim(self, provider: Provider, visit_id: str) -> Visit:
+        await self._begin_appointment_if_due(provider, visit_id)
         try:
             visit = await asyncio.to_thread(self.store.claim, visit_id, provider.id,
                                             self.clock())
@@ -429,6 +430,33 @@ class VisitService:
                            "left the queue.")
         await self._announce_claimed(visit, provider)
         return visit
+
+    async def _begin_appointment_if_due(self, provider: Provider, visit_id: str) -> None:
+        """"Begin visit" from today's schedule: an appointment whose patient has not pressed
+        Begin yet joins the line first, if eCheck-in is done and the begin window is open."""
+        try:
+            visit = await asyncio.to_thread(self.store.visit, visit_id)
+        except LookupError as exc:
+            raise ApiError(404, "not_found", "This visit does not exist.") from exc
+        if visit.kind is not VisitKind.SCHEDULED or visit.state is not VisitState.CHECKING_IN:
+            return
+        if visit.service_line not in provider.service_lines:
+            raise ApiError(403, "forbidden", "You do not serve this appointment's service line.")
+        if not visit.echeckin_complete:
+            raise ApiError(409, "not_ready", "The patient has not completed eCheck-in yet.")
+        assert visit.scheduled_for is not None
+        opens = visit.scheduled_for - timedelta(minutes=self.config.begin_window_minutes)
+        if self.clock() < opens:
+            raise ApiError(409, "not_ready", f"This visit can begin from "
+                           f"{self.config.begin_window_minutes} minutes before the appointment.")
+        try:
+            waiting = await self._transition(visit_id, VisitState.WAITING,
+                                             f"provider:{provider.id}")
+        except ApiError as exc:  # another provider began it a moment ago: the claim decides
+            if exc.code != "illegal_transition":
+                raise
+            return
+        await self._announce_waiting(waiting)
 
     async def claim_next(self, provider: Provider, service_line: str | None) -> Visit:
         lines = [service_line] if service_line else list(provider.service_lines)

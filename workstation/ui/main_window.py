@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QWidget,
+)
 
 from workstation.ui.chart_view import ChartView
 from workstation.ui.lock_view import LockView
 from workstation.ui.queue_view import QueueView
+from workstation.ui.schedule_view import ScheduleView
 from workstation.ui.sign_in_view import SignInView
 from workstation.ui.visit_panel import VisitPanel
 
@@ -27,10 +35,15 @@ class MainWindow(QMainWindow):
     lock_requested = Signal()
 
     def __init__(self, queue_view: QueueView | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *,
+                 schedule_view: ScheduleView | None = None) -> None:
         super().__init__(parent)
         self.sign_in_view = SignInView()
         self.queue_view = queue_view or QueueView()
+        self.schedule_view = schedule_view or ScheduleView()
+        self.work_lists = QTabWidget()
+        self.work_lists.addTab(self.queue_view, "On-demand &queue")
+        self.work_lists.addTab(self.schedule_view, "&Today's schedule")
         self.visit_panel = VisitPanel()
         self.chart_view = ChartView()
         self._right = QStackedWidget()
@@ -39,7 +52,7 @@ class MainWindow(QMainWindow):
 
         self.workspace = QSplitter(Qt.Orientation.Horizontal)
         self.workspace.setChildrenCollapsible(False)
-        self.workspace.addWidget(self.queue_view)
+        self.workspace.addWidget(self.work_lists)
         self.workspace.addWidget(self._right)
         self.workspace.setStretchFactor(0, 2)
         self.workspace.setStretchFactor(1, 3)

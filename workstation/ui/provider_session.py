@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from datetime import date
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from workstation.client import hub_events as ev
 from workstation.client.hub_client import Claim, HubClient, HubError, ProviderSession, SetupStatus
@@ -20,6 +21,8 @@ from workstation.ui.main_window import MainWindow
 from workstation.ui.queue_alert import QueueAlert
 
 log = logging.getLogger(__name__)
+
+SCHEDULE_REFRESH_MS = 60_000
 
 
 class ProviderHub(Protocol):
@@ -38,6 +41,7 @@ class ProviderHub(Protocol):
     async def claim(self, visit_id: str) -> Claim: ...
     async def claim_next(self, service_line: str | None = None) -> Claim: ...
     async def release(self, visit_id: str) -> None: ...
+    async def schedule(self, day: date | None = None) -> list[dict[str, Any]]: ...
     def events(self, service_lines: Sequence[str] | None = None,
                ) -> AsyncIterator[ev.HubEvent]: ...
     async def close(self) -> None: ...
@@ -84,12 +88,18 @@ class ProviderController(QObject):
 
         self._sign_in = window.sign_in_view
         self._queue = window.queue_view
+        self._schedule = window.schedule_view
+        self._schedule_timer = QTimer(self)
+        self._schedule_timer.setInterval(SCHEDULE_REFRESH_MS)
+        self._schedule_timer.timeout.connect(self.refresh_schedule)
         self._panel = window.visit_panel
         self._sign_in.sign_in_requested.connect(self._on_sign_in_view_sign_in_requested)
         self._sign_in.first_account_requested.connect(
             self._on_sign_in_view_first_account_requested)
         self._queue.claim_requested.connect(self._on_queue_view_claim_requested)
         self._queue.claim_next_requested.connect(self._on_queue_view_claim_next_requested)
+        self._schedule.begin_requested.connect(self._on_schedule_view_begin_requested)
+        self._schedule.refresh_requested.connect(self.refresh_schedule)
         self._panel.release_requested.connect(self._on_visit_panel_release_requested)
         window.sign_out_requested.connect(self._on_window_sign_out_requested)
         bridge.add_cleanup(self._close_client)
@@ -144,6 +154,8 @@ class ProviderController(QObject):
         self._alert.set_signed_in(False)
         self._queue.show_entries([])
         self._queue.set_claiming(False)
+        self._schedule_timer.stop()
+        self._schedule.clear()
         self._panel.show_placeholder()
         self._window.show_sign_in()
         self._sign_in.show_sign_in(username)
@@ -213,6 +225,8 @@ class ProviderController(QObject):
         self._queue.show_connecting()
         self._window.show_workspace(session.provider.display_name)
         self._alert.set_signed_in(True)
+        self.refresh_schedule()
+        self._schedule_timer.start()
         generation = self._generation
         self._stream = self._bridge.stream(
             self._client.events(),
@@ -283,6 +297,7 @@ class ProviderController(QObject):
         self._queue.set_claiming(False)
         entry = self._queue.remove_entry(claim.visit_id)
         self._panel.show_claimed(claim.visit_id, entry)
+        self.refresh_schedule()
         self.visit_claimed.emit(claim.visit_id)
 
     def _on_claim_lost(self, error: BaseException, visit_id: str | None,
@@ -294,6 +309,32 @@ class ProviderController(QObject):
                 and error.code in ("already_claimed", "not_found"):
             self._queue.remove_entry(visit_id)
         self._panel.show_claim_failed(describe(error))
+
+    def _on_schedule_view_begin_requested(self, visit_id: str) -> None:
+        client = self._require_client()
+        if client is None or self._session is None:
+            return
+        self._claim(client.claim(visit_id), visit_id)
+
+    # -- today's schedule -----------------------------------------------------------------
+
+    def refresh_schedule(self) -> None:
+        """Ask the hub for today's appointments (at sign-in, after a claim, every minute)."""
+        if self._client is None or self._session is None:
+            return
+        generation = self._generation
+
+        def shown(items: list[dict[str, Any]]) -> None:
+            if generation == self._generation:
+                self._schedule.show_appointments(items)
+
+        def failed(error: BaseException) -> None:
+            if generation == self._generation:
+                self._schedule.show_error(describe(error))
+
+        if not self._schedule.appointments():
+            self._schedule.show_loading()
+        self._bridge.submit(self._client.schedule(), shown, failed)
 
     def _on_visit_panel_release_requested(self, visit_id: str) -> None:
         client = self._require_client()
