@@ -363,3 +363,19 @@ async def test_the_provider_begins_an_appointment_from_the_schedule(hub_ctx: Hub
     moves = [(a, b) for a, b, _at, _actor in hub_ctx.hub.service.store.transitions(vid)]
     assert moves[-2:] == [("checking_in", "waiting"), ("waiting", "claimed")]
     await patient_ws.close()
+
+
+async def test_claim_next_keeps_video_visits_and_e_visits_apart(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    _, e_visit = await hub_ctx.post("/api/checkins", checkin_body(mode="e_visit",
+                                                                  condition="cough"))
+    hub_ctx.clock.advance(minutes=5)
+    _, video = await hub_ctx.post("/api/checkins", checkin_body())
+
+    status, first = await hub_ctx.post("/api/queue/claim-next", {}, token=token)
+    assert status == 200 and first["visit_id"] == video["visit_id"]  # not the older E-Visit
+    status, error = await hub_ctx.post("/api/queue/claim-next", {}, token=token)
+    assert status == 404 and error["error"]["message"] == "No patients are waiting."
+    status, second = await hub_ctx.post("/api/queue/claim-next", {"e_visit": True}, token=token)
+    assert status == 200 and second["visit_id"] == e_visit["visit_id"]

@@ -7,6 +7,7 @@ import shiboken6
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from tests.factories import checkin_body
 from tests.hub_fixtures import PASSWORD, Clock
 from tests.ui.conftest import run
 from tests.ui.test_provider_controller_hub import check_in
@@ -129,3 +130,24 @@ def test_drafts_come_back_after_the_window_is_destroyed_without_saving(
 def _draft(running: RunningHub, visit_id: str) -> str | None:
     draft = ChartStore(running.service.store).drafts(visit_id).get("plan")
     return None if draft is None else str(draft.body.get("plan"))
+
+
+def test_e_visits_wait_in_their_own_inbox_and_open_the_same_chart(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
+    running, clock = hub
+    window, _controller, _chart = signed_in_window(qtbot, bridge, running, clock, site)
+    run(bridge, qtbot, check_in(running.url, checkin_body(mode="e_visit", condition="cough")))
+    run(bridge, qtbot, check_in(running.url))
+    inbox = window.evisit_view
+    qtbot.waitUntil(lambda: len(inbox.entries()) == 1 and len(window.queue_view.entries()) == 1,
+                    timeout=10_000)
+    assert inbox.entries()[0].e_visit and not window.queue_view.entries()[0].e_visit
+    assert window.windowTitle().endswith("2 waiting")
+
+    window.work_lists.setCurrentWidget(inbox)
+    qtbot.mouseClick(inbox.claim_next_button, Qt.MouseButton.LeftButton)
+
+    qtbot.waitUntil(lambda: window.showing_chart and window.chart_view.name_label.text() != "",
+                    timeout=15_000)
+    assert "Cough" in window.chart_view.facts_label.text()
+    assert inbox.entries() == [] and len(window.queue_view.entries()) == 1

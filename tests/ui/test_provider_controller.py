@@ -74,7 +74,8 @@ class FakeHubClient:
                            "Another provider has already claimed this patient.")
         return Claim(visit_id, "claimed", "p-1")
 
-    async def claim_next(self, service_line: str | None = None) -> Claim:
+    async def claim_next(self, service_line: str | None = None, *,
+                         e_visit: bool = False) -> Claim:
         if not self.waiting:
             raise HubError(404, "queue_empty", "No patients are waiting.")
         return Claim(self.waiting.pop(0), "claimed", "p-1")

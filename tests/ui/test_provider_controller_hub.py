@@ -3,7 +3,7 @@ as the app runs it: first account, live queue, a won claim and a lost one."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from PySide6.QtCore import Qt
@@ -22,9 +22,9 @@ from workstation.ui.queue_view import QueueView
 T = TypeVar("T")
 
 
-async def check_in(url: str) -> str:
+async def check_in(url: str, body: dict[str, Any] | None = None) -> str:
     async with aiohttp.ClientSession() as http, \
-            http.post(f"{url}/api/checkins", json=checkin_body()) as response:
+            http.post(f"{url}/api/checkins", json=body or checkin_body()) as response:
         assert response.status == 201, await response.text()
         return str((await response.json())["visit_id"])
 

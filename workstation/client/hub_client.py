@@ -212,8 +212,11 @@ class HubClient:
         body = await self._request("POST", f"/api/visits/{_segment(visit_id)}/claim")
         return _claim(body)
 
-    async def claim_next(self, service_line: str | None = None) -> Claim:
-        payload = {"service_line": service_line} if service_line else {}
+    async def claim_next(self, service_line: str | None = None, *,
+                         e_visit: bool = False) -> Claim:
+        payload: dict[str, Any] = {"service_line": service_line} if service_line else {}
+        if e_visit:
+            payload["e_visit"] = True
         body = await self._request("POST", "/api/queue/claim-next", json_body=payload)
         return _claim(body)
 

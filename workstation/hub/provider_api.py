@@ -110,7 +110,8 @@ async def claim(request: web.Request) -> web.Response:
 async def claim_next(request: web.Request) -> web.Response:
     provider = await _provider(request)
     body = await parse_body(request, ClaimNextIn) if request.can_read_body else ClaimNextIn()
-    visit = await _service(request).claim_next(provider, body.service_line)
+    visit = await _service(request).claim_next(provider, body.service_line,
+                                               e_visit=body.e_visit)
     return web.json_response({"visit_id": visit.id, "state": visit.state.value,
                               "provider_id": provider.id})
 

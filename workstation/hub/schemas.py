@@ -145,6 +145,7 @@ class FirstProviderIn(Strict):
 
 class ClaimNextIn(Strict):
     service_line: ShortText | None = None
+    e_visit: bool = False  # the next E-Visit instead of the next video visit
 
 
 class AppointmentIn(Strict):

@@ -458,13 +458,16 @@ class VisitService:
             return
         await self._announce_waiting(waiting)
 
-    async def claim_next(self, provider: Provider, service_line: str | None) -> Visit:
+    async def claim_next(self, provider: Provider, service_line: str | None, *,
+                         e_visit: bool = False) -> Visit:
         lines = [service_line] if service_line else list(provider.service_lines)
         if service_line and service_line not in provider.service_lines:
             raise ApiError(403, "forbidden", "You do not serve this queue.")
-        visit = await asyncio.to_thread(self.store.claim_next, lines, provider.id, self.clock())
+        visit = await asyncio.to_thread(self.store.claim_next, lines, provider.id, self.clock(),
+                                        e_visits=e_visit)
         if visit is None:
-            raise ApiError(404, "queue_empty", "No patients are waiting.")
+            raise ApiError(404, "queue_empty", "No E-Visits are waiting." if e_visit
+                           else "No patients are waiting.")
         await self._announce_claimed(visit, provider)
         return visit
 

@@ -232,15 +232,19 @@ class VisitStore:
             return _visit(row) if won else None
 
     def claim_next(
-        self, service_lines: Sequence[str], provider_id: str, now: datetime
+        self, service_lines: Sequence[str], provider_id: str, now: datetime, *,
+        e_visits: bool = False,
     ) -> Visit | None:
-        """Claim the longest-waiting visit in the provider's service lines, if any."""
+        """Claim the longest-waiting visit in the provider's service lines, if any: video
+        visits, or with ``e_visits`` the E-Visits (answered later, without video)."""
+        kind_matches = (VisitRow.kind == VisitKind.E_VISIT.value if e_visits
+                        else VisitRow.kind != VisitKind.E_VISIT.value)
         for _attempt in range(20):
             with self._sessions.begin() as s:
                 query = (
                     select(VisitRow.id)
                     .where(VisitRow.state == VisitState.WAITING.value,
-                           VisitRow.service_line.in_(service_lines))
+                           VisitRow.service_line.in_(service_lines), kind_matches)
                     .order_by(VisitRow.waiting_since, VisitRow.id)
                     .limit(1)
                 )

@@ -21,6 +21,7 @@ from workstation.ui.sign_in_view import SignInView
 from workstation.ui.visit_panel import VisitPanel
 
 APP_TITLE = "Workstation"
+EVISIT_TITLE = "E-Visits waiting"
 
 
 class MainWindow(QMainWindow):
@@ -36,14 +37,17 @@ class MainWindow(QMainWindow):
 
     def __init__(self, queue_view: QueueView | None = None,
                  parent: QWidget | None = None, *,
-                 schedule_view: ScheduleView | None = None) -> None:
+                 schedule_view: ScheduleView | None = None,
+                 evisit_view: QueueView | None = None) -> None:
         super().__init__(parent)
         self.sign_in_view = SignInView()
         self.queue_view = queue_view or QueueView()
         self.schedule_view = schedule_view or ScheduleView()
+        self.evisit_view = evisit_view or QueueView(title=EVISIT_TITLE)
         self.work_lists = QTabWidget()
         self.work_lists.addTab(self.queue_view, "On-demand &queue")
         self.work_lists.addTab(self.schedule_view, "&Today's schedule")
+        self.work_lists.addTab(self.evisit_view, "&E-Visits")
         self.visit_panel = VisitPanel()
         self.chart_view = ChartView()
         self._right = QStackedWidget()
@@ -85,7 +89,8 @@ class MainWindow(QMainWindow):
         self.sign_out_action.triggered.connect(self._on_sign_out_action_triggered)
         self.lock_action.triggered.connect(self.lock_requested)
         self.quit_action.triggered.connect(self._on_quit_action_triggered)
-        self.queue_view.waiting_count_changed.connect(self._on_queue_view_waiting_count_changed)
+        self.queue_view.waiting_count_changed.connect(self._on_waiting_count_changed)
+        self.evisit_view.waiting_count_changed.connect(self._on_waiting_count_changed)
         self.resize(1366, 768)
         self.show_sign_in()
 
@@ -139,8 +144,8 @@ class MainWindow(QMainWindow):
         if isinstance(app, QGuiApplication) and app.desktopFileName():
             app.setBadgeNumber(waiting)
 
-    def _on_queue_view_waiting_count_changed(self, count: int) -> None:
-        self._waiting = count
+    def _on_waiting_count_changed(self, _count: int) -> None:
+        self._waiting = len(self.queue_view.entries()) + len(self.evisit_view.entries())
         self._update_title()
 
     def _on_sign_out_action_triggered(self) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from workstation.client import hub_events as ev
 from workstation.client.hub_client import Claim, HubClient, HubError, ProviderSession, SetupStatus
 from workstation.core.people import Provider, ServiceLine
+from workstation.core.queue import QueueEntry
 from workstation.ui.bridge import AsyncBridge, Job
 from workstation.ui.main_window import MainWindow
 from workstation.ui.queue_alert import QueueAlert
@@ -39,7 +40,8 @@ class ProviderHub(Protocol):
     async def sign_out(self) -> None: ...
     async def verify_password(self, password: str) -> None: ...
     async def claim(self, visit_id: str) -> Claim: ...
-    async def claim_next(self, service_line: str | None = None) -> Claim: ...
+    async def claim_next(self, service_line: str | None = None, *,
+                         e_visit: bool = False) -> Claim: ...
     async def release(self, visit_id: str) -> None: ...
     async def schedule(self, day: date | None = None) -> list[dict[str, Any]]: ...
     def events(self, service_lines: Sequence[str] | None = None,
@@ -88,6 +90,8 @@ class ProviderController(QObject):
 
         self._sign_in = window.sign_in_view
         self._queue = window.queue_view
+        self._evisits = window.evisit_view  # E-Visits: the same line, answered without video
+        self._lists = (self._queue, self._evisits)
         self._schedule = window.schedule_view
         self._schedule_timer = QTimer(self)
         self._schedule_timer.setInterval(SCHEDULE_REFRESH_MS)
@@ -98,6 +102,8 @@ class ProviderController(QObject):
             self._on_sign_in_view_first_account_requested)
         self._queue.claim_requested.connect(self._on_queue_view_claim_requested)
         self._queue.claim_next_requested.connect(self._on_queue_view_claim_next_requested)
+        self._evisits.claim_requested.connect(self._on_queue_view_claim_requested)
+        self._evisits.claim_next_requested.connect(self._on_evisit_view_claim_next_requested)
         self._schedule.begin_requested.connect(self._on_schedule_view_begin_requested)
         self._schedule.refresh_requested.connect(self.refresh_schedule)
         self._panel.release_requested.connect(self._on_visit_panel_release_requested)
@@ -152,8 +158,9 @@ class ProviderController(QObject):
         if self._client is not None:
             self._bridge.submit(self._client.sign_out())
         self._alert.set_signed_in(False)
-        self._queue.show_entries([])
-        self._queue.set_claiming(False)
+        for view in self._lists:
+            view.show_entries([])
+            view.set_claiming(False)
         self._schedule_timer.stop()
         self._schedule.clear()
         self._panel.show_placeholder()
@@ -221,8 +228,9 @@ class ProviderController(QObject):
         self._sign_in.set_busy(False)
         self._sign_in.clear_error()
         self._panel.show_placeholder()
-        self._queue.show_entries([])
-        self._queue.show_connecting()
+        for view in self._lists:
+            view.show_entries([])
+            view.show_connecting()
         self._window.show_workspace(session.provider.display_name)
         self._alert.set_signed_in(True)
         self.refresh_schedule()
@@ -244,16 +252,19 @@ class ProviderController(QObject):
             return
         if isinstance(event, ev.ConnectionChanged):
             if event.connected:
-                self._queue.show_connected(self._client.base_url if self._client else "")
+                for view in self._lists:
+                    view.show_connected(self._client.base_url if self._client else "")
             else:
-                self._queue.show_reconnecting()
+                for view in self._lists:
+                    view.show_reconnecting()
         elif isinstance(event, ev.QueueSnapshot):
-            self._queue.show_entries(event.entries)
+            self._queue.show_entries([e for e in event.entries if not e.e_visit])
+            self._evisits.show_entries([e for e in event.entries if e.e_visit])
         elif isinstance(event, ev.QueueAdded):
-            self._queue.add_entry(event.entry)
-            self._alert.patient_joined(event.entry, len(self._queue.entries()))
+            (self._evisits if event.entry.e_visit else self._queue).add_entry(event.entry)
+            self._alert.patient_joined(event.entry, sum(len(v.entries()) for v in self._lists))
         elif isinstance(event, ev.QueueClaimed | ev.QueueLeft):
-            self._queue.remove_entry(event.visit_id)
+            self._remove(event.visit_id)
         elif isinstance(event, ev.Signal):
             self.signal_received.emit(event.visit_id, event.data)
 
@@ -267,6 +278,8 @@ class ProviderController(QObject):
             self._sign_in.show_error(error.message)
             return
         log.error("The queue stream stopped", exc_info=error)
+        for view in self._lists[1:]:
+            view.show_disconnected("Lost the live queue.")
         self._queue.show_disconnected(
             "Lost the live queue. Sign out and sign in again to reconnect.")
 
@@ -286,7 +299,8 @@ class ProviderController(QObject):
 
     def _claim(self, request: Coroutine[Any, Any, Claim], visit_id: str | None) -> None:
         generation = self._generation
-        self._queue.set_claiming(True)
+        for view in self._lists:
+            view.set_claiming(True)
         self._bridge.submit(request,
                             lambda claim: self._on_claim_won(claim, generation),
                             lambda error: self._on_claim_lost(error, visit_id, generation))
@@ -294,8 +308,9 @@ class ProviderController(QObject):
     def _on_claim_won(self, claim: Claim, generation: int) -> None:
         if generation != self._generation:
             return
-        self._queue.set_claiming(False)
-        entry = self._queue.remove_entry(claim.visit_id)
+        for view in self._lists:
+            view.set_claiming(False)
+        entry = self._remove(claim.visit_id)
         self._panel.show_claimed(claim.visit_id, entry)
         self.refresh_schedule()
         self.visit_claimed.emit(claim.visit_id)
@@ -304,11 +319,22 @@ class ProviderController(QObject):
                        generation: int) -> None:
         if generation != self._generation:
             return
-        self._queue.set_claiming(False)
+        for view in self._lists:
+            view.set_claiming(False)
         if visit_id is not None and isinstance(error, HubError) \
                 and error.code in ("already_claimed", "not_found"):
-            self._queue.remove_entry(visit_id)
+            self._remove(visit_id)
         self._panel.show_claim_failed(describe(error))
+
+    def _on_evisit_view_claim_next_requested(self) -> None:
+        client = self._require_client()
+        if client is None or self._session is None:
+            return
+        self._claim(client.claim_next(e_visit=True), None)
+
+    def _remove(self, visit_id: str) -> QueueEntry | None:
+        removed = [view.remove_entry(visit_id) for view in self._lists]
+        return next((e for e in removed if e is not None), None)
 
     def _on_schedule_view_begin_requested(self, visit_id: str) -> None:
         client = self._require_client()

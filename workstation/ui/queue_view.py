@@ -94,14 +94,16 @@ class QueueView(QWidget):
     waiting_count_changed = Signal(int)
 
     def __init__(self, parent: QWidget | None = None, *, clock: Clock = utc_now,
-                 promised_wait_minutes: int = 20, tick_ms: int = 1000) -> None:
+                 promised_wait_minutes: int = 20, tick_ms: int = 1000,
+                 title: str = "Waiting patients") -> None:
         super().__init__(parent)
+        self._title = title
         self._claiming = False
         self._count = 0
         self.model = QueueTableModel(self, clock=clock,
                                      promised_wait_minutes=promised_wait_minutes)
 
-        self.title_label = QLabel("Waiting patients")
+        self.title_label = QLabel(title)
         font = self.title_label.font()
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
@@ -109,7 +111,7 @@ class QueueView(QWidget):
 
         self.table = QueueTable()
         self.table.setModel(self.model)
-        self.table.setAccessibleName("Waiting patients")
+        self.table.setAccessibleName(title)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -270,7 +272,7 @@ class QueueView(QWidget):
     def _update_state(self) -> None:
         count = self.model.rowCount()
         self._stack.setCurrentWidget(self.table if count else self.empty_label)
-        self.title_label.setText(f"Waiting patients ({count})" if count else "Waiting patients")
+        self.title_label.setText(f"{self._title} ({count})" if count else self._title)
         self.claim_next_button.setEnabled(bool(count) and not self._claiming)
         self.claim_selected_button.setEnabled(
             self.selected_visit_id() is not None and not self._claiming)
