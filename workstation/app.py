@@ -13,6 +13,7 @@ from pathlib import Path
 
 import keyring
 import keyring.errors
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from workstation.client.hub_client import ProviderSession
@@ -71,6 +72,7 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("workstation")
+    app.setOrganizationName("workstation")
     app.setApplicationDisplayName(f"{config.site_name}{' — DEMO' if demo else ''}")
     app.setDesktopFileName("workstation")
     bridge = AsyncBridge()
@@ -113,6 +115,9 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
 
         bridge.submit(_start_embedded(db_path, config, demo), hub_started,
                       lambda exc: controller.show_startup_error(str(exc)))
+    settings = QSettings()
+    window.restore_layout(settings)
+    app.aboutToQuit.connect(lambda: window.save_layout(settings))
     window.show()
     try:
         return app.exec()

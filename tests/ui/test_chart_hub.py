@@ -67,6 +67,7 @@ def test_claim_opens_the_chart_and_the_provider_documents_and_signs(
     assert chart.contact_label.text().startswith("Pharmacy: ")
     sign = chart.disposition.sign_button
     assert not sign.isEnabled()  # nothing documented yet
+    assert not window.export_action.isEnabled()  # nothing signed to export
 
     # The shortlist for sore throat is offered; a word search finds more.
     qtbot.waitUntil(lambda: chart.diagnosis.results.count() > 0)
@@ -95,7 +96,7 @@ def test_claim_opens_the_chart_and_the_provider_documents_and_signs(
     qtbot.waitUntil(lambda: not chart.disposition.signed.isHidden())
     assert "J02.0 Streptococcal pharyngitis (primary)" in \
         chart.disposition.signed_text.toPlainText()
-    assert chart.export_button.isEnabled()
+    assert chart.export_button.isEnabled() and window.export_action.isEnabled()
     actions = [e.action for e in running.service.store.audit_events(visit_id=visit_id)]
     assert actions[-2:] == ["chart.open", "chart.sign"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
@@ -51,3 +52,26 @@ def test_a_new_patient_alert_works_without_a_system_tray(qtbot: QtBot):
     if not QSystemTrayIcon.isSystemTrayAvailable():
         assert alert.tray is None
     alert.set_signed_in(False)
+
+
+def test_the_window_layout_comes_back_as_the_provider_left_it(qtbot: QtBot, tmp_path):  # type: ignore[no-untyped-def]
+    settings = QSettings(str(tmp_path / "layout.ini"), QSettings.Format.IniFormat)
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(780, 560)  # inside the offscreen screen (800×600): restoring clamps to it
+    first.show_workspace("Dr. House")
+    first.workspace.setSizes([250, 500])
+    first.work_lists.setCurrentWidget(first.schedule_view)
+    first.save_layout(settings)
+    settings.sync()
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.restore_layout(QSettings(str(tmp_path / "layout.ini"), QSettings.Format.IniFormat))
+    second.show()
+    second.show_workspace("Dr. House")
+
+    assert second.size() == first.size()
+    assert second.work_lists.currentWidget() is second.schedule_view
+    assert second.workspace.sizes() == first.workspace.sizes()

@@ -56,12 +56,14 @@ class ChartView(QWidget):
     Signals:
         pane_changed(str): a pane's draft changed ("diagnosis", "plan", "disposition").
         export_requested(): the provider asked for the FHIR export of the signed visit.
+        export_available(bool): whether there is a signed visit to export (for the menu).
         close_requested(): the provider closed the chart of a signed visit.
     """
 
     pane_changed = Signal(str)
     export_requested = Signal()
     close_requested = Signal()
+    export_available = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -204,7 +206,7 @@ class ChartView(QWidget):
         else:
             self.set_read_only(False)
             self.disposition.show_editing()
-        self.export_button.setEnabled(bool(note))
+        self._set_exportable(bool(note))
 
     def panes(self) -> dict[str, dict[str, Any]]:
         return {"diagnosis": self.diagnosis.body(), "plan": self.plan.body(),
@@ -227,7 +229,7 @@ class ChartView(QWidget):
                 "%1", str(a["author_name"])).replace("%2", str(a["at"])) + "\n" + str(a["text"])
         self.set_read_only(True)
         self.disposition.show_signed(text)
-        self.export_button.setEnabled(True)
+        self._set_exportable(True)
 
     def set_read_only(self, read_only: bool) -> None:
         self.diagnosis.set_read_only(read_only)
@@ -258,6 +260,11 @@ class ChartView(QWidget):
         self.disposition.show_editing()
         self.disposition.signed_text.clear()
         self.disposition.clear_addendum()
+        self._set_exportable(False)
+
+    def _set_exportable(self, exportable: bool) -> None:
+        self.export_button.setEnabled(exportable)
+        self.export_available.emit(exportable)
 
     # -- sections ---------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -69,6 +69,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self._pages)
 
         file_menu = self.menuBar().addMenu("&File")
+        self.export_action = QAction("&Export visit as FHIR…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        self.export_action.setEnabled(False)
         self.lock_action = QAction("&Lock", self)
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lock_action.setEnabled(False)
@@ -77,6 +80,8 @@ class MainWindow(QMainWindow):
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Shift+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.lock_action)
         file_menu.addAction(self.sign_out_action)
         file_menu.addSeparator()
@@ -88,6 +93,8 @@ class MainWindow(QMainWindow):
         self._waiting = 0
         self.sign_out_action.triggered.connect(self._on_sign_out_action_triggered)
         self.lock_action.triggered.connect(self.lock_requested)
+        self.export_action.triggered.connect(self.chart_view.export_requested)
+        self.chart_view.export_available.connect(self.export_action.setEnabled)
         self.quit_action.triggered.connect(self._on_quit_action_triggered)
         self.queue_view.waiting_count_changed.connect(self._on_waiting_count_changed)
         self.evisit_view.waiting_count_changed.connect(self._on_waiting_count_changed)
@@ -108,6 +115,23 @@ class MainWindow(QMainWindow):
 
     def show_visit_panel(self) -> None:
         self._right.setCurrentWidget(self.visit_panel)
+
+    def save_layout(self, settings: QSettings) -> None:
+        """Window size and place, and how the provider split the work lists and the chart."""
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/workspace", self.workspace.saveState())
+        settings.setValue("window/work_list_tab", self.work_lists.currentIndex())
+
+    def restore_layout(self, settings: QSettings) -> None:
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        workspace = settings.value("window/workspace")
+        if isinstance(workspace, QByteArray) and not workspace.isEmpty():
+            self.workspace.restoreState(workspace)
+        tab = settings.value("window/work_list_tab", 0, type=int)
+        if isinstance(tab, int) and 0 <= tab < self.work_lists.count():
+            self.work_lists.setCurrentIndex(tab)
 
     @property
     def showing_lock(self) -> bool:
