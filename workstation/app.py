@@ -21,6 +21,7 @@ from workstation.core.site import SiteConfig
 from workstation.hub.server import RunningHub, start_hub
 from workstation.resource_files import load_resources
 from workstation.storage.database import default_sqlite_path, open_store
+from workstation.storage.draft_cache import DraftCache
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.chart_presenter import ChartController, wire_chart
 from workstation.ui.main_window import MainWindow
@@ -54,6 +55,20 @@ def _keyring_put(service: str, hub_key: str, value: str | None) -> None:
         log.info("No keyring: nothing is remembered on this computer")
 
 
+def _open_draft_cache(bridge: AsyncBridge, chart: ChartController, path: Path) -> None:
+    """Open the local copy of unsaved drafts off the GUI thread; without a keyring, go on
+    without it (the hub still keeps every draft it receives)."""
+
+    def opened(cache: DraftCache) -> None:
+        chart.set_cache(cache)
+        bridge.add_cleanup(lambda: asyncio.to_thread(cache.close))
+
+    def failed(error: BaseException) -> None:
+        log.warning("No local copy of drafts on this computer: %s", error)
+
+    bridge.submit(asyncio.to_thread(DraftCache, path), opened, failed)
+
+
 async def _start_embedded(db_path: Path, config: SiteConfig, demo: bool) -> RunningHub:
     store = await asyncio.to_thread(open_store, f"sqlite:///{db_path}")
     try:
@@ -83,6 +98,7 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     controller = ProviderController(bridge, window, service_lines=config.service_lines)
     chart = ChartController(bridge, window.chart_view)
     wire_chart(chart, controller, window)
+    _open_draft_cache(bridge, chart, data_dir / ("demo-drafts.db" if demo else "drafts.db"))
     SessionLock(bridge, window, controller, chart, lock_minutes=config.lock_minutes)
     hub_key = hub_url or ("embedded-demo" if demo else "embedded")
 

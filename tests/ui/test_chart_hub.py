@@ -12,8 +12,9 @@ from tests.hub_fixtures import PASSWORD, Clock
 from tests.ui.conftest import run
 from tests.ui.test_provider_controller_hub import check_in
 from workstation.client.hub_client import HubClient
-from workstation.hub.server import RunningHub
+from workstation.hub.server import RunningHub, start_hub
 from workstation.storage.charts import ChartStore
+from workstation.storage.draft_cache import DraftCache
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.chart_presenter import ChartController, wire_chart
 from workstation.ui.main_window import MainWindow
@@ -152,3 +153,43 @@ def test_e_visits_wait_in_their_own_inbox_and_open_the_same_chart(
                     timeout=15_000)
     assert "Cough" in window.chart_view.facts_label.text()
     assert inbox.entries() == [] and len(window.queue_view.entries()) == 1
+
+
+def test_words_typed_while_the_hub_is_away_survive_the_window_and_reach_the_hub(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site, resources,  # type: ignore[no-untyped-def]
+        sqlite_store, tmp_path):
+    running, clock = hub
+    cache = DraftCache(tmp_path / "drafts.db")
+    window, _controller, chart = signed_in_window(qtbot, bridge, running, clock, site,
+                                                  owned_by_test=True)
+    chart.set_cache(cache)
+    visit_id = run(bridge, qtbot, check_in(running.url))
+    claim_first(qtbot, window)
+    url = running.url
+    port = int(url.rsplit(":", 1)[1])
+
+    run(bridge, qtbot, running.close())  # the hub goes away
+    typed = "Typed while the hub was away."
+    window.chart_view.plan.edits["plan"].setPlainText(typed)
+    qtbot.waitUntil(lambda: "Not saved" in window.chart_view.save_status.text(),
+                    timeout=15_000)
+    assert cache.get(url, visit_id)["plan"]["plan"] == typed
+    shiboken6.delete(window)  # and the workstation is killed
+
+    # The hub comes back on its address; the workstation starts again.
+    back = run(bridge, qtbot, start_hub(sqlite_store, site, resources, embedded=True,
+                                        clock=clock, port=port))
+    bridge.add_cleanup(back.close)
+    client = HubClient(url)
+    run(bridge, qtbot, client.sign_in("house", PASSWORD))
+    fresh = MainWindow(queue_view=QueueView(clock=clock))
+    qtbot.addWidget(fresh)
+    reopened = ChartController(bridge, fresh.chart_view, cache=cache)
+    reopened.open(client, visit_id)
+
+    qtbot.waitUntil(lambda: fresh.chart_view.plan.edits["plan"].toPlainText() == typed,
+                    timeout=10_000)
+    qtbot.waitUntil(lambda: _draft(back, visit_id) == typed, timeout=10_000)
+    qtbot.waitUntil(lambda: cache.get(url, visit_id) == {}, timeout=10_000)
+    run(bridge, qtbot, client.close())
+    cache.close()

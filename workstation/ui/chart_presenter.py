@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from workstation.client.hub_client import HubError
 from workstation.core.charting import PANES, missing_for_signing, note_from_drafts
+from workstation.storage.draft_cache import DraftCache
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.chart_view import ChartView
 from workstation.ui.main_window import MainWindow
@@ -33,6 +34,8 @@ SEARCH_DELAY_MS = 250
 
 
 class ChartHub(Protocol):
+    base_url: str
+
     async def open_chart(self, visit_id: str) -> dict[str, Any]: ...
     async def save_draft(self, visit_id: str, pane: str, body: Mapping[str, Any],
                          ) -> dict[str, Any]: ...
@@ -63,8 +66,10 @@ class ChartController(QObject):
 
     def __init__(self, bridge: AsyncBridge, view: ChartView, *,
                  ask_save_path: Callable[[str], str] | None = None,
-                 clock: Callable[[], datetime] = datetime.now) -> None:
+                 clock: Callable[[], datetime] = datetime.now,
+                 cache: DraftCache | None = None) -> None:
         super().__init__(view)
+        self._cache = cache  # this computer's copy of what the hub has not confirmed yet
         self._bridge = bridge
         self._view = view
         self._client: ChartHub | None = None
@@ -94,6 +99,10 @@ class ChartController(QObject):
         view.close_requested.connect(self.close)
 
     # -- public -----------------------------------------------------------------------------
+
+    def set_cache(self, cache: DraftCache | None) -> None:
+        """The local copy store, once opened off the GUI thread at start."""
+        self._cache = cache
 
     @property
     def visit_id(self) -> str | None:
@@ -149,8 +158,24 @@ class ChartController(QObject):
         self._view.set_save_status(self.tr("Signed") if self._signed else self._saved_text(
             bool(chart.get("drafts"))))
         self._update_missing()
+        if self._cache is not None and self._client is not None and not self._signed:
+            assert self._visit_id is not None
+            self._bridge.submit(
+                asyncio.to_thread(self._cache.get, self._client.base_url, self._visit_id),
+                partial(self._on_local_copies, generation))
         assert self._visit_id is not None
         self.opened.emit(self._visit_id)
+
+    def _on_local_copies(self, generation: int, panes: dict[str, dict[str, Any]]) -> None:
+        """Words typed here that the hub never confirmed win over the hub's older draft."""
+        if generation != self._generation or not panes or self._signed:
+            return
+        self._view.set_panes(panes)
+        self._dirty.update(p for p in panes if p in PANES)
+        self._update_missing()
+        self._view.set_save_status(self.tr(
+            "Restored unsaved work from this computer; saving it now."))
+        self._save_timer.start(0)
 
     def _on_open_failed(self, error: BaseException, generation: int) -> None:
         if generation != self._generation:
@@ -178,17 +203,31 @@ class ChartController(QObject):
         for pane in sorted(self._dirty - self._in_flight):
             self._dirty.discard(pane)
             self._in_flight.add(pane)
-            body = panes[pane]
-            self._bridge.submit(self._client.save_draft(self._visit_id, pane, body),
+            self._bridge.submit(self._save(self._client, self._visit_id, pane, panes[pane]),
                                 partial(self._on_saved, pane, generation),
                                 partial(self._on_save_failed, pane, generation))
         if self._in_flight:
             self._view.set_save_status(self.tr("Saving…"))
 
+    async def _save(self, client: ChartHub, visit_id: str, pane: str,
+                    body: dict[str, Any]) -> None:
+        """Keep it here first (encrypted), then give it to the hub."""
+        if self._cache is not None:
+            await asyncio.to_thread(self._cache.put, client.base_url, visit_id, pane, body,
+                                    datetime.now(UTC))
+        await client.save_draft(visit_id, pane, body)
+
+    def _forget_local(self, pane: str | None = None) -> None:
+        if self._cache is not None and self._client is not None and self._visit_id:
+            self._bridge.submit(asyncio.to_thread(self._cache.discard, self._client.base_url,
+                                                  self._visit_id, pane))
+
     def _on_saved(self, pane: str, generation: int, _saved: object) -> None:
         if generation != self._generation:
             return
         self._in_flight.discard(pane)
+        if pane not in self._dirty:  # nothing newer typed: the hub has the latest words
+            self._forget_local(pane)
         if not self._in_flight and not self._dirty:
             self._view.set_save_status(self._saved_text(True))
 
@@ -261,6 +300,7 @@ class ChartController(QObject):
             return
         self._signed = True
         self._dirty.clear()
+        self._forget_local()
         self._view.show_signed(note, ())
         self._view.set_save_status(self.tr("Signed"))
 
