@@ -1,6 +1,7 @@
 # make run   — set up and start the workstation on its embedded hub
 # make test  — set up, then ruff, import-linter, mypy and the whole pytest suite
-#              (PostgreSQL server and Debian's Chromium included)
+#              (PostgreSQL server and Debian's Chromium included), then the
+#              screenshot test under Xvfb (test-output/screenshots/)
 # make bench — the benchmarks (`workstation bench`)
 
 PYTHON ?= python3
@@ -33,11 +34,17 @@ lint: $(VENV)/.stamp-install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# The screenshot test needs a real X screen: it runs apart, under Xvfb, after the main run
+# (its PNGs land in test-output/screenshots/).
+SCREENSHOT_TEST := tests/ui/test_screenshots.py
+
 test: system-test lint
 	@url=$$(bash tests/tools/start-postgres.sh) && \
 	echo "PostgreSQL for the tests: $${url%%:*}://…@$${url##*@}" && \
 	WORKSTATION_TEST_PG_URL="$$url" QT_QPA_PLATFORM=offscreen \
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --ignore=$(SCREENSHOT_TEST) $(PYTEST_ARGS) && \
+	WORKSTATION_TEST_PG_URL="$$url" QT_QPA_PLATFORM=xcb \
+	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/pytest $(SCREENSHOT_TEST)
 
 bench: system-run $(VENV)/.stamp-install
 	QT_QPA_PLATFORM=offscreen $(BIN)/workstation bench $(BENCH_ARGS)

@@ -87,8 +87,8 @@ def test_claim_opens_the_chart_and_the_provider_documents_and_signs(
     chart.disposition.identity_box.setChecked(True)
     assert sign.isEnabled()
 
-    window.activateWindow()
-    qtbot.waitActive(window)
+    with qtbot.waitActive(window):
+        window.activateWindow()
     chart.tabs.setCurrentIndex(2)  # Ctrl+Enter signs from any tab, here from Diagnosis
     qtbot.keyClick(chart.diagnosis.search_edit, Qt.Key.Key_Return,
                    Qt.KeyboardModifier.ControlModifier)

@@ -40,8 +40,8 @@ def test_ctrl_l_hides_the_patient_and_only_the_password_brings_it_back(
     visit_id = run(bridge, qtbot, check_in(running.url))
     claim_first(qtbot, window)
     assert PATIENT in visible_texts()
-    window.activateWindow()
-    qtbot.waitActive(window)
+    with qtbot.waitActive(window):
+        window.activateWindow()
 
     qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
 

@@ -81,7 +81,11 @@ class ChartView(QWidget):
         self.allergy_banner.setAccessibleName(self.tr("Allergies"))
         self.contact_label = plain("")
         self.contact_label.setAccessibleName(self.tr("Pharmacy, callback phone and location"))
-        self.save_status = plain("")
+        # One line of its own that is always there: a change of status never moves the chart.
+        self.save_status = QLabel()
+        self.save_status.setTextFormat(Qt.TextFormat.PlainText)
+        self.save_status.setWordWrap(False)
+        self.save_status.setMinimumHeight(self.save_status.fontMetrics().height())
         self.save_status.setAccessibleName(self.tr("Draft saving status"))
         self.export_button = QPushButton(self.tr("Export FHIR…"))
         self.export_button.setAccessibleName(self.tr("Export the signed visit as FHIR R4"))
@@ -93,7 +97,6 @@ class ChartView(QWidget):
         header.setFrameShape(QFrame.Shape.StyledPanel)
         top = QHBoxLayout()
         top.addWidget(self.name_label, 1)
-        top.addWidget(self.save_status)
         top.addWidget(self.export_button)
         top.addWidget(self.close_button)
         header_layout = QVBoxLayout(header)
@@ -101,6 +104,7 @@ class ChartView(QWidget):
         header_layout.addWidget(self.facts_label)
         header_layout.addWidget(self.allergy_banner)
         header_layout.addWidget(self.contact_label)
+        header_layout.addWidget(self.save_status)
 
         self.intake_form = QFormLayout()
         intake = QWidget()
@@ -282,7 +286,11 @@ class ChartView(QWidget):
                 form.addRow(self.tr(title), plain(str(intake.get(key) or "—")))
             for flag in intake.get("red_flags") or ():
                 answer = self.tr("YES") if flag["answer"] else self.tr("no")
-                form.addRow(plain(str(flag["question"])), plain(answer))
+                # On one line: a wrapped question in the label column was cut off, and a "no"
+                # could be read against the wrong question.
+                question = plain(str(flag["question"]))
+                question.setWordWrap(False)
+                form.addRow(question, plain(answer))
             consent = (self.tr("Agreed") if intake.get("consent_telehealth")
                        else self.tr("NOT agreed"))
             form.addRow(self.tr("Consent to video care"), plain(consent))

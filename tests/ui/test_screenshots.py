@@ -1,0 +1,344 @@
+"""The provider window with a patient open, on a real screen (Xvfb) at the laptop and desktop
+sizes clinics use: screenshots saved as test output, and checks that nothing a clinician reads
+or presses is clipped.
+
+Runs only on the xcb platform: ``make test`` runs this file under ``xvfb-run`` after the main
+suite (offscreen has no real screen, window manager behaviour or desktop font metrics).
+Screenshots go to ``test-output/screenshots/<width>x<height>-<tab>.png``.
+
+Problems already found and not yet fixed are strict xfails: when the layout is fixed the test
+passes, strict xfail turns that into a failure, and the mark must go.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+from PySide6.QtCore import QPoint, QRect, QSize
+from PySide6.QtWidgets import (
+    QApplication,
+    QFormLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from tests.factories import checkin_body
+from tests.hub_fixtures import Clock
+from tests.ui.conftest import run
+from tests.ui.test_chart_hub import claim_first, signed_in_window
+from tests.ui.test_provider_controller_hub import check_in
+from workstation.hub.server import RunningHub
+from workstation.ui.bridge import AsyncBridge
+from workstation.ui.main_window import MainWindow
+
+if os.environ.get("QT_QPA_PLATFORM") != "xcb":
+    pytest.skip("screenshots need a real X screen: run with QT_QPA_PLATFORM=xcb under "
+                "xvfb-run, as make test does", allow_module_level=True)
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+TABS = {"intake": 0, "record": 1, "diagnosis": 2, "plan": 3, "prescriptions": 4,
+        "disposition": 5}
+LAPTOP, DESKTOP = QSize(1366, 768), QSize(1920, 1080)
+TOO_SMALL = QSize(700, 450)
+
+# A second patient stays in the queue beside the open chart, with the longest texts the queue
+# shows: a long condition name and a wait past the promise.
+WAITING_PATIENT = {"given_name": "Maximiliana", "family_name": "Vanderhoeven-Oyelaran",
+                   "date_of_birth": "1961-07-02", "sex": "female", "phone": "512-555-0199",
+                   "email": "mvo@example.org",
+                   "address": {"line1": "4 Oak Ave", "line2": "", "city": "Austin",
+                               "state": "TX", "postal_code": "78702"}}
+HUB_DOWN = "Not saved: the hub is not answering. Retrying; keep working."
+
+
+def sizes(xfail_at: tuple[QSize, ...] = (), reason: str = "") -> list[object]:
+    return [pytest.param(size, id=f"{size.width()}x{size.height()}",
+                         marks=[pytest.mark.xfail(reason=reason)] if size in xfail_at else [])
+            for size in (LAPTOP, DESKTOP)]
+
+
+# -- the scene ------------------------------------------------------------------------------
+
+async def check_in_waiting_patient(url: str) -> None:
+    body = checkin_body(patient=WAITING_PATIENT, condition="insect_bites", allergies="None")
+    body["payment"]["holder"] = "Maximiliana Vanderhoeven-Oyelaran"
+    async with aiohttp.ClientSession() as http, \
+            http.post(f"{url}/api/checkins", json=body) as response:
+        assert response.status == 201, await response.text()
+
+
+def open_chart(qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site,  # type: ignore[no-untyped-def]
+               ) -> MainWindow:
+    """Signed in, the sample patient claimed and charted with one diagnosis and the plan from
+    the template (draft saved), and a second patient waiting past the promise."""
+    running, clock = hub
+    window, _controller, _chart = signed_in_window(qtbot, bridge, running, clock, site)
+    run(bridge, qtbot, check_in(running.url))
+    # Without a window manager (Xvfb) nothing activates the window, and Ctrl+N needs it.
+    with qtbot.waitActive(window, timeout=5_000):
+        window.activateWindow()
+    claim_first(qtbot, window)
+    run(bridge, qtbot, check_in_waiting_patient(running.url))
+    qtbot.waitUntil(lambda: window.queue_view.model.rowCount() == 1, timeout=10_000)
+    clock.advance(minutes=25)
+    window.queue_view.refresh_wait_times()
+
+    chart = window.chart_view
+    qtbot.waitUntil(lambda: chart.diagnosis.results.count() > 0, timeout=10_000)
+    chart.diagnosis.results.setCurrentRow(0)
+    chart.diagnosis.add_button.click()
+    assert len(chart.diagnosis.body()["diagnoses"]) == 1
+    chart.plan.fill_from_template()
+    assert chart.plan.edits["plan"].toPlainText()
+    qtbot.waitUntil(lambda: chart.save_status.text().startswith("Draft saved"), timeout=10_000)
+    return window
+
+
+def show_at(qtbot: QtBot, window: MainWindow, size: QSize, tab: str) -> None:
+    window.resize(size)
+    window.chart_view.tabs.setCurrentIndex(TABS[tab])
+    qtbot.waitUntil(lambda: window.size() == size, timeout=5_000)
+    # A nested layout that changes posts a LayoutRequest to its parent: one level per pass.
+    for _ in range(5):
+        QApplication.sendPostedEvents()
+        QApplication.processEvents()
+
+
+def save(window: MainWindow, size: QSize, tab: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{size.width()}x{size.height()}-{tab}.png"
+    assert window.grab().save(str(path)), f"could not write {path}"
+
+
+# -- what a clinician would notice ----------------------------------------------------------
+
+def _in_window(widget: QWidget, window: QWidget) -> QRect:
+    return QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+
+
+def _label_problems(label: QLabel, window: QWidget, what: str) -> list[str]:
+    """The whole text is on screen: wide enough on one line, or tall enough when wrapped."""
+    if not label.isVisible():
+        return [f"{what} is hidden"]
+    problems = []
+    if not window.rect().contains(_in_window(label, window)):
+        problems.append(f"{what} reaches outside the window")
+    if label.wordWrap():
+        needed = label.heightForWidth(label.width())
+        if needed > label.height():
+            problems.append(f"{what} {label.text()!r} needs {needed} px height, "
+                            f"has {label.height()}")
+    else:
+        needed = label.fontMetrics().horizontalAdvance(label.text())
+        if needed > label.contentsRect().width():
+            problems.append(f"{what} {label.text()!r} needs {needed} px width, "
+                            f"has {label.contentsRect().width()}")
+    return problems
+
+
+def _button_problems(button: QPushButton, what: str) -> list[str]:
+    if button.width() < button.sizeHint().width():
+        return [f"{what} needs {button.sizeHint().width()} px width, has {button.width()}"]
+    return []
+
+
+def header_problems(window: MainWindow) -> list[str]:
+    """The chart header: who the patient is, allergies, where to send prescriptions."""
+    chart = window.chart_view
+    problems = [p for label, what in ((chart.name_label, "the patient's name"),
+                                      (chart.facts_label, "age, sex and date of birth"),
+                                      (chart.allergy_banner, "the allergy banner"),
+                                      (chart.contact_label, "pharmacy and callback phone"))
+                for p in _label_problems(label, window, what)]
+    return problems + _button_problems(chart.close_button, "Close chart") + \
+        _button_problems(chart.export_button, "Export FHIR")
+
+
+def save_status_problems(window: MainWindow) -> list[str]:
+    """The draft status is read at a glance: short ones on one line, warnings in full."""
+    label = window.chart_view.save_status
+    problems = _label_problems(label, window, "the save status")
+    one_line = label.fontMetrics().horizontalAdvance(label.text())
+    if len(label.text()) <= 30 and one_line > label.contentsRect().width():
+        problems.append(f"the save status {label.text()!r} wraps ({one_line} px on one line, "
+                        f"{label.contentsRect().width()} px given)")
+    return problems
+
+
+def tab_problems(window: MainWindow) -> list[str]:
+    bar = window.chart_view.tabs.tabBar()
+    problems = [f"tab {bar.tabText(i).replace('&&', '+').replace('&', '')!r} is not fully in "
+                "the tab bar"
+                for i in range(bar.count()) if not bar.rect().contains(bar.tabRect(i))]
+    used = sum(bar.tabRect(i).width() for i in range(bar.count()))
+    if used > bar.width():
+        problems.append(f"the tabs need {used} px, the bar has {bar.width()} (scroll buttons)")
+    return problems
+
+
+def queue_problems(window: MainWindow) -> list[str]:
+    """Every column of the waiting patient's row readable without scrolling sideways."""
+    table = window.queue_view.table
+    header = table.horizontalHeader()
+    model = table.model()
+    problems = []
+    for column in range(model.columnCount()):
+        needed = max(table.sizeHintForColumn(column), header.sectionSizeHint(column))
+        shown = min(table.columnWidth(column),
+                    table.viewport().width() - header.sectionViewportPosition(column))
+        if needed > shown:
+            problems.append(f"queue column {model.headerData(column, header.orientation())!r} "
+                            f"({model.index(0, column).data()!r}) needs {needed} px, "
+                            f"{max(shown, 0)} shown of a {table.viewport().width()} px table")
+    return problems
+
+
+def visible_in_tab(window: MainWindow, widget: QWidget) -> bool:
+    """Inside the visible part of the current tab's scroll area, without scrolling."""
+    area = window.chart_view.tabs.currentWidget()
+    assert isinstance(area, QScrollArea)
+    viewport = area.viewport()
+    return (widget.isVisible() and area.verticalScrollBar().value() == 0
+            and viewport.rect().contains(QRect(widget.mapTo(viewport, QPoint(0, 0)),
+                                               widget.size())))
+
+
+def intake_problems(window: MainWindow) -> list[str]:
+    """Every intake answer and every red-flag question in full."""
+    form = window.chart_view.intake_form
+    labels = []
+    for row in range(form.rowCount()):
+        for role in (QFormLayout.ItemRole.LabelRole, QFormLayout.ItemRole.FieldRole,
+                     QFormLayout.ItemRole.SpanningRole):
+            item = form.itemAt(row, role)
+            widget = item.widget() if item is not None else None
+            if isinstance(widget, QLabel):
+                labels.append(widget)
+    assert labels, "the intake shows nothing"
+    return [p for label in labels for p in _label_problems(label, window, "intake text")]
+
+
+def diagnosis_problems(window: MainWindow) -> list[str]:
+    pane = window.chart_view.diagnosis
+    problems = []
+    for lst, what in ((pane.results, "suggested code"), (pane.chosen, "chosen diagnosis")):
+        width = lst.viewport().width()
+        problems += [f"{what} {lst.item(i).text()!r} is cut off ({width} px shown)"
+                     for i in range(lst.count())
+                     if lst.fontMetrics().horizontalAdvance(lst.item(i).text()) > width]
+    return problems + [f"{what} is not visible without scrolling"
+                       for widget, what in ((pane.search_edit, "the code search"),
+                                            (pane.add_button, "Add diagnosis"),
+                                            (pane.chosen, "the chosen diagnoses"),
+                                            (pane.primary_button, "Make primary"))
+                       if not visible_in_tab(window, widget)]
+
+
+def plan_problems(window: MainWindow) -> list[str]:
+    """Each field of the plan on screen, with its template text shown whole."""
+    problems = []
+    for key, edit in window.chart_view.plan.edits.items():
+        if not visible_in_tab(window, edit):
+            problems.append(f"plan field {key!r} is not visible without scrolling")
+        elif edit.verticalScrollBar().maximum() > 0:
+            problems.append(f"plan field {key!r} scrolls: its text is not shown whole")
+    return problems
+
+
+def disposition_problems(window: MainWindow) -> list[str]:
+    pane = window.chart_view.disposition
+    return [f"{what} is not visible without scrolling"
+            for widget, what in ((pane.identity_box, "the identity check"),
+                                 (pane.missing_label, "what still blocks signing"),
+                                 (pane.sign_button, "the Sign button"))
+            if not visible_in_tab(window, widget)]
+
+
+PANE_CHECKS: dict[str, Callable[[MainWindow], list[str]]] = {
+    "diagnosis": diagnosis_problems, "plan": plan_problems, "disposition": disposition_problems}
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", sizes())
+def test_screenshots_with_a_patient_open_show_nothing_clipped(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site,  # type: ignore[no-untyped-def]
+        size: QSize) -> None:
+    window = open_chart(qtbot, bridge, hub, site)
+    found = {}
+    for tab in ("intake", "diagnosis", "plan", "disposition"):
+        show_at(qtbot, window, size, tab)
+        save(window, size, tab)
+        if tab in PANE_CHECKS:
+            found[tab] = (header_problems(window) + tab_problems(window)
+                          + PANE_CHECKS[tab](window))
+    problems = [f"{tab}: {p}" for tab, found_there in found.items() for p in found_there]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("size", sizes(xfail_at=(LAPTOP,), reason=(
+    "queue_view.py/main_window.py: at 1366 the splitter gives the queue ~400 px; the "
+    "fitted columns (Waiting is widest) leave the stretched Condition column a few pixels, "
+    "so it reads 'I…', and Mode is off to the right behind a sideways scroll bar")))
+def test_the_queue_beside_the_chart_shows_the_waiting_patient_in_full(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site,  # type: ignore[no-untyped-def]
+        size: QSize) -> None:
+    window = open_chart(qtbot, bridge, hub, site)
+    show_at(qtbot, window, size, "diagnosis")
+    problems = queue_problems(window)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("size", sizes())
+def test_the_intake_shows_every_red_flag_question_in_full(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site,  # type: ignore[no-untyped-def]
+        size: QSize) -> None:
+    window = open_chart(qtbot, bridge, hub, site)
+    show_at(qtbot, window, size, "intake")
+    problems = intake_problems(window)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("size", sizes())
+def test_the_save_status_reads_at_a_glance_and_never_moves_the_chart(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site,  # type: ignore[no-untyped-def]
+        size: QSize) -> None:
+    window = open_chart(qtbot, bridge, hub, site)
+    chart = window.chart_view
+    show_at(qtbot, window, size, "diagnosis")
+    problems = save_status_problems(window)
+    tabs_top = chart.tabs.mapTo(window, QPoint(0, 0)).y()
+    chart.set_save_status(HUB_DOWN, problem=True)
+    show_at(qtbot, window, size, "diagnosis")
+    save(window, size, "save-warning")
+    problems += save_status_problems(window)
+    moved = chart.tabs.mapTo(window, QPoint(0, 0)).y() - tabs_top
+    if moved:
+        problems.append(f"the hub-down warning pushes the chart down by {moved} px")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_checks_see_clipping_in_a_window_too_small(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site,  # type: ignore[no-untyped-def]
+        ) -> None:
+    """The same checks on a window far too small must complain, or they check nothing."""
+    window = open_chart(qtbot, bridge, hub, site)
+    window.setMinimumSize(1, 1)
+    checks: dict[str, Callable[[MainWindow], list[str]]] = {
+        "header": header_problems, "tabs": tab_problems, "queue": queue_problems,
+        **PANE_CHECKS}
+    silent = []
+    for name, check in checks.items():
+        # The header wraps its lines, so it takes a narrower window still to cut it.
+        size = QSize(420, TOO_SMALL.height()) if name == "header" else TOO_SMALL
+        show_at(qtbot, window, size, name if name in PANE_CHECKS else "disposition")
+        if not check(window):
+            silent.append(name)
+    assert silent == [], f"these checks found nothing clipped in a window too small: {silent}"
