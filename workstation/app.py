@@ -10,18 +10,15 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
 import keyring.errors
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from workstation.client.hub_client import ProviderSession
 from workstation.core.site import SiteConfig
-from workstation.hub.server import RunningHub, start_hub
-from workstation.resource_files import load_resources
-from workstation.storage.database import default_sqlite_path, open_store
-from workstation.storage.draft_cache import DraftCache
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.chart_presenter import ChartController, wire_chart
 from workstation.ui.main_window import MainWindow
@@ -30,11 +27,17 @@ from workstation.ui.queue_view import QueueView
 from workstation.ui.schedule_view import ScheduleView
 from workstation.ui.session_lock import SessionLock
 
+if TYPE_CHECKING:  # the hub and the databases load in the asyncio thread, after the window
+    from workstation.hub.server import RunningHub
+    from workstation.storage.draft_cache import DraftCache
+
 log = logging.getLogger(__name__)
 
 USERNAME_SERVICE = "workstation-username"
 REFRESH_SERVICE = "workstation-refresh-token"  # "remember me": never a password
 DEMO_FILE_NAME = "demo.db"
+EMBEDDED_FILE_NAME = "workstation.db"
+CACHE_DELAY_MS = 1500  # as storage.database.DEFAULT_FILE_NAME
 
 
 def _keyring_get(service: str, hub_key: str) -> str | None:
@@ -58,6 +61,8 @@ def _keyring_put(service: str, hub_key: str, value: str | None) -> None:
 def _open_draft_cache(bridge: AsyncBridge, chart: ChartController, path: Path) -> None:
     """Open the local copy of unsaved drafts off the GUI thread; without a keyring, go on
     without it (the hub still keeps every draft it receives)."""
+    if chart.has_cache:
+        return
 
     def opened(cache: DraftCache) -> None:
         chart.set_cache(cache)
@@ -66,10 +71,19 @@ def _open_draft_cache(bridge: AsyncBridge, chart: ChartController, path: Path) -
     def failed(error: BaseException) -> None:
         log.warning("No local copy of drafts on this computer: %s", error)
 
-    bridge.submit(asyncio.to_thread(DraftCache, path), opened, failed)
+    def open_cache() -> DraftCache:
+        from workstation.storage.draft_cache import DraftCache
+
+        return DraftCache(path)
+
+    bridge.submit(asyncio.to_thread(open_cache), opened, failed)
 
 
 async def _start_embedded(db_path: Path, config: SiteConfig, demo: bool) -> RunningHub:
+    from workstation.hub.server import start_hub
+    from workstation.resource_files import load_resources
+    from workstation.storage.database import open_store
+
     store = await asyncio.to_thread(open_store, f"sqlite:///{db_path}")
     try:
         if demo and await asyncio.to_thread(store.provider_count) == 0:
@@ -98,7 +112,10 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     controller = ProviderController(bridge, window, service_lines=config.service_lines)
     chart = ChartController(bridge, window.chart_view)
     wire_chart(chart, controller, window)
-    _open_draft_cache(bridge, chart, data_dir / ("demo-drafts.db" if demo else "drafts.db"))
+    cache_path = data_dir / ("demo-drafts.db" if demo else "drafts.db")
+    # Opened once the queue is up: start-up does not wait for it, and no chart is open yet.
+    controller.signed_in.connect(lambda *_args: QTimer.singleShot(
+        CACHE_DELAY_MS, lambda: _open_draft_cache(bridge, chart, cache_path)))
     SessionLock(bridge, window, controller, chart, lock_minutes=config.lock_minutes)
     hub_key = hub_url or ("embedded-demo" if demo else "embedded")
 
@@ -118,7 +135,7 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     if hub_url:
         controller.start(hub_url, username=username, refresh_token=refresh_token)
     else:
-        db_path = data_dir / DEMO_FILE_NAME if demo else default_sqlite_path(data_dir)
+        db_path = data_dir / (DEMO_FILE_NAME if demo else EMBEDDED_FILE_NAME)
         controller.show_starting(
             "Starting the demo hub on this computer…" if demo
             else "Starting the hub on this computer…")

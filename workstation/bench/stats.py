@@ -42,6 +42,10 @@ class Figure:
         return percentile(self.samples, 99)
 
     @property
+    def max(self) -> float:
+        return max(self.samples) if self.samples else math.nan
+
+    @property
     def baseline_median(self) -> float:
         return statistics.median(self.baseline_samples) if self.baseline_samples else math.nan
 
@@ -52,7 +56,7 @@ class Figure:
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(median=self.median, p95=self.p95, p99=self.p99,
+        data.update(median=self.median, p95=self.p95, p99=self.p99, max=self.max,
                     baseline_median=self.baseline_median, ratio=self.ratio,
                     count=len(self.samples))
         data.pop("samples")
@@ -77,10 +81,10 @@ def machine() -> dict[str, Any]:
 
 
 def table(figures: Sequence[Figure]) -> str:
-    rows = [("measurement", "median", "p95", "p99", "baseline", "ratio", "goal")]
+    rows = [("measurement", "median", "p95", "p99", "max", "baseline", "ratio", "goal")]
     for f in figures:
         rows.append((
-            f.name, f"{f.median:.2f} {f.unit}", f"{f.p95:.2f}", f"{f.p99:.2f}",
+            f.name, f"{f.median:.2f} {f.unit}", f"{f.p95:.2f}", f"{f.p99:.2f}", f"{f.max:.2f}",
             f"{f.baseline_median:.2f} ({f.baseline_name})" if f.baseline_samples else "-",
             f"{f.ratio:.2f}x" if not math.isnan(f.ratio) else "-", f.goal,
         ))

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.pool import QueuePool
 
-from workstation.storage import migrate
 from workstation.storage.keystore import database_key
-from workstation.storage.store import VisitStore
+
+if TYPE_CHECKING:
+    from workstation.storage.store import VisitStore
 
 DEFAULT_FILE_NAME = "workstation.db"
 
@@ -107,6 +108,11 @@ def open_store(url: str | URL, *, upgrade_schema: bool = True) -> VisitStore:
     A clinic server runs ``workstation db upgrade`` explicitly; a hub started on an older
     schema is refused with that instruction rather than failing on the first query.
     """
+    # Migrations (Alembic) and the store load only here: the local draft cache, which also
+    # makes its engine in this module, must not pay for them at start.
+    from workstation.storage import migrate
+    from workstation.storage.store import VisitStore
+
     engine = make_engine(url)
     try:
         with engine.connect():

@@ -13,18 +13,20 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from workstation.client.hub_client import HubError
 from workstation.core.charting import PANES, missing_for_signing, note_from_drafts
-from workstation.storage.draft_cache import DraftCache
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.chart_view import ChartView
 from workstation.ui.main_window import MainWindow
 from workstation.ui.provider_session import ProviderController, describe
+
+if TYPE_CHECKING:
+    from workstation.storage.draft_cache import DraftCache
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,10 @@ class ChartController(QObject):
         view.close_requested.connect(self.close)
 
     # -- public -----------------------------------------------------------------------------
+
+    @property
+    def has_cache(self) -> bool:
+        return self._cache is not None
 
     def set_cache(self, cache: DraftCache | None) -> None:
         """The local copy store, once opened off the GUI thread at start."""

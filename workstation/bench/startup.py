@@ -1,0 +1,92 @@
+"""Start-up (cold start to the live queue painted, against a bare PySide6 window) and GUI-thread
+lateness during a provider's normal work. Each run is a fresh process, as a provider starts it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import aiohttp
+
+from workstation.bench.hub_fanout import ServerProcess, checkin_body
+from workstation.bench.hub_process import PASSWORD
+from workstation.bench.stats import Figure
+
+PROBE = [sys.executable, "-m", "workstation.ui.startup_probe"]
+
+
+@dataclass
+class StartupResult:
+    startup: Figure
+    gui_lateness: Figure
+
+
+async def _remembered_token(url: str, patients: int) -> str:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{url}/api/auth/sign-in", json={
+                "username": "bench0", "password": PASSWORD, "remember": True}) as r:
+            body = await r.json()
+        # A code search waits until the hub has loaded ICD-10-CM (seconds of CPU after its
+        # start): measure the workstation, not a hub still warming up.
+        async with http.get(f"{url}/api/icd10?q=cough", headers={
+                "Authorization": f"Bearer {body['token']}"}) as r:
+            await r.read()
+        for n in range(patients):
+            async with http.post(f"{url}/api/checkins", json=checkin_body(n)) as r:
+                if r.status != 201:
+                    raise RuntimeError(f"Bench check-in failed: HTTP {r.status}")
+    return str(body["refresh_token"])
+
+
+def _run_probe(args: list[str], env: dict[str, str], timeout: float = 120.0,
+               ) -> tuple[float, list[float]]:
+    """Seconds from spawning the process to its first ``PAINTED`` line, and any lateness."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([*PROBE, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env)
+    assert proc.stdout is not None
+    painted = None
+    lateness: list[float] = []
+    for line in proc.stdout:
+        if line.startswith("PAINTED") and painted is None:
+            painted = time.perf_counter() - started
+        elif line.startswith("LATENESS "):
+            lateness = [float(x) for x in json.loads(line[len("LATENESS "):])]
+    proc.wait(timeout)
+    if painted is None:
+        raise RuntimeError(f"The start-up probe ({args[0]}) never painted.")
+    return painted, lateness
+
+
+def measure(runs: int = 5, work_seconds: float = 6.0) -> StartupResult:
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    bare = [_run_probe(["bare"], env)[0] * 1000 for _ in range(runs)]
+    hub = ServerProcess("hub", "1")
+    starts: list[float] = []
+    lateness: list[float] = []
+    try:
+        for i in range(runs):
+            token = asyncio.run(_remembered_token(hub.url, 3 if i == 0 else 1))
+            work = work_seconds if i == runs - 1 else 0.0
+            seconds, late = _run_probe(["workstation", hub.url, str(work)],
+                                       {**env, "WORKSTATION_BENCH_REFRESH_TOKEN": token})
+            starts.append(seconds * 1000)
+            lateness += late
+    finally:
+        hub.stop()
+    return StartupResult(
+        startup=Figure("cold start to the live queue painted", "ms", starts,
+                       "bare PySide6 window painted", bare, goal="<= 2.0x bare window",
+                       notes="new process each run; remembered sign-in to a hub process"),
+        gui_lateness=Figure("GUI-thread lateness during normal work", "ms", lateness,
+                            goal="p99 < 16 ms, max < 50 ms",
+                            notes=f"{TICK_MS_NOTE}; claim, chart, typing, code search"),
+    )
+
+
+TICK_MS_NOTE = "4 ms timer, lateness per tick, offscreen platform"

@@ -1,0 +1,147 @@
+"""Start-up and GUI-responsiveness probe for ``workstation bench`` (run in a process of its own).
+
+``python -m workstation.ui.startup_probe bare``: a bare PySide6 window; prints ``PAINTED``
+when its first paint is done (the baseline).
+
+``python -m workstation.ui.startup_probe workstation HUB_URL [WORK_SECONDS]``: the real app,
+composed by ``workstation.app.run`` against a hub, signed in with a remembered token handed over
+in ``WORKSTATION_BENCH_REFRESH_TOKEN`` (kept in an in-process keyring); prints ``PAINTED``
+when the live queue has painted with its patients. With WORK_SECONDS, it then does a
+provider's normal work (claim, chart, typing, code search) while a 4 ms timer measures how late
+the GUI thread answers, and prints ``LATENESS <json list of ms>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+
+TOKEN_ENV = "WORKSTATION_BENCH_REFRESH_TOKEN"
+TICK_MS = 4
+
+
+class _FirstPaint(QObject):
+    """Calls ``done`` once, after the first paint of a widget that ``ready`` accepts."""
+
+    def __init__(self, ready: Callable[[QObject], bool], done: Callable[[], None]) -> None:
+        super().__init__()
+        self._ready = ready
+        self._done = done
+        self._fired = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
+        if not self._fired and event.type() is QEvent.Type.Paint and self._ready(watched):
+            self._fired = True
+            QTimer.singleShot(0, self._done)  # after this paint has finished
+        return False
+
+
+def bare() -> int:
+    app = QApplication(sys.argv)
+    window = QMainWindow()
+    window.setCentralWidget(QLabel("Workstation"))
+    window.resize(1366, 768)
+    def painted() -> None:
+        print("PAINTED", flush=True)
+        app.quit()
+
+    probe = _FirstPaint(lambda w: w is window, painted)
+    app.installEventFilter(probe)
+    window.show()
+    return app.exec()
+
+
+class _Lateness(QObject):
+    """A fast timer; how late each tick comes is how long the GUI thread was busy."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.samples: list[float] = []
+        self._last = time.perf_counter()
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.samples.append(max(0.0, (now - self._last) * 1000 - TICK_MS))
+        self._last = now
+
+
+def workstation(hub_url: str, work_seconds: float) -> int:
+    import keyring
+
+    from workstation import app as workstation_app
+    from workstation.core.site import SiteConfig
+    from workstation.storage.keystore import ProcessKeyring
+    from workstation.ui.main_window import MainWindow
+
+    keyring.set_keyring(ProcessKeyring())
+    keyring.set_password(workstation_app.REFRESH_SERVICE, hub_url, os.environ[TOKEN_ENV])
+    qapp = QApplication(sys.argv)
+    windows: list[MainWindow] = []
+
+    def queue_ready(widget: QObject) -> bool:
+        if not windows:
+            windows.extend(w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow))
+        if not windows or not windows[0].showing_workspace:
+            return False
+        queue = windows[0].queue_view
+        return widget is queue.table.viewport() and queue.model.rowCount() > 0
+
+    def painted() -> None:
+        print("PAINTED", flush=True)
+        if work_seconds <= 0:
+            qapp.quit()
+            return
+        _normal_work(windows[0], work_seconds, qapp)
+
+    probe = _FirstPaint(queue_ready, painted)
+    qapp.installEventFilter(probe)
+    data_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"ws-probe-{os.getpid()}"
+    return workstation_app.run(config=SiteConfig(), data_dir=data_dir, hub_url=hub_url,
+                               demo=False)
+
+
+def _normal_work(window: object, seconds: float, qapp: QApplication) -> None:
+    """Claim the next patient, wait for the chart, type a plan, search codes, measuring."""
+    from workstation.ui.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    lateness = _Lateness()
+    lateness.start()
+    steps: list[tuple[int, Callable[[], None]]] = [
+        (200, window.queue_view.claim_next_button.click),
+        (2500, lambda: window.chart_view.tabs.setCurrentIndex(3)),
+        (2700, lambda: window.chart_view.plan.edits["plan"].setPlainText(
+            "Rest, fluids, honey for the cough.\n" * 20)),
+        (3000, lambda: window.chart_view.tabs.setCurrentIndex(2)),
+        (3200, lambda: window.chart_view.diagnosis.search_edit.setText("acute bronchitis")),
+        (4200, lambda: window.chart_view.diagnosis.search_edit.setText("J20")),
+        (4800, lambda: window.chart_view.tabs.setCurrentIndex(0)),
+    ]
+    for delay, step in steps:
+        QTimer.singleShot(delay, step)
+
+    def finish() -> None:
+        print("LATENESS " + json.dumps([round(s, 3) for s in lateness.samples]), flush=True)
+        qapp.quit()
+
+    QTimer.singleShot(int(seconds * 1000), finish)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "bare":
+        sys.exit(bare())
+    sys.exit(workstation(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.0))
