@@ -26,6 +26,7 @@ from workstation.ui.provider_session import ProviderController
 from workstation.ui.queue_view import QueueView
 from workstation.ui.schedule_view import ScheduleView
 from workstation.ui.session_lock import SessionLock
+from workstation.ui.theme import follow_system_scheme
 
 if TYPE_CHECKING:  # the hub and the databases load in the asyncio thread, after the window
     from workstation.hub.server import RunningHub
@@ -104,6 +105,7 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     app.setOrganizationName("workstation")
     app.setApplicationDisplayName(f"{config.site_name}{' — DEMO' if demo else ''}")
     app.setDesktopFileName("workstation")
+    follow_system_scheme(app)
     bridge = AsyncBridge()
     window = MainWindow(
         queue_view=QueueView(promised_wait_minutes=config.promised_wait_minutes),
