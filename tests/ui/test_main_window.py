@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QSystemTrayIcon
+from PySide6.QtCore import QSettings, Qt, QTranslator
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import FakeClock
@@ -11,6 +11,7 @@ from tests.ui.queue_entries import waiting
 from workstation.ui.main_window import MainWindow
 from workstation.ui.queue_alert import QueueAlert
 from workstation.ui.queue_view import QueueView
+from workstation.ui.sign_in_view import SignInView
 
 
 def test_title_counts_waiting_patients_only_while_signed_in(qtbot: QtBot, clock: FakeClock):
@@ -75,3 +76,49 @@ def test_the_window_layout_comes_back_as_the_provider_left_it(qtbot: QtBot, tmp_
     assert second.size() == first.size()
     assert second.work_lists.currentWidget() is second.schedule_view
     assert second.workspace.sizes() == first.workspace.sizes()
+
+
+class BracketingTranslator(QTranslator):
+    """Puts every text it is asked for in ⟦ ⟧, so a text shown without tr() stands out."""
+
+    def translate(self, context: str, source_text: str,
+                  disambiguation: str | None = None, n: int = -1) -> str:
+        return f"⟦{source_text}⟧"
+
+
+def test_the_window_and_sign_in_texts_go_through_the_translator(qtbot: QtBot,
+                                                               clock: FakeClock) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    translator = BracketingTranslator()
+    assert app.installTranslator(translator)
+    try:
+        window = MainWindow(queue_view=QueueView(clock=clock))
+        qtbot.addWidget(window)
+        sign_in = SignInView()
+        qtbot.addWidget(sign_in)
+
+        assert window.windowTitle() == "⟦Workstation⟧"
+        assert [a.text() for a in window.menuBar().actions()] == ["⟦&File⟧"]
+        assert [a.text() for a in (window.export_action, window.lock_action,
+                                   window.sign_out_action, window.quit_action)] == [
+            "⟦&Export visit as FHIR…⟧", "⟦&Lock⟧", "⟦&Sign out⟧", "⟦&Quit⟧"]
+        assert window.work_lists.tabText(0) == "⟦On-demand &queue⟧"
+        assert window.evisit_view.title_label.text() == "⟦E-Visits waiting⟧"
+        assert sign_in.sign_in_button.text() == "⟦Sign in⟧"
+        assert sign_in.sign_in_button.accessibleName() == "⟦Sign in⟧"
+        assert sign_in.heading.text() == "⟦Sign in⟧"
+
+        queue = window.queue_view
+        assert queue.title_label.text() == "⟦Waiting patients⟧"
+        assert queue.table.accessibleName() == "⟦Waiting patients⟧"
+        assert queue.model.headerData(0, Qt.Orientation.Horizontal) == "⟦Waiting⟧"
+
+        # Texts with a count or a value: the translation is filled in, not the source.
+        window.show_workspace("Dr. House")
+        queue.show_entries([waiting("a"), waiting("b")])
+        assert queue.title_label.text() == "⟦⟦Waiting patients⟧ (2)⟧"
+        assert window.windowTitle() == "⟦⟦Workstation⟧ — 2 waiting⟧"
+        assert window.provider_label.text() == "⟦Signed in as Dr. House⟧"
+    finally:
+        assert app.removeTranslator(translator)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -20,8 +20,9 @@ from workstation.ui.schedule_view import ScheduleView
 from workstation.ui.sign_in_view import SignInView
 from workstation.ui.visit_panel import VisitPanel
 
-APP_TITLE = "Workstation"
-EVISIT_TITLE = "E-Visits waiting"
+# Source texts, translated where they are shown; the markers let lupdate find them.
+APP_TITLE = str(QT_TRANSLATE_NOOP("MainWindow", "Workstation"))
+EVISIT_TITLE = str(QT_TRANSLATE_NOOP("MainWindow", "E-Visits waiting"))
 
 
 class MainWindow(QMainWindow):
@@ -43,11 +44,12 @@ class MainWindow(QMainWindow):
         self.sign_in_view = SignInView()
         self.queue_view = queue_view or QueueView()
         self.schedule_view = schedule_view or ScheduleView()
-        self.evisit_view = evisit_view or QueueView(title=EVISIT_TITLE)
+        self.evisit_view = evisit_view or QueueView(title=self.tr(EVISIT_TITLE))
         self.work_lists = QTabWidget()
-        self.work_lists.addTab(self.queue_view, "On-demand &queue")
-        self.work_lists.addTab(self.schedule_view, "&Today's schedule")
-        self.work_lists.addTab(self.evisit_view, "&E-Visits")
+        self.work_lists.setAccessibleName(self.tr("Work lists"))
+        self.work_lists.addTab(self.queue_view, self.tr("On-demand &queue"))
+        self.work_lists.addTab(self.schedule_view, self.tr("&Today's schedule"))
+        self.work_lists.addTab(self.evisit_view, self.tr("&E-Visits"))
         self.visit_panel = VisitPanel()
         self.chart_view = ChartView()
         self._right = QStackedWidget()
@@ -55,6 +57,7 @@ class MainWindow(QMainWindow):
         self._right.addWidget(self.chart_view)
 
         self.workspace = QSplitter(Qt.Orientation.Horizontal)
+        self.workspace.setAccessibleName(self.tr("Work lists and visit"))
         self.workspace.setChildrenCollapsible(False)
         self.workspace.addWidget(self.work_lists)
         self.workspace.addWidget(self._right)
@@ -68,16 +71,16 @@ class MainWindow(QMainWindow):
         self._pages.addWidget(self.lock_view)
         self.setCentralWidget(self._pages)
 
-        file_menu = self.menuBar().addMenu("&File")
-        self.export_action = QAction("&Export visit as FHIR…", self)
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        self.export_action = QAction(self.tr("&Export visit as FHIR…"), self)
         self.export_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
         self.export_action.setEnabled(False)
-        self.lock_action = QAction("&Lock", self)
+        self.lock_action = QAction(self.tr("&Lock"), self)
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lock_action.setEnabled(False)
-        self.sign_out_action = QAction("&Sign out", self)
+        self.sign_out_action = QAction(self.tr("&Sign out"), self)
         self.sign_out_action.setEnabled(False)
-        self.quit_action = QAction("&Quit", self)
+        self.quit_action = QAction(self.tr("&Quit"), self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Shift+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         file_menu.addAction(self.export_action)
@@ -88,6 +91,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
 
         self.provider_label = QLabel()
+        self.provider_label.setAccessibleName(self.tr("Signed-in provider"))
         self.statusBar().addPermanentWidget(self.provider_label)
 
         self._waiting = 0
@@ -155,13 +159,16 @@ class MainWindow(QMainWindow):
         self._pages.setCurrentWidget(self.workspace)
         self.sign_out_action.setEnabled(True)
         self.lock_action.setEnabled(True)
-        self.provider_label.setText(f"Signed in as {provider_name}")
+        self.provider_label.setText(self.tr("Signed in as %1").replace("%1", provider_name))
         self.queue_view.table.setFocus()
         self._update_title()
 
     def _update_title(self) -> None:
         waiting = self._waiting if self.showing_workspace else 0
-        self.setWindowTitle(f"{APP_TITLE} — {waiting} waiting" if waiting else APP_TITLE)
+        title = self.tr(APP_TITLE)
+        #: %1 is the application's name; %n the number of patients waiting.
+        self.setWindowTitle(self.tr("%1 — %n waiting", "", waiting).replace("%1", title)
+                            if waiting else title)
         # The dock/taskbar badge; Qt can only place it once the app has a desktop file name
         # (and warns otherwise), which app.py sets.
         app = QGuiApplication.instance()

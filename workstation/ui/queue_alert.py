@@ -31,16 +31,19 @@ class QueueAlert(QObject):
         """Show the tray icon only while a provider is signed in (and so may get patients)."""
         if signed_in and self._tray is None and QSystemTrayIcon.isSystemTrayAvailable():
             self._tray = QSystemTrayIcon(self._icon(), self)
-            self._tray.setToolTip("Workstation")
+            self._tray.setToolTip(self.tr("Workstation"))
         if self._tray is not None:
             self._tray.setVisible(signed_in)
 
     def patient_joined(self, entry: QueueEntry, waiting: int) -> None:
         if self._tray is not None and self._tray.isVisible():
-            kind = "E-Visit" if entry.e_visit else "Video visit"
+            kind = self.tr("E-Visit") if entry.e_visit else self.tr("Video visit")
+            # The hub's condition name goes in last, so nothing in it is taken for a "%1".
+            #: %1 is "E-Visit" or "Video visit", %2 the condition; %n how many wait.
+            message = self.tr("%1: %2. %n waiting.", "", waiting).replace("%1", kind).replace(
+                "%2", entry.condition_name)
             self._tray.showMessage(
-                "New patient waiting",
-                f"{kind}: {entry.condition_name}. {waiting} waiting.",
+                self.tr("New patient waiting"), message,
                 QSystemTrayIcon.MessageIcon.Information, 8000)
         QApplication.alert(self._window)
         if self._sound:

@@ -29,11 +29,6 @@ AMBER_TEXT = QColor("#5c3b00")
 RED_BACKGROUND = QColor("#f6c6c6")
 RED_TEXT = QColor("#7a0000")
 
-_SEX = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Not stated"}
-_PAYMENT = {"paid": "Paid", "declined": "Declined", "not_due": "Not due"}
-_KIND = {"on_demand": "On-demand", "scheduled": "Scheduled", "e_visit": "E-Visit"}
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -46,17 +41,6 @@ class Column(IntEnum):
     PAYMENT = 4
     KIND = 5
     MODE = 6
-
-
-HEADERS = {
-    Column.WAITING: "Waiting",
-    Column.CONDITION: "Condition",
-    Column.AGE: "Age",
-    Column.SEX: "Sex",
-    Column.PAYMENT: "Payment",
-    Column.KIND: "Kind",
-    Column.MODE: "Mode",
-}
 
 
 class WaitLevel(IntEnum):
@@ -86,6 +70,21 @@ class QueueTableModel(QAbstractTableModel):
         self.warn_minutes = (warn_minutes if warn_minutes is not None
                              else max(0, promised_wait_minutes - 5))
         self._entries: list[QueueEntry] = []
+        self._headers = {
+            Column.WAITING: self.tr("Waiting"),
+            Column.CONDITION: self.tr("Condition"),
+            Column.AGE: self.tr("Age"),
+            Column.SEX: self.tr("Sex"),
+            Column.PAYMENT: self.tr("Payment"),
+            Column.KIND: self.tr("Kind"),
+            Column.MODE: self.tr("Mode"),
+        }
+        self._sexes = {"female": self.tr("Female"), "male": self.tr("Male"),
+                       "other": self.tr("Other"), "unknown": self.tr("Not stated")}
+        self._payments = {"paid": self.tr("Paid"), "declined": self.tr("Declined"),
+                          "not_due": self.tr("Not due")}
+        self._kinds = {"on_demand": self.tr("On-demand"), "scheduled": self.tr("Scheduled"),
+                       "e_visit": self.tr("E-Visit")}
 
     # -- changing the queue ---------------------------------------------------------------
 
@@ -150,9 +149,12 @@ class QueueTableModel(QAbstractTableModel):
         clock = format_wait(self.waited_seconds(entry))
         level = self.wait_level(entry)
         if level is WaitLevel.OVERDUE:
-            return f"{clock} ⚠ over {self.promised_wait_minutes} min"
+            #: %1 is the wait as mm:ss; %n the promised wait in minutes.
+            return self.tr("%1 ⚠ over %n min", "", self.promised_wait_minutes).replace(
+                "%1", clock)
         if level is WaitLevel.NEARING:
-            return f"{clock} ⚠"
+            #: %1 is the wait as mm:ss, nearing the promised wait.
+            return self.tr("%1 ⚠").replace("%1", clock)
         return clock
 
     # -- Qt model interface ---------------------------------------------------------------
@@ -166,7 +168,7 @@ class QueueTableModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
+            return self._headers[Column(section)]
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
@@ -186,12 +188,14 @@ class QueueTableModel(QAbstractTableModel):
         if column is Column.WAITING:
             return self._wait_data(entry, role)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{HEADERS[column]}: {self._text(entry, column)}"
+            #: Read out by screen readers: %1 is the column title, %2 the cell's text.
+            return self.tr("%1: %2").replace("%1", self._headers[column]).replace(
+                "%2", self._text(entry, column))
         if role == Qt.ItemDataRole.ToolTipRole and column is Column.CONDITION:
             return entry.condition_name  # in full, when the column is too narrow
         if role == Qt.ItemDataRole.ToolTipRole and column is Column.MODE:
-            return ("E-Visit: a questionnaire, no video" if entry.e_visit
-                    else "Video visit")
+            return (self.tr("E-Visit: a questionnaire, no video") if entry.e_visit
+                    else self.tr("Video visit"))
         if role == Qt.ItemDataRole.ForegroundRole and column is Column.PAYMENT \
                 and entry.payment_status == "declined":
             return QBrush(RED_TEXT)
@@ -205,12 +209,12 @@ class QueueTableModel(QAbstractTableModel):
         if column is Column.AGE:
             return str(entry.age)
         if column is Column.SEX:
-            return _SEX.get(entry.sex, entry.sex.title())
+            return self._sexes.get(entry.sex, entry.sex.title())
         if column is Column.PAYMENT:
-            return _PAYMENT.get(entry.payment_status, entry.payment_status)
+            return self._payments.get(entry.payment_status, entry.payment_status)
         if column is Column.KIND:
-            return _KIND.get(entry.kind, entry.kind.replace("_", " ").capitalize())
-        return "E-Visit" if entry.e_visit else "Video"
+            return self._kinds.get(entry.kind, entry.kind.replace("_", " ").capitalize())
+        return self.tr("E-Visit") if entry.e_visit else self.tr("Video")
 
     def _wait_data(self, entry: QueueEntry, role: int) -> Any:
         level = self.wait_level(entry)
@@ -228,11 +232,14 @@ class QueueTableModel(QAbstractTableModel):
 
     def _wait_sentence(self, entry: QueueEntry, level: WaitLevel) -> str:
         total = int(self.waited_seconds(entry))
-        sentence = f"Waiting {total // 60} min {total % 60} s"
+        sentence = self.tr("Waiting %1 min %2 s").replace("%1", str(total // 60)).replace(
+            "%2", str(total % 60))
         if level is WaitLevel.OVERDUE:
-            return f"{sentence}: over the {self.promised_wait_minutes}-minute promise"
+            return self.tr("%1: over the %n-minute promise", "",
+                           self.promised_wait_minutes).replace("%1", sentence)
         if level is WaitLevel.NEARING:
-            return f"{sentence}: nearing the {self.promised_wait_minutes}-minute promise"
+            return self.tr("%1: nearing the %n-minute promise", "",
+                           self.promised_wait_minutes).replace("%1", sentence)
         return sentence
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
@@ -32,9 +33,10 @@ from PySide6.QtWidgets import (
 from workstation.core.queue import QueueEntry
 from workstation.ui.queue_model import Clock, Column, QueueTableModel, utc_now
 
-EMPTY_TEXT = "No patients waiting"
-RECONNECTING_TEXT = "Reconnecting to the hub…"
-CONNECTING_TEXT = "Connecting to the hub…"
+# Source texts, translated where they are shown; the markers let lupdate find them.
+EMPTY_TEXT = str(QT_TRANSLATE_NOOP("QueueView", "No patients waiting"))
+RECONNECTING_TEXT = str(QT_TRANSLATE_NOOP("QueueView", "Reconnecting to the hub…"))
+CONNECTING_TEXT = str(QT_TRANSLATE_NOOP("QueueView", "Connecting to the hub…"))
 
 
 class QueueTable(QTableView):
@@ -95,8 +97,11 @@ class QueueView(QWidget):
 
     def __init__(self, parent: QWidget | None = None, *, clock: Clock = utc_now,
                  promised_wait_minutes: int = 20, tick_ms: int = 1000,
-                 title: str = "Waiting patients") -> None:
+                 title: str | None = None) -> None:
+        """``title`` is shown as given (already translated); it defaults to "Waiting patients"."""
         super().__init__(parent)
+        if title is None:
+            title = self.tr("Waiting patients")
         self._title = title
         self._claiming = False
         self._count = 0
@@ -126,25 +131,29 @@ class QueueView(QWidget):
         self._wait_delegate = WaitTimeDelegate(self.table)
         self.table.setItemDelegateForColumn(Column.WAITING, self._wait_delegate)
 
-        self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label = QLabel(self.tr(EMPTY_TEXT))
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         empty_font = self.empty_label.font()
         empty_font.setPointSizeF(empty_font.pointSizeF() * 1.2)
         self.empty_label.setFont(empty_font)
-        self.empty_label.setToolTip("New patients appear here as they check in.")
+        self.empty_label.setToolTip(self.tr("New patients appear here as they check in."))
 
         self._stack = QStackedWidget()
         self._stack.addWidget(self.empty_label)
         self._stack.addWidget(self.table)
 
-        self.claim_next_button = QPushButton("Claim next patient")
+        self.claim_next_button = QPushButton(self.tr("Claim next patient"))
         self.claim_next_button.setShortcut(QKeySequence("Ctrl+N"))
-        self.claim_next_button.setToolTip("Claim the patient who has waited longest (Ctrl+N)")
-        self.claim_selected_button = QPushButton("Claim selected")
-        self.claim_selected_button.setToolTip("Claim the selected patient (Enter)")
+        self.claim_next_button.setToolTip(
+            self.tr("Claim the patient who has waited longest (Ctrl+N)"))
+        # A fixed name: the text changes to "Claiming…" while a claim is in flight.
+        self.claim_next_button.setAccessibleName(self.tr("Claim next patient"))
+        self.claim_selected_button = QPushButton(self.tr("Claim selected"))
+        self.claim_selected_button.setToolTip(self.tr("Claim the selected patient (Enter)"))
+        self.claim_selected_button.setAccessibleName(self.tr("Claim the selected patient"))
 
-        self.connection_label = QLabel(CONNECTING_TEXT)
-        self.connection_label.setAccessibleName("Hub connection")
+        self.connection_label = QLabel(self.tr(CONNECTING_TEXT))
+        self.connection_label.setAccessibleName(self.tr("Hub connection"))
         self.connection_label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -198,11 +207,11 @@ class QueueView(QWidget):
         return self.model.entries
 
     def show_connected(self, hub_url: str) -> None:
-        self.connection_label.setText(f"Connected to {hub_url}")
+        self.connection_label.setText(self.tr("Connected to %1").replace("%1", hub_url))
         self.connection_label.setStyleSheet("")
 
     def show_reconnecting(self) -> None:
-        self.connection_label.setText(RECONNECTING_TEXT)
+        self.connection_label.setText(self.tr(RECONNECTING_TEXT))
         self.connection_label.setStyleSheet("color: #7a4b00; font-weight: bold;")
 
     def show_disconnected(self, message: str) -> None:
@@ -210,13 +219,14 @@ class QueueView(QWidget):
         self.connection_label.setStyleSheet("color: #8b0000; font-weight: bold;")
 
     def show_connecting(self) -> None:
-        self.connection_label.setText(CONNECTING_TEXT)
+        self.connection_label.setText(self.tr(CONNECTING_TEXT))
         self.connection_label.setStyleSheet("")
 
     def set_claiming(self, claiming: bool) -> None:
         """While a claim is in flight, no second claim can be asked for."""
         self._claiming = claiming
-        self.claim_next_button.setText("Claiming…" if claiming else "Claim next patient")
+        self.claim_next_button.setText(self.tr("Claiming…") if claiming
+                                       else self.tr("Claim next patient"))
         self._update_state()
 
     def refresh_wait_times(self) -> None:
@@ -272,7 +282,9 @@ class QueueView(QWidget):
     def _update_state(self) -> None:
         count = self.model.rowCount()
         self._stack.setCurrentWidget(self.table if count else self.empty_label)
-        self.title_label.setText(f"{self._title} ({count})" if count else self._title)
+        #: %1 is the list's title ("Waiting patients"); %n how many are waiting.
+        self.title_label.setText(self.tr("%1 (%n)", "", count).replace("%1", self._title)
+                                 if count else self._title)
         self.claim_next_button.setEnabled(bool(count) and not self._claiming)
         self.claim_selected_button.setEnabled(
             self.selected_visit_id() is not None and not self._claiming)

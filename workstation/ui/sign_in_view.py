@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (
 from workstation.core.people import ServiceLine
 from workstation.ui.card import ERROR_STYLE, centred_card
 
-SIGN_IN_TEXT = "Sign in"
-SIGNING_IN_TEXT = "Signing in…"
-CREATE_TEXT = "Create account and sign in"
-CREATING_TEXT = "Creating the account…"
+# Source texts, translated where they are shown; the markers let lupdate find them.
+SIGN_IN_TEXT = str(QT_TRANSLATE_NOOP("SignInView", "Sign in"))
+SIGNING_IN_TEXT = str(QT_TRANSLATE_NOOP("SignInView", "Signing in…"))
+CREATE_TEXT = str(QT_TRANSLATE_NOOP("SignInView", "Create account and sign in"))
+CREATING_TEXT = str(QT_TRANSLATE_NOOP("SignInView", "Creating the account…"))
 MIN_PASSWORD = 10
 # The hub's rule for usernames (workstation/hub/schemas.py).
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{3,80}$")
@@ -51,14 +52,14 @@ class SignInView(QWidget):
         self._busy = False
         self._service_line_boxes: list[tuple[ServiceLine, QCheckBox]] = []
 
-        self.heading = QLabel(SIGN_IN_TEXT)
+        self.heading = QLabel(self.tr(SIGN_IN_TEXT))
         font = self.heading.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
         font.setBold(True)
         self.heading.setFont(font)
         self.hub_label = QLabel()
         self.hub_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hub_label.setAccessibleName("Hub address")
+        self.hub_label.setAccessibleName(self.tr("Hub address"))
 
         # Shown one at a time; not a QStackedWidget, which would size the short sign-in
         # form to the taller setup form.
@@ -68,7 +69,7 @@ class SignInView(QWidget):
         self.error_label = QLabel()
         self.error_label.setObjectName("error")
         self.error_label.setWordWrap(True)
-        self.error_label.setAccessibleName("Error")
+        self.error_label.setAccessibleName(self.tr("Error"))
         self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.hide()
 
@@ -80,17 +81,20 @@ class SignInView(QWidget):
     def _build_sign_in_page(self) -> QWidget:
         page = QWidget()
         self.username_edit = QLineEdit()
-        self.username_edit.setAccessibleName("Username")
+        self.username_edit.setAccessibleName(self.tr("Username"))
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password_edit.setAccessibleName("Password")
-        self.remember_box = QCheckBox("&Remember me on this computer")
-        self.sign_in_button = QPushButton(SIGN_IN_TEXT)
+        self.password_edit.setAccessibleName(self.tr("Password"))
+        self.remember_box = QCheckBox(self.tr("&Remember me on this computer"))
+        self.remember_box.setAccessibleName(self.tr("Remember me on this computer"))
+        self.sign_in_button = QPushButton(self.tr(SIGN_IN_TEXT))
         self.sign_in_button.setDefault(True)
+        # A fixed name: the text changes to "Signing in…" while the hub is asked.
+        self.sign_in_button.setAccessibleName(self.tr("Sign in"))
 
         form = QFormLayout()
-        form.addRow("&Username", self.username_edit)
-        form.addRow("&Password", self.password_edit)
+        form.addRow(self.tr("&Username"), self.username_edit)
+        form.addRow(self.tr("&Password"), self.password_edit)
         form.addRow("", self.remember_box)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -104,30 +108,34 @@ class SignInView(QWidget):
 
     def _build_first_account_page(self) -> QWidget:
         page = QWidget()
-        intro = QLabel("This hub has no provider account yet. Create the first one; "
-                       "you will be signed in with it.")
+        intro = QLabel(self.tr("This hub has no provider account yet. Create the first one; "
+                               "you will be signed in with it."))
         intro.setWordWrap(True)
         self.display_name_edit = QLineEdit()
-        self.display_name_edit.setPlaceholderText("e.g. Dr. Ada Okafor")
-        self.display_name_edit.setAccessibleName("Name shown to patients")
+        self.display_name_edit.setPlaceholderText(self.tr("e.g. Dr. Ada Okafor"))
+        self.display_name_edit.setAccessibleName(self.tr("Name shown to patients"))
         self.new_username_edit = QLineEdit()
-        self.new_username_edit.setAccessibleName("Username")
+        self.new_username_edit.setAccessibleName(self.tr("Username"))
         self.new_password_edit = QLineEdit()
         self.new_password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.new_password_edit.setPlaceholderText(f"at least {MIN_PASSWORD} characters")
-        self.new_password_edit.setAccessibleName("Password")
+        self.new_password_edit.setPlaceholderText(
+            self.tr("at least %n characters", "", MIN_PASSWORD))
+        self.new_password_edit.setAccessibleName(self.tr("Password"))
         self.confirm_password_edit = QLineEdit()
         self.confirm_password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.confirm_password_edit.setAccessibleName("Confirm password")
-        self.service_lines_box = QGroupBox("Service lines")
+        self.confirm_password_edit.setAccessibleName(self.tr("Confirm password"))
+        self.service_lines_box = QGroupBox(self.tr("Service lines"))
+        self.service_lines_box.setAccessibleName(self.tr("Service lines"))
         self._service_lines_layout = QVBoxLayout(self.service_lines_box)
-        self.create_button = QPushButton(CREATE_TEXT)
+        self.create_button = QPushButton(self.tr(CREATE_TEXT))
+        # A fixed name: the text changes to "Creating the account…" while the hub is asked.
+        self.create_button.setAccessibleName(self.tr("Create account and sign in"))
 
         form = QFormLayout()
-        form.addRow("&Name shown to patients", self.display_name_edit)
-        form.addRow("&Username", self.new_username_edit)
-        form.addRow("&Password", self.new_password_edit)
-        form.addRow("&Confirm password", self.confirm_password_edit)
+        form.addRow(self.tr("&Name shown to patients"), self.display_name_edit)
+        form.addRow(self.tr("&Username"), self.new_username_edit)
+        form.addRow(self.tr("&Password"), self.new_password_edit)
+        form.addRow(self.tr("&Confirm password"), self.confirm_password_edit)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(intro)
@@ -148,7 +156,7 @@ class SignInView(QWidget):
         return not self._first_account_page.isHidden()
 
     def set_hub_address(self, url: str) -> None:
-        self.hub_label.setText(f"Hub: {url}")
+        self.hub_label.setText(self.tr("Hub: %1").replace("%1", url))
 
     def show_connecting(self, message: str) -> None:
         """While the hub is starting or being asked whether it needs setting up: the forms
@@ -159,14 +167,14 @@ class SignInView(QWidget):
 
     def show_unavailable(self, message: str) -> None:
         """The hub could not start or be reached: no form to fill, only what went wrong."""
-        self.heading.setText("The hub is not available")
-        self.hub_label.setText("Nothing can be done here until this is fixed:")
+        self.heading.setText(self.tr("The hub is not available"))
+        self.hub_label.setText(self.tr("Nothing can be done here until this is fixed:"))
         self._sign_in_page.hide()
         self._first_account_page.hide()
         self.show_error(message)
 
     def show_sign_in(self, username: str | None = None) -> None:
-        self.heading.setText(SIGN_IN_TEXT)
+        self.heading.setText(self.tr(SIGN_IN_TEXT))
         self._first_account_page.hide()
         self._sign_in_page.show()
         self.set_busy(False)
@@ -176,12 +184,13 @@ class SignInView(QWidget):
         (self.password_edit if self.username_edit.text() else self.username_edit).setFocus()
 
     def show_first_account(self, service_lines: Sequence[ServiceLine]) -> None:
-        self.heading.setText("Set up the first account")
+        self.heading.setText(self.tr("Set up the first account"))
         for _line, box in self._service_line_boxes:
             box.deleteLater()
         self._service_line_boxes = []
         for line in service_lines:
-            box = QCheckBox(line.name)
+            box = QCheckBox(line.name)  # the hub's name for it: data, not translated
+            box.setAccessibleName(line.name)
             box.setChecked(len(service_lines) == 1)
             self._service_lines_layout.addWidget(box)
             self._service_line_boxes.append((line, box))
@@ -195,8 +204,8 @@ class SignInView(QWidget):
         self._busy = busy
         for page in (self._sign_in_page, self._first_account_page):
             page.setEnabled(not busy)
-        self.sign_in_button.setText(SIGNING_IN_TEXT if busy else SIGN_IN_TEXT)
-        self.create_button.setText(CREATING_TEXT if busy else CREATE_TEXT)
+        self.sign_in_button.setText(self.tr(SIGNING_IN_TEXT if busy else SIGN_IN_TEXT))
+        self.create_button.setText(self.tr(CREATING_TEXT if busy else CREATE_TEXT))
         if busy:
             self.clear_error()
 
@@ -227,10 +236,10 @@ class SignInView(QWidget):
         username = self.username_edit.text().strip()
         password = self.password_edit.text()
         if not username:
-            self._invalid("Enter your username.", self.username_edit)
+            self._invalid(self.tr("Enter your username."), self.username_edit)
             return
         if not password:
-            self._invalid("Enter your password.", self.password_edit)
+            self._invalid(self.tr("Enter your password."), self.password_edit)
             return
         self.set_busy(True)
         self.sign_in_requested.emit(username, password, self.remember_box.isChecked())
@@ -243,18 +252,18 @@ class SignInView(QWidget):
         password = self.new_password_edit.text()
         lines = [line.code for line, box in self._service_line_boxes if box.isChecked()]
         if not display_name:
-            self._invalid("Enter the name patients will see.", self.display_name_edit)
+            self._invalid(self.tr("Enter the name patients will see."), self.display_name_edit)
         elif not USERNAME_PATTERN.match(username):
-            self._invalid("Choose a username of 3 to 80 letters, digits or . _ @ -",
+            self._invalid(self.tr("Choose a username of 3 to 80 letters, digits or . _ @ -"),
                           self.new_username_edit)
         elif len(password) < MIN_PASSWORD:
-            self._invalid(f"Use a password of at least {MIN_PASSWORD} characters.",
+            self._invalid(self.tr("Use a password of at least %n characters.", "", MIN_PASSWORD),
                           self.new_password_edit)
         elif password != self.confirm_password_edit.text():
-            self._invalid("The two passwords differ. Type the same password twice.",
+            self._invalid(self.tr("The two passwords differ. Type the same password twice."),
                           self.confirm_password_edit)
         elif not lines:
-            self._invalid("Choose at least one service line you work in.",
+            self._invalid(self.tr("Choose at least one service line you work in."),
                           self._service_line_boxes[0][1] if self._service_line_boxes
                           else self.create_button)
         else:

@@ -5,13 +5,14 @@ For now it says what to do, confirms a claim, or says why a claim was lost.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from workstation.core.queue import QueueEntry
 
-PLACEHOLDER_TEXT = "Claim a patient to open their chart"
+# A source text, translated where it is shown; the marker lets lupdate find it.
+PLACEHOLDER_TEXT = str(QT_TRANSLATE_NOOP("VisitPanel", "Claim a patient to open their chart"))
 
 
 class VisitPanel(QWidget):
@@ -37,8 +38,12 @@ class VisitPanel(QWidget):
         self.detail.setWordWrap(True)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.release_button = QPushButton("Return to the queue")
-        self.release_button.setToolTip("Put this patient back in the queue for any provider")
+        self.release_button = QPushButton(self.tr("Return to the queue"))
+        self.release_button.setToolTip(
+            self.tr("Put this patient back in the queue for any provider"))
+        self.release_button.setAccessibleName(self.tr("Return the patient to the queue"))
+        self._sexes = {"female": self.tr("Female"), "male": self.tr("Male"),
+                       "other": self.tr("Other"), "unknown": self.tr("Unknown")}
 
         layout = QVBoxLayout(self)
         layout.addStretch(1)
@@ -56,7 +61,7 @@ class VisitPanel(QWidget):
 
     def show_placeholder(self) -> None:
         self._visit_id = None
-        self.heading.setText(PLACEHOLDER_TEXT)
+        self.heading.setText(self.tr(PLACEHOLDER_TEXT))
         self.heading.setStyleSheet("")
         self.detail.clear()
         self.detail.setStyleSheet("")
@@ -66,14 +71,18 @@ class VisitPanel(QWidget):
     def show_claimed(self, visit_id: str, entry: QueueEntry | None = None) -> None:
         """Confirm the claim in plain words: which patient, which visit."""
         self._visit_id = visit_id
-        self.heading.setText("You claimed this patient")
+        self.heading.setText(self.tr("You claimed this patient"))
         self.heading.setStyleSheet("")
         lines = []
         if entry is not None:
-            lines.append(f"{entry.condition_name} · {entry.age} · {entry.sex.title()}")
-        lines.append(f"Visit {visit_id}")
-        lines.append("The patient's page now says their provider is ready. "
-                     "The chart opens here in a later version.")
+            sex = self._sexes.get(entry.sex, entry.sex.title())
+            # The hub's condition name goes in last, so nothing in it is taken for a "%2".
+            #: %1 is the condition, %2 the patient's age, %3 their sex.
+            lines.append(self.tr("%1 · %2 · %3").replace("%3", sex).replace(
+                "%2", str(entry.age)).replace("%1", entry.condition_name))
+        lines.append(self.tr("Visit %1").replace("%1", visit_id))
+        lines.append(self.tr("The patient's page now says their provider is ready. "
+                             "The chart opens here in a later version."))
         self.detail.setText("\n".join(lines))
         self.detail.setStyleSheet("")
         self.release_button.show()
@@ -82,7 +91,7 @@ class VisitPanel(QWidget):
     def show_claim_failed(self, message: str) -> None:
         """The hub's reason, e.g. another provider claimed the patient first."""
         self._visit_id = None
-        self.heading.setText("The claim did not go through")
+        self.heading.setText(self.tr("The claim did not go through"))
         self.heading.setStyleSheet("")
         self.detail.setText(message)
         self.detail.setStyleSheet("color: #8b0000;")
