@@ -81,6 +81,8 @@ def test_claim_opens_the_chart_and_the_provider_documents_and_signs(
 
     chart.plan.fill_from_template()
     assert chart.plan.edits["return_precautions"].toPlainText()
+    assert chart.plan.edits["work_note"].toPlainText().startswith(
+        "Rosalind Quartermaine was seen by video on 11/24/2026")  # placeholders filled
     chart.disposition.radios["treated"].setChecked(True)
     assert not sign.isEnabled()
     assert "confirm the patient's identity" in chart.disposition.missing_label.text()

@@ -55,9 +55,8 @@ def test_entries_are_shown_longest_waiting_first(view: QueueView):
     assert view.table.isVisible() and not view.empty_label.isVisible()
     assert view.title_label.text() == "Waiting patients (2)"
     assert row_texts(view, 0) == ["09:05", "Urinary symptoms", "34", "Female", "Declined",
-                                  "E-Visit", "E-Visit"]
-    assert row_texts(view, 1) == ["02:00", "Pink eye", "29", "Male", "Paid", "On-demand",
-                                  "Video"]
+                                  "E-Visit"]
+    assert row_texts(view, 1) == ["02:00", "Pink eye", "29", "Male", "Paid", "On-demand"]
 
 
 def test_a_new_patient_takes_their_place_in_waiting_order(view: QueueView):
@@ -85,7 +84,7 @@ def test_wait_time_turns_amber_then_red_in_text_and_colour(view: QueueView,
         cell(view, 0, Column.WAITING, Qt.ItemDataRole.ToolTipRole))
 
     clock.advance(minutes=5, seconds=3)
-    assert cell(view, 0, Column.WAITING) == "20:05 ⚠ over 20 min"
+    assert cell(view, 0, Column.WAITING) == "20:05 ⚠ late"
     assert background(view, 0) == RED_BACKGROUND
     assert "over the 20-minute promise" in str(
         cell(view, 0, Column.WAITING, Qt.ItemDataRole.AccessibleTextRole))

@@ -283,10 +283,7 @@ def test_screenshots_with_a_patient_open_show_nothing_clipped(
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("size", sizes(xfail_at=(LAPTOP,), reason=(
-    "queue_view.py/main_window.py: at 1366 the splitter gives the queue ~400 px; the "
-    "fitted columns (Waiting is widest) leave the stretched Condition column a few pixels, "
-    "so it reads 'I…', and Mode is off to the right behind a sideways scroll bar")))
+@pytest.mark.parametrize("size", sizes())
 def test_the_queue_beside_the_chart_shows_the_waiting_patient_in_full(
         qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site,  # type: ignore[no-untyped-def]
         size: QSize) -> None:

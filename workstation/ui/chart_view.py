@@ -197,7 +197,15 @@ class ChartView(QWidget):
         self.contact_label.setText("   ".join(parts))
         self._show_intake(chart)
         self._show_record(chart)
-        self.plan.set_template(chart.get("plan_template") or {})
+        # The templates' placeholders, filled so the provider edits a finished sentence.
+        filled_in = {"{patient_name}": f"{patient['given_name']} {patient['family_name']}",
+                     "{visit_date}": _us_date(str(visit.get("created_at") or ""))}
+        template = {}
+        for key, text in (chart.get("plan_template") or {}).items():
+            for placeholder, value in filled_in.items():
+                text = str(text).replace(placeholder, value)
+            template[key] = text
+        self.plan.set_template(template)
         self.disposition.set_fee_note(str(chart.get("fee_note") or ""))
         drafts = chart.get("drafts") or {}
         self.diagnosis.set_body((drafts.get("diagnosis") or {}).get("body") or {})

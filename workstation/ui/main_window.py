@@ -23,6 +23,7 @@ from workstation.ui.visit_panel import VisitPanel
 # Source texts, translated where they are shown; the markers let lupdate find them.
 APP_TITLE = str(QT_TRANSLATE_NOOP("MainWindow", "Workstation"))
 EVISIT_TITLE = str(QT_TRANSLATE_NOOP("MainWindow", "E-Visits waiting"))
+LIST_SHARE = 0.42  # of the workspace's width, for the work lists (until the provider moves it)
 
 
 class MainWindow(QMainWindow):
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.provider_label)
 
         self._waiting = 0
+        self._split_chosen = False
         self.sign_out_action.triggered.connect(self._on_sign_out_action_triggered)
         self.lock_action.triggered.connect(self.lock_requested)
         self.export_action.triggered.connect(self.chart_view.export_requested)
@@ -132,7 +134,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         workspace = settings.value("window/workspace")
         if isinstance(workspace, QByteArray) and not workspace.isEmpty():
-            self.workspace.restoreState(workspace)
+            self._split_chosen = self.workspace.restoreState(workspace)
         tab = settings.value("window/work_list_tab", 0, type=int)
         if isinstance(tab, int) and 0 <= tab < self.work_lists.count():
             self.work_lists.setCurrentIndex(tab)
@@ -157,6 +159,12 @@ class MainWindow(QMainWindow):
 
     def show_workspace(self, provider_name: str) -> None:
         self._pages.setCurrentWidget(self.workspace)
+        if not self._split_chosen:
+            # Until the provider moves it: the lists get room for a condition in full at
+            # 1366 px, the chart the rest.
+            width = max(self.workspace.width(), 1)
+            self.workspace.setSizes([int(width * LIST_SHARE), width - int(width * LIST_SHARE)])
+            self._split_chosen = True
         self.sign_out_action.setEnabled(True)
         self.lock_action.setEnabled(True)
         self.provider_label.setText(self.tr("Signed in as %1").replace("%1", provider_name))

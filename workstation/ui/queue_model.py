@@ -39,8 +39,7 @@ class Column(IntEnum):
     AGE = 2
     SEX = 3
     PAYMENT = 4
-    KIND = 5
-    MODE = 6
+    KIND = 5  # on-demand, scheduled, or E-Visit (a questionnaire, no video)
 
 
 class WaitLevel(IntEnum):
@@ -77,7 +76,6 @@ class QueueTableModel(QAbstractTableModel):
             Column.SEX: self.tr("Sex"),
             Column.PAYMENT: self.tr("Payment"),
             Column.KIND: self.tr("Kind"),
-            Column.MODE: self.tr("Mode"),
         }
         self._sexes = {"female": self.tr("Female"), "male": self.tr("Male"),
                        "other": self.tr("Other"), "unknown": self.tr("Not stated")}
@@ -149,9 +147,9 @@ class QueueTableModel(QAbstractTableModel):
         clock = format_wait(self.waited_seconds(entry))
         level = self.wait_level(entry)
         if level is WaitLevel.OVERDUE:
-            #: %1 is the wait as mm:ss; %n the promised wait in minutes.
-            return self.tr("%1 ⚠ over %n min", "", self.promised_wait_minutes).replace(
-                "%1", clock)
+            # Short, to leave the condition room; the tooltip and screen readers say it whole.
+            #: %1 is the wait as mm:ss, past the promised wait.
+            return self.tr("%1 ⚠ late").replace("%1", clock)
         if level is WaitLevel.NEARING:
             #: %1 is the wait as mm:ss, nearing the promised wait.
             return self.tr("%1 ⚠").replace("%1", clock)
@@ -193,7 +191,7 @@ class QueueTableModel(QAbstractTableModel):
                 "%2", self._text(entry, column))
         if role == Qt.ItemDataRole.ToolTipRole and column is Column.CONDITION:
             return entry.condition_name  # in full, when the column is too narrow
-        if role == Qt.ItemDataRole.ToolTipRole and column is Column.MODE:
+        if role == Qt.ItemDataRole.ToolTipRole and column is Column.KIND:
             return (self.tr("E-Visit: a questionnaire, no video") if entry.e_visit
                     else self.tr("Video visit"))
         if role == Qt.ItemDataRole.ForegroundRole and column is Column.PAYMENT \
@@ -212,9 +210,7 @@ class QueueTableModel(QAbstractTableModel):
             return self._sexes.get(entry.sex, entry.sex.title())
         if column is Column.PAYMENT:
             return self._payments.get(entry.payment_status, entry.payment_status)
-        if column is Column.KIND:
-            return self._kinds.get(entry.kind, entry.kind.replace("_", " ").capitalize())
-        return self.tr("E-Visit") if entry.e_visit else self.tr("Video")
+        return self._kinds.get(entry.kind, entry.kind.replace("_", " ").capitalize())
 
     def _wait_data(self, entry: QueueEntry, role: int) -> Any:
         level = self.wait_level(entry)
