@@ -39,6 +39,7 @@ class FakeHubClient:
         self.waiting: list[str] = []
         self.signed_out = 0
         self.released: list[str] = []
+        self.claim_next_asked: list[tuple[str | None, bool]] = []
         self.created: list[tuple[str, str, Sequence[str]]] = []
         self.closed = False
         self._events: asyncio.Queue[ev.HubEvent | BaseException | None] = asyncio.Queue()
@@ -76,6 +77,7 @@ class FakeHubClient:
 
     async def claim_next(self, service_line: str | None = None, *,
                          e_visit: bool = False) -> Claim:
+        self.claim_next_asked.append((service_line, e_visit))
         if not self.waiting:
             raise HubError(404, "queue_empty", "No patients are waiting.")
         return Claim(self.waiting.pop(0), "claimed", "p-1")
@@ -248,6 +250,7 @@ def test_claim_next_and_release(session: Session, qtbot: QtBot):
     qtbot.mouseClick(panel.release_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.heading.text() == "Claim a patient to open their chart")
     assert s.hub.released == ["a"]
+    assert s.hub.claim_next_asked == [(None, False)]  # one service line: no filter
 
 
 def test_sign_out_returns_to_the_sign_in_form(session: Session, qtbot: QtBot):

@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import FakeClock
 from tests.ui.queue_entries import waiting
+from workstation.core.people import ServiceLine
 from workstation.ui.queue_model import AMBER_BACKGROUND, RED_BACKGROUND, Column
 from workstation.ui.queue_view import QueueView
 
@@ -122,7 +123,7 @@ def test_enter_claims_the_selected_row_and_arrows_move(view: QueueView, qtbot: Q
 
 def test_double_click_claims_that_row(view: QueueView, qtbot: QtBot):
     view.show_entries([waiting("first", minutes=9), waiting("second", minutes=3)])
-    rect = view.table.visualRect(view.model.index(1, Column.CONDITION))
+    rect = view.table.visualRect(view.table.model().index(1, Column.CONDITION))
 
     with qtbot.assertNotEmitted(view.claim_requested):  # one click only selects
         qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -196,3 +197,29 @@ def test_the_model_follows_qt_rules(qtmodeltester, clock: FakeClock):  # type: i
     model.add_entry(waiting("c", minutes=3))
     model.remove_entry("a")
     qtmodeltester.check(model)
+
+
+def test_a_provider_of_two_lines_can_see_one_queue_at_a_time(view: QueueView, qtbot: QtBot):
+    lines = (ServiceLine("urgent_care", "On-demand urgent care"),
+             ServiceLine("specialty_care", "Virtual specialty care"))
+    view.set_service_lines(lines)
+    view.show_entries([waiting("urgent", minutes=9),
+                       waiting("skin", minutes=3, service_line="specialty_care",
+                               condition_name="Rash")])
+    assert view.line_combo.isVisibleTo(view) and view.service_line_filter is None
+    assert view.title_label.text() == "Waiting patients (2)"
+
+    with qtbot.assertNotEmitted(view.waiting_count_changed):  # the window counts everyone
+        view.line_combo.setCurrentIndex(2)
+
+    assert view.service_line_filter == "specialty_care"
+    assert view.title_label.text() == "Waiting patients (1)"
+    assert view.table.model().rowCount() == 1
+    with qtbot.waitSignal(view.claim_requested) as claimed:
+        qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    assert claimed.args == ["skin"]
+
+
+def test_one_line_needs_no_choice(view: QueueView):
+    view.set_service_lines([ServiceLine("urgent_care", "On-demand urgent care")])
+    assert not view.line_combo.isVisibleTo(view)

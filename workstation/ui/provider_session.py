@@ -231,6 +231,10 @@ class ProviderController(QObject):
         for view in self._lists:
             view.show_entries([])
             view.show_connecting()
+        mine = [line for line in self._service_lines
+                if line.code in session.provider.service_lines]
+        for view in self._lists:
+            view.set_service_lines(mine)
         self._window.show_workspace(session.provider.display_name)
         self._alert.set_signed_in(True)
         self.refresh_schedule()
@@ -295,7 +299,7 @@ class ProviderController(QObject):
         client = self._require_client()
         if client is None or self._session is None:
             return
-        self._claim(client.claim_next(), None)
+        self._claim(client.claim_next(self._queue.service_line_filter), None)
 
     def _claim(self, request: Coroutine[Any, Any, Claim], visit_id: str | None) -> None:
         generation = self._generation
@@ -330,7 +334,7 @@ class ProviderController(QObject):
         client = self._require_client()
         if client is None or self._session is None:
             return
-        self._claim(client.claim_next(e_visit=True), None)
+        self._claim(client.claim_next(self._evisits.service_line_filter, e_visit=True), None)
 
     def _remove(self, visit_id: str) -> QueueEntry | None:
         removed = [view.remove_entry(visit_id) for view in self._lists]

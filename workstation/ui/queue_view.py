@@ -9,6 +9,7 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
+    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
@@ -17,6 +18,7 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.core.people import ServiceLine
 from workstation.core.queue import QueueEntry
 from workstation.ui.queue_model import Clock, Column, QueueTableModel, utc_now
 
@@ -114,8 +117,14 @@ class QueueView(QWidget):
         font.setBold(True)
         self.title_label.setFont(font)
 
+        # The table shows the queue through a filter: one service line, or all of them.
+        self.proxy = _ServiceLineFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.line_combo = QComboBox()
+        self.line_combo.setAccessibleName(self.tr("Service line shown"))
+        self.line_combo.hide()
         self.table = QueueTable()
-        self.table.setModel(self.model)
+        self.table.setModel(self.proxy)
         self.table.setAccessibleName(title)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -164,6 +173,7 @@ class QueueView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.title_label)
+        layout.addWidget(self.line_combo)
         layout.addWidget(self._stack, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.connection_label)
@@ -181,9 +191,13 @@ class QueueView(QWidget):
         self.table.doubleClicked.connect(self._on_table_double_clicked)
         self.table.selectionModel().selectionChanged.connect(
             self._on_selection_model_selection_changed)
-        self.model.rowsInserted.connect(self._on_model_rows_changed)
-        self.model.rowsRemoved.connect(self._on_model_rows_changed)
-        self.model.modelReset.connect(self._on_model_rows_changed)
+        # Both: the filter reports removed rows before the queue itself has dropped them.
+        for model in (self.model, self.proxy):
+            model.rowsInserted.connect(self._on_model_rows_changed)
+            model.rowsRemoved.connect(self._on_model_rows_changed)
+            model.modelReset.connect(self._on_model_rows_changed)
+        self.proxy.layoutChanged.connect(self._on_model_rows_changed)
+        self.line_combo.currentIndexChanged.connect(self._on_line_combo_changed)
         self._update_state()
 
     # -- what the presenter tells the view ------------------------------------------------
@@ -194,7 +208,9 @@ class QueueView(QWidget):
         self.model.set_entries(entries)
         row = self.model.row_of(selected) if selected else None
         if row is not None:
-            self._select_row(row)
+            shown = self.proxy.mapFromSource(self.model.index(row, 0))
+            if shown.isValid():
+                self._select_row(shown.row())
 
     def add_entry(self, entry: QueueEntry) -> None:
         self.model.add_entry(entry)
@@ -234,8 +250,25 @@ class QueueView(QWidget):
 
     def selected_visit_id(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
-        entry = self.model.entry_at(rows[0].row()) if rows else None
+        entry = self._entry_shown_at(rows[0].row()) if rows else None
         return entry.visit_id if entry else None
+
+    def set_service_lines(self, lines: Sequence[ServiceLine]) -> None:
+        """The provider's lines: with more than one, a choice of which queue to see."""
+        self.line_combo.blockSignals(True)
+        self.line_combo.clear()
+        self.line_combo.addItem(self.tr("All my service lines"), None)
+        for line in lines:
+            self.line_combo.addItem(line.name, line.code)
+        self.line_combo.setCurrentIndex(0)
+        self.line_combo.blockSignals(False)
+        self.line_combo.setVisible(len(lines) > 1)
+        self._set_line(None)
+
+    @property
+    def service_line_filter(self) -> str | None:
+        """The service line shown (Claim next takes from it), or None for all."""
+        return self.proxy.line
 
     # -- slots ----------------------------------------------------------------------------
 
@@ -243,7 +276,7 @@ class QueueView(QWidget):
         self.model.refresh_wait_times()
 
     def _on_claim_next_button_clicked(self) -> None:
-        if not self._claiming and self._count:
+        if not self._claiming and self.proxy.rowCount():
             self.claim_next_requested.emit()
 
     def _on_claim_selected_button_clicked(self) -> None:
@@ -252,7 +285,7 @@ class QueueView(QWidget):
             self._request_claim(visit_id)
 
     def _on_table_row_chosen(self, row: int) -> None:
-        entry = self.model.entry_at(row)
+        entry = self._entry_shown_at(row)
         if entry is not None:
             self._request_claim(entry.visit_id)
 
@@ -262,8 +295,12 @@ class QueueView(QWidget):
     def _on_selection_model_selection_changed(self, *_args: object) -> None:
         self._update_state()
 
+    def _on_line_combo_changed(self, index: int) -> None:
+        code = self.line_combo.itemData(index)
+        self._set_line(str(code) if code else None)
+
     def _on_model_rows_changed(self, *_args: object) -> None:
-        if self.model.rowCount() and not self.table.selectionModel().hasSelection():
+        if self.proxy.rowCount() and not self.table.selectionModel().hasSelection():
             self._select_row(0)
         self._update_state()
 
@@ -273,14 +310,24 @@ class QueueView(QWidget):
         if not self._claiming:
             self.claim_requested.emit(visit_id)
 
+    def _set_line(self, code: str | None) -> None:
+        self.proxy.set_line(code)
+        self._on_model_rows_changed()
+
+    def _entry_shown_at(self, row: int) -> QueueEntry | None:
+        source = self.proxy.mapToSource(self.proxy.index(row, 0))
+        return self.model.entry_at(source.row()) if source.isValid() else None
+
     def _select_row(self, row: int) -> None:
-        index = self.model.index(row, 0)
+        """Select the row as shown (after the service-line filter)."""
+        index = self.proxy.index(row, 0)
         self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows)
 
     def _update_state(self) -> None:
-        count = self.model.rowCount()
+        count = self.proxy.rowCount()
+        total = self.model.rowCount()
         self._stack.setCurrentWidget(self.table if count else self.empty_label)
         #: %1 is the list's title ("Waiting patients"); %n how many are waiting.
         self.title_label.setText(self.tr("%1 (%n)", "", count).replace("%1", self._title)
@@ -288,6 +335,28 @@ class QueueView(QWidget):
         self.claim_next_button.setEnabled(bool(count) and not self._claiming)
         self.claim_selected_button.setEnabled(
             self.selected_visit_id() is not None and not self._claiming)
-        if count != self._count:
-            self._count = count
-            self.waiting_count_changed.emit(count)
+        if total != self._count:
+            self._count = total
+            self.waiting_count_changed.emit(total)
+
+
+class _ServiceLineFilter(QSortFilterProxyModel):
+    """Rows of one service line, or all of them (``line`` None)."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.line: str | None = None
+
+    def set_line(self, line: str | None) -> None:
+        self.beginFilterChange()
+        self.line = line
+        self.endFilterChange()
+
+    def filterAcceptsRow(self, source_row: int,  # Qt override
+                         source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if self.line is None:
+            return True
+        source = self.sourceModel()
+        assert isinstance(source, QueueTableModel)
+        entry = source.entry_at(source_row)
+        return entry is not None and entry.service_line == self.line
