@@ -12,8 +12,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import keyring
-import keyring.errors
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -42,6 +40,9 @@ CACHE_DELAY_MS = 1500  # as storage.database.DEFAULT_FILE_NAME
 
 
 def _keyring_get(service: str, hub_key: str) -> str | None:
+    import keyring
+    import keyring.errors
+
     try:
         return keyring.get_password(service, hub_key)
     except keyring.errors.KeyringError:
@@ -50,6 +51,9 @@ def _keyring_get(service: str, hub_key: str) -> str | None:
 
 def _keyring_put(service: str, hub_key: str, value: str | None) -> None:
     """Keep ``value`` in the OS keyring, or forget it (None). Without a keyring: nothing kept."""
+    import keyring
+    import keyring.errors
+
     try:
         if value:
             keyring.set_password(service, hub_key, value)
@@ -132,23 +136,32 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     controller.signed_in.connect(on_signed_in)
     controller.signed_out.connect(lambda: remember(REFRESH_SERVICE, None))
     controller.remembered_sign_in_failed.connect(lambda: remember(REFRESH_SERVICE, None))
-    username = _keyring_get(USERNAME_SERVICE, hub_key)
-    refresh_token = _keyring_get(REFRESH_SERVICE, hub_key)
+    def remembered() -> tuple[str | None, str | None]:
+        return (_keyring_get(USERNAME_SERVICE, hub_key), _keyring_get(REFRESH_SERVICE, hub_key))
+
     if hub_url:
-        controller.start(hub_url, username=username, refresh_token=refresh_token)
+        controller.show_starting(f"Connecting to the hub at {hub_url}…")
+        # The keyring is read on the asyncio thread too: the window paints without waiting.
+        bridge.submit(asyncio.to_thread(remembered), lambda found: controller.start(
+            hub_url, username=found[0], refresh_token=found[1]))
     else:
         db_path = data_dir / (DEMO_FILE_NAME if demo else EMBEDDED_FILE_NAME)
         controller.show_starting(
             "Starting the demo hub on this computer…" if demo
             else "Starting the hub on this computer…")
 
-        def hub_started(hub: RunningHub) -> None:
+        async def start() -> tuple[RunningHub, tuple[str | None, str | None]]:
+            hub = await _start_embedded(db_path, config, demo)
+            return hub, await asyncio.to_thread(remembered)
+
+        def hub_started(started: tuple[RunningHub, tuple[str | None, str | None]]) -> None:
+            hub, (username, refresh_token) = started
             bridge.add_cleanup(lambda: asyncio.to_thread(hub.service.store.close))
             bridge.add_cleanup(hub.close)  # last added runs first: the hub, then the store
             log.info("Embedded hub at %s", hub.url)
             controller.start(hub.url, username=username, refresh_token=refresh_token)
 
-        bridge.submit(_start_embedded(db_path, config, demo), hub_started,
+        bridge.submit(start(), hub_started,
                       lambda exc: controller.show_startup_error(str(exc)))
     settings = QSettings()
     window.restore_layout(settings)

@@ -53,7 +53,7 @@ def bare() -> int:
         app.quit()
 
     probe = _FirstPaint(lambda w: w is window, painted)
-    app.installEventFilter(probe)
+    window.installEventFilter(probe)  # on the window only: an app-wide filter slows Qt down
     window.show()
     return app.exec()
 
@@ -90,25 +90,27 @@ def workstation(hub_url: str, work_seconds: float) -> int:
     keyring.set_keyring(ProcessKeyring())
     keyring.set_password(workstation_app.REFRESH_SERVICE, hub_url, os.environ[TOKEN_ENV])
     qapp = QApplication(sys.argv)
-    windows: list[MainWindow] = []
+    probes: list[_FirstPaint] = []
 
-    def queue_ready(widget: QObject) -> bool:
-        if not windows:
-            windows.extend(w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow))
-        if not windows or not windows[0].showing_workspace:
-            return False
-        queue = windows[0].queue_view
-        return widget is queue.table.viewport() and queue.model.rowCount() > 0
+    def watch_queue() -> None:
+        # Runs in the first turn of the event loop, after the window is built and shown; the
+        # queue paints its patients much later (after the hub answers), so nothing is missed.
+        # The filter sits on the queue's viewport only: an app-wide one slows Qt down.
+        window = next(w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow))
+        queue = window.queue_view
+        probe = _FirstPaint(lambda _w: window.showing_workspace and queue.model.rowCount() > 0,
+                            lambda: painted(window))
+        probes.append(probe)
+        queue.table.viewport().installEventFilter(probe)
 
-    def painted() -> None:
+    def painted(window: MainWindow) -> None:
         print("PAINTED", flush=True)
         if work_seconds <= 0:
             qapp.quit()
             return
-        _normal_work(windows[0], work_seconds, qapp)
+        _normal_work(window, work_seconds, qapp)
 
-    probe = _FirstPaint(queue_ready, painted)
-    qapp.installEventFilter(probe)
+    QTimer.singleShot(0, watch_queue)
     data_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"ws-probe-{os.getpid()}"
     return workstation_app.run(config=SiteConfig(), data_dir=data_dir, hub_url=hub_url,
                                demo=False)
