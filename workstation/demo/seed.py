@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from workstation.core.intake import Intake
 from workstation.core.payment import Payment, PaymentMethod, PaymentStatus
@@ -25,6 +26,8 @@ DEMO_PASSWORD = "demo-password"
 WAITING = [
     ("Avery", "Lindqvist", date(1991, 6, 2), Sex.FEMALE, "sore_throat", 17,
      "Sore throat and fever since yesterday"),
+    ("Dana", "Whitfield", date(1984, 7, 19), Sex.FEMALE, "cough", 26,
+     "Dry cough for a week, no fever (E-Visit questionnaire)"),
     ("Marcus", "Okafor", date(1978, 1, 23), Sex.MALE, "sinus_problems", 8,
      "Facial pressure and congestion for ten days"),
     ("Priya", "Raman", date(2001, 9, 14), Sex.FEMALE, "painful_urination", 3,
@@ -36,6 +39,21 @@ APPOINTMENTS = [
     ("Tomás", "Ibarra", date(1969, 11, 5), Sex.MALE, "specialty_care", "follow_up", 1.5, False),
     ("June", "Nakamura", date(1988, 2, 17), Sex.FEMALE, "urgent_care", "wound_check", 3, True),
 ]
+
+
+# Allergies told at check-in, by given name (the rest say "None known").
+ALLERGIES = {"Avery": "Penicillin (rash)"}
+# Avery came before: her record shows that visit and its signed note.
+EARLIER_VISIT: dict[str, dict[str, Any]] = {
+    "diagnosis": {"diagnoses": [{"code": "J06.9", "primary": True,
+                                 "description": "Acute upper respiratory infection, unspecified"}]},
+    "plan": {"plan": "Supportive care for a viral cold.",
+             "patient_instructions": "Rest, fluids, saline rinses; honey for the cough.",
+             "follow_up": "Your own doctor if not better in 10 days.",
+             "return_precautions": "Trouble breathing, fever over 39 °C, or getting worse.",
+             "work_note": ""},
+    "disposition": {"disposition": "treated", "identity_confirmed": True},
+}
 
 
 def _patient(given: str, family: str, dob: date, sex: Sex) -> Patient:
@@ -52,17 +70,20 @@ def seed(store: VisitStore, config: SiteConfig, now: datetime | None = None) -> 
                      tuple(s.code for s in config.service_lines), "1234567893"),
             hash_password(DEMO_PASSWORD), now)
     links: dict[str, str] = {}
+    _earlier_visit(store, config, _patient("Avery", "Lindqvist", date(1991, 6, 2), Sex.FEMALE),
+                   now - timedelta(days=92))
     for given, family, dob, sex, condition, minutes, symptoms in WAITING:
         patient = _patient(given, family, dob, sex)
         created = now - timedelta(minutes=minutes)
-        visit = Visit(str(uuid.uuid4()), VisitKind.ON_DEMAND, VisitState.CHECKING_IN,
+        kind = VisitKind.E_VISIT if "E-Visit" in symptoms else VisitKind.ON_DEMAND
+        visit = Visit(str(uuid.uuid4()), kind, VisitState.CHECKING_IN,
                       patient.id, "urgent_care", condition, created,
                       link_expires_at=now + timedelta(hours=config.link_lifetime_hours))
         token = new_token()
         store.create_visit(
             patient=patient, visit=visit, link_token=token,
-            intake=Intake(visit.id, symptoms, "1 day", "None known", "None", {}, True,
-                          patient.phone, "4410011", "TX"),
+            intake=Intake(visit.id, symptoms, "1 day", ALLERGIES.get(given, "None known"),
+                          "None", {}, True, patient.phone, "4410011", "TX"),
             payment=Payment(str(uuid.uuid4()), visit.id, PaymentMethod.CARD, "4242",
                             config.fee, config.currency, PaymentStatus.PAID, "demo", created),
             actor="demo", initial_state=VisitState.WAITING)
@@ -87,3 +108,30 @@ def seed(store: VisitStore, config: SiteConfig, now: datetime | None = None) -> 
                 now=now, actor="demo")
         links[f"{given} {family}"] = token
     return links
+
+
+def _earlier_visit(store: VisitStore, config: SiteConfig, patient: Patient,
+                   when: datetime) -> None:
+    """A visit months ago, claimed and signed by the demo provider."""
+    from workstation.core.charting import after_visit_summary, note_from_drafts
+    from workstation.storage.charts import ChartStore
+
+    account = store.provider_account(DEMO_USERNAME)
+    assert account is not None
+    visit = Visit(str(uuid.uuid4()), VisitKind.ON_DEMAND, VisitState.CHECKING_IN, patient.id,
+                  "urgent_care", "cold_flu", when,
+                  link_expires_at=when + timedelta(hours=config.link_lifetime_hours))
+    store.create_visit(
+        patient=patient, visit=visit, link_token=new_token(),
+        intake=Intake(visit.id, "Runny nose and cough for three days", "3 days",
+                      ALLERGIES["Avery"], "None", {}, True, patient.phone, "4410011", "TX"),
+        payment=Payment(str(uuid.uuid4()), visit.id, PaymentMethod.CARD, "4242", config.fee,
+                        config.currency, PaymentStatus.PAID, "demo", when),
+        actor="demo", initial_state=VisitState.WAITING)
+    store.claim(visit.id, account.provider.id, when + timedelta(minutes=6))
+    note = note_from_drafts(EARLIER_VISIT)
+    summary = after_visit_summary(
+        note, condition_name="Cold / flu", provider_name=account.provider.display_name,
+        site_name=config.site_name, visit_date=when.date().isoformat(), fee_note="")
+    ChartStore(store).sign(visit.id, note, summary, provider_id=account.provider.id,
+                           now=when + timedelta(minutes=18))

@@ -329,7 +329,9 @@ class ChartView(QWidget):
                 "No signed note."))
             self.record_visits.addItem(item)
         self.record_summary.clear()
-        if not self.record_visits.count():
+        if self.record_visits.count():
+            self.record_visits.setCurrentRow(0)  # the latest visit's note, without a click
+        else:
             self.record_summary.setPlainText(self.tr("No earlier visits."))
 
     def _on_record_visit_changed(self, item: QListWidgetItem | None,
