@@ -193,6 +193,9 @@ async def test_a_returning_patient_brings_the_signed_visit_into_the_record(
     assert {"code": "J02.9", "description": "Acute pharyngitis, unspecified"} \
         in chart["problems"]
     assert other["history"] == []  # same name and birthday, but no shared phone or email
+    # An unsigned-in check-in never rewrites the record it matched.
+    assert chart["patient"]["given_name"] == "Rosalind"
+    assert chart["patient"]["phone"] == "512-555-0142"
 
 
 async def test_fhir_export_of_a_signed_visit_parses_back(hub_ctx: HubContext):

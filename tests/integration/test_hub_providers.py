@@ -379,3 +379,19 @@ async def test_claim_next_keeps_video_visits_and_e_visits_apart(hub_ctx: HubCont
     assert status == 404 and error["error"]["message"] == "No patients are waiting."
     status, second = await hub_ctx.post("/api/queue/claim-next", {"e_visit": True}, token=token)
     assert status == 200 and second["visit_id"] == e_visit["visit_id"]
+
+
+async def test_a_visit_of_another_service_line_cannot_be_claimed_by_its_id(hub_ctx: HubContext):
+    await hub_ctx.add_provider("derm", ("specialty_care",))
+    token = await hub_ctx.sign_in("derm")
+    _, visit = await hub_ctx.post("/api/checkins", checkin_body())  # urgent care
+
+    status, error = await hub_ctx.post(f"/api/visits/{visit['visit_id']}/claim", token=token)
+
+    assert status == 403 and "service line" in error["error"]["message"]
+    assert hub_ctx.hub.service.store.visit(visit["visit_id"]).state == "waiting"
+    status, _ = await hub_ctx.get(f"/api/visits/{visit['visit_id']}/chart", token)
+    assert status == 403
+    denied = [e for e in hub_ctx.hub.service.store.audit_events(visit_id=visit["visit_id"])
+              if e.action == "visit.claim"]
+    assert [e.outcome for e in denied] == ["denied"]

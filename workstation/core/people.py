@@ -45,19 +45,19 @@ def _digits(phone: str) -> str:
 
 
 def same_person(a: Patient, b: Patient) -> bool:
-    """A returning patient: the same names and date of birth, and the same phone or email.
+    """A returning patient: the same names and date of birth, phone and email.
 
-    Deliberately strict (no fuzzy names): a wrong merge would show one person's record to
-    another; a missed match only leaves the prior visit out of the record.
+    Deliberately strict (no fuzzy names, every contact detail the same): check-in is not
+    signed in, so a wrong match would show one person's record to another's provider; a missed
+    match only leaves the prior visit out of the record.
     """
     if a.date_of_birth != b.date_of_birth:
         return False
     if (_name_key(a.given_name), _name_key(a.family_name)) != \
             (_name_key(b.given_name), _name_key(b.family_name)):
         return False
-    same_phone = bool(_digits(a.phone)) and _digits(a.phone) == _digits(b.phone)
-    same_email = bool(a.email.strip()) and a.email.strip().casefold() == b.email.strip().casefold()
-    return same_phone or same_email
+    return bool(_digits(a.phone)) and _digits(a.phone) == _digits(b.phone) \
+        and a.email.strip().casefold() == b.email.strip().casefold()
 
 
 @dataclass(frozen=True)

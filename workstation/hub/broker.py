@@ -164,7 +164,13 @@ class FanoutBroker(Broker):
         await self._channel.close()
 
     async def publish(self, event: dict[str, Any]) -> None:
-        await self._channel.publish(event)
+        """Best effort: the change it tells of is already committed, so a channel failure is
+        logged, never turned into a failed request; the next reconnect resends the state."""
+        try:
+            await self._channel.publish(event)
+        except Exception as exc:
+            log.error("Could not publish a hub event (%s); clients catch up on reconnect",
+                      type(exc).__name__)
 
     def add_provider(self, sock: ProviderSocket) -> None:
         super().add_provider(sock)
@@ -222,16 +228,29 @@ class FanoutBroker(Broker):
             await self.on_resync()
 
     async def _listen(self, ready: asyncio.Event) -> None:
-        async for event in self._channel.listen(ready, reconnected=self._resync):
+        while True:  # only cancellation ends it: a dead listener would silence this process
             try:
-                await self.deliver(event)
+                async for event in self._channel.listen(ready, reconnected=self._resync):
+                    try:
+                        await self.deliver(event)
+                    except Exception:
+                        log.exception("Delivering a hub event failed")
             except Exception:
-                log.exception("Delivering a hub event failed")
+                log.exception("The hub event listener failed; starting it again")
+                await asyncio.sleep(1.0)
+                # Events sent meanwhile are lost: resend the state once listening again.
+                ready = asyncio.Event()
+                resync = asyncio.create_task(self._resync_when(ready))
+                resync.add_done_callback(_log_failure)
+
+    async def _resync_when(self, ready: asyncio.Event) -> None:
+        await ready.wait()
+        await self._resync()
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.warning("Could not report who is online (%s)", type(task.exception()).__name__)
+        log.warning("A hub background task failed (%s)", type(task.exception()).__name__)
 
 
 async def _send_all(sockets: Iterable[web.WebSocketResponse], message: dict[str, Any]) -> None:

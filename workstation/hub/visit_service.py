@@ -432,16 +432,20 @@ class VisitService:
         return visit
 
     async def _begin_appointment_if_due(self, provider: Provider, visit_id: str) -> None:
-        """"Begin visit" from today's schedule: an appointment whose patient has not pressed
-        Begin yet joins the line first, if eCheck-in is done and the begin window is open."""
+        """Only visits of the provider's own service lines. "Begin visit" from today's
+        schedule: an appointment whose patient has not pressed Begin yet joins the line first,
+        if eCheck-in is done and the begin window is open."""
         try:
             visit = await asyncio.to_thread(self.store.visit, visit_id)
         except LookupError as exc:
             raise ApiError(404, "not_found", "This visit does not exist.") from exc
+        if visit.service_line not in provider.service_lines:  # any visit, not only appointments
+            await asyncio.to_thread(self.store.audit, AuditEvent(
+                self.clock(), f"provider:{provider.id}", "visit.claim", AuditOutcome.DENIED,
+                visit.patient_id, visit.id, detail="not one of your service lines"))
+            raise ApiError(403, "forbidden", "You do not serve this visit's service line.")
         if visit.kind is not VisitKind.SCHEDULED or visit.state is not VisitState.CHECKING_IN:
             return
-        if visit.service_line not in provider.service_lines:
-            raise ApiError(403, "forbidden", "You do not serve this appointment's service line.")
         if not visit.echeckin_complete:
             raise ApiError(409, "not_ready", "The patient has not completed eCheck-in yet.")
         assert visit.scheduled_for is not None

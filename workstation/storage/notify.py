@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "workstation_hub"
 PART_SIZE = 7000  # characters of ASCII-only JSON, below the 8000-byte payload limit
-RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)  # between reconnects of the listener
+PUBLISH_RETRIES = (0.0, 0.2)  # a request must not wait longer on the channel
 
 
 def event_channel_for(store: VisitStore) -> PgEventChannel | None:
@@ -53,21 +54,21 @@ class PgEventChannel:
             json.dumps({"part": envelope_id, "i": i, "n": len(parts), "d": part},
                        separators=(",", ":"))
             for i, part in enumerate(parts)]
-        async with self._lock:
-            for attempt, delay in enumerate((0.0, *RETRY_SECONDS)):
-                await asyncio.sleep(delay)
-                try:
+        for attempt, delay in enumerate(PUBLISH_RETRIES):
+            await asyncio.sleep(delay)  # never while holding the lock
+            try:
+                async with self._lock:
                     conn = await self._publishing_connection()
                     async with conn.transaction():
                         for payload in payloads:
                             await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
-                    return
-                except psycopg.OperationalError as exc:
+                return
+            except psycopg.OperationalError as exc:
+                async with self._lock:
                     await self._drop_publisher()
-                    if attempt == len(RETRY_SECONDS):
-                        raise
-                    log.warning("Publishing a hub event failed (%s); retrying",
-                                type(exc).__name__)
+                if attempt == len(PUBLISH_RETRIES) - 1:
+                    raise
+                log.warning("Publishing a hub event failed (%s); retrying", type(exc).__name__)
 
     async def listen(self, ready: asyncio.Event | None = None, *,
                      reconnected: Callable[[], Awaitable[None]] | None = None,
@@ -89,10 +90,17 @@ class PgEventChannel:
                     if ready is not None:
                         ready.set()
                     if connected_before and reconnected is not None:
-                        await reconnected()
+                        try:
+                            await reconnected()
+                        except Exception:
+                            log.exception("Bringing sockets up to date after a reconnect failed")
                     connected_before = True
                     async for note in conn.notifies():
-                        message = self._assemble(note.payload)
+                        try:
+                            message = self._assemble(note.payload)
+                        except (KeyError, TypeError, ValueError):
+                            log.warning("Ignored a malformed hub event")
+                            continue
                         if message is not None:
                             yield message
             except psycopg.OperationalError as exc:

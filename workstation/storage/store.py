@@ -125,11 +125,9 @@ class VisitStore:
                 if same_person(_patient(r), patient)), None)
             if known is None:
                 s.add(_patient_row(patient))
-            else:  # a returning patient: one record, with today's contact details
-                fresh = _patient_row(replace(patient, id=known.id))
-                for column in ("phone", "email", "address_line1", "address_line2", "city",
-                               "state", "postal_code", "sex"):
-                    setattr(known, column, getattr(fresh, column))
+            else:
+                # A returning patient keeps one record. Check-in is not signed in, so it never
+                # changes what the record holds; today's callback phone is in the intake.
                 patient = replace(patient, id=known.id)
             s.flush()
             s.add(
