@@ -194,6 +194,15 @@ def _run_hub(args: argparse.Namespace, config) -> int:  # type: ignore[no-untype
     return 0
 
 
+def _missing_database_file(url: str) -> Path | None:
+    """For commands that only read: an SQLite path that does not exist (or is empty) would
+    otherwise be created, with a new key, and then reported as an old schema."""
+    if url.startswith(("postgresql", "postgres")):
+        return None
+    path = Path(url.split("///", 1)[1] if url.startswith("sqlite") else url).expanduser()
+    return None if path.is_file() and path.stat().st_size > 0 else path
+
+
 def _export_fhir(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -210,6 +219,10 @@ def _export_fhir(args: argparse.Namespace) -> int:
     if out is not None and out.exists() and not args.force:
         print(f"workstation: {out} already exists; nothing was written. Choose another file "
               "or add --force to replace it.", file=sys.stderr)
+        return 2
+    missing = _missing_database_file(args.db)
+    if missing is not None:
+        print(f"workstation: there is no database at {missing}; check --db.", file=sys.stderr)
         return 2
     resources = load_resources()
     names = {c.code: c.name for c in resources.conditions}

@@ -167,3 +167,12 @@ def test_a_database_without_the_current_schema_is_refused_with_the_fix():
         done = _cli("export", "fhir", new_id(), "--db", url.render_as_string(hide_password=False))
     assert done.returncode != 0
     assert "Run: workstation db upgrade --db URL" in done.stderr
+
+
+def test_a_mistyped_database_path_is_refused_and_nothing_is_created(tmp_path: Path):
+    wrong = tmp_path / "no-such.db"
+    done = subprocess.run([sys.executable, "-m", "workstation", "export", "fhir", "v-1",
+                           "--db", str(wrong)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert f"there is no database at {wrong}" in done.stderr
+    assert not wrong.exists()

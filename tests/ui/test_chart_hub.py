@@ -195,3 +195,34 @@ def test_words_typed_while_the_hub_is_away_survive_the_window_and_reach_the_hub(
     qtbot.waitUntil(lambda: cache.get(url, visit_id) == {}, timeout=10_000)
     run(bridge, qtbot, client.close())
     cache.close()
+
+
+def test_signing_out_and_closing_right_after_typing_lose_nothing(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
+    running, clock = hub
+    window, controller, _chart = signed_in_window(qtbot, bridge, running, clock, site)
+    visit_id = run(bridge, qtbot, check_in(running.url))
+    claim_first(qtbot, window)
+
+    typed = "Typed a moment before signing out."
+    window.chart_view.plan.edits["plan"].setPlainText(typed)
+    controller.sign_out()  # well within the autosave delay
+
+    qtbot.waitUntil(lambda: window.sign_in_view.isVisible(), timeout=10_000)
+    assert _draft(running, visit_id) == typed
+
+    # Signed in again: the chart, typed into and closed at once with the window.
+    view = window.sign_in_view
+    view.password_edit.setText(PASSWORD)
+    qtbot.keyClick(view.password_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.showing_workspace, timeout=10_000)
+    _chart.open(controller.client, visit_id)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: window.chart_view.plan.edits["plan"].toPlainText() == typed,
+                    timeout=10_000)
+    window.show_chart()
+    closing = typed + " And a last line before closing."
+    window.chart_view.plan.edits["plan"].setPlainText(closing)
+    window.close()
+
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    assert _draft(running, visit_id) == closing

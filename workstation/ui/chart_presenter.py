@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 SAVE_DELAY_MS = 1000
 RETRY_MS = 5000
 SEARCH_DELAY_MS = 250
+FLUSH_TIMEOUT_MS = 5000
 
 
 class ChartHub(Protocol):
@@ -153,6 +155,20 @@ class ChartController(QObject):
         self._save_timer.stop()
         self._save_dirty()
 
+    def flush_then(self, done: Callable[[], None], timeout_ms: int = FLUSH_TIMEOUT_MS) -> None:
+        """Save every changed pane, then call ``done`` once no save is in flight (saved, or
+        failed and kept on this computer), or after ``timeout_ms``: before sign-out or quit."""
+        self.flush()
+        deadline = time.monotonic() + timeout_ms / 1000
+
+        def check() -> None:
+            if not self._in_flight or time.monotonic() >= deadline:
+                done()
+            else:
+                QTimer.singleShot(50, check)
+
+        check()
+
     # -- opening ----------------------------------------------------------------------------
 
     def _on_opened(self, chart: dict[str, Any], generation: int) -> None:
@@ -242,6 +258,14 @@ class ChartController(QObject):
             return
         self._in_flight.discard(pane)
         self._dirty.add(pane)  # what was typed stays in the pane and is sent again
+        if self._signed:
+            return  # a save that lost the race with signing: the signed note stands
+        if isinstance(error, HubError) and error.status == 401:
+            # No retry can succeed; the words stay in the pane (and on this computer).
+            self._view.set_save_status(self.tr(
+                "Not saved: your session has ended. Sign in again to save this chart."),
+                problem=True)
+            return
         if isinstance(error, HubError) and error.status in (403, 404, 409):
             self._view.set_save_status(describe(error), problem=True)
             self._dirty.clear()
@@ -320,6 +344,8 @@ class ChartController(QObject):
             self._view.disposition.missing_label.setText(
                 self.tr("Not signed: ") + describe(error))
         self._view.set_save_status(self.tr("Not signed"), problem=True)
+        if self._dirty:  # signing stopped the autosave: what was typed must still be saved
+            self._save_timer.start(SAVE_DELAY_MS)
 
     def _add_addendum(self, text: str) -> None:
         if self._client is None or self._visit_id is None or not self._signed:
@@ -375,7 +401,8 @@ class ChartController(QObject):
 
 
 def wire_chart(chart: ChartController, session: ProviderController, window: MainWindow) -> None:
-    """A won claim opens the chart; closing it, or signing out, brings back the visit panel."""
+    """A won claim opens the chart; closing it, or signing out, brings back the visit panel.
+    Signing out and closing the window wait for the chart's drafts to be saved first."""
 
     def open_chart(visit_id: str) -> None:
         client = session.client
@@ -388,6 +415,8 @@ def wire_chart(chart: ChartController, session: ProviderController, window: Main
         window.show_visit_panel()
         window.visit_panel.show_claim_failed(message)
 
+    session.before_sign_out = chart.flush_then
+    window.before_close = chart.flush_then
     session.visit_claimed.connect(open_chart)
     session.signed_out.connect(chart.close)
     chart.closed.connect(window.show_visit_panel)

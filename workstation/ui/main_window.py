@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -97,6 +99,9 @@ class MainWindow(QMainWindow):
 
         self._waiting = 0
         self._split_chosen = False
+        # Set by wire_chart: called with a function to run once it is safe to close.
+        self.before_close: Callable[[Callable[[], None]], None] | None = None
+        self._close_ready = False
         self.sign_out_action.triggered.connect(self._on_sign_out_action_triggered)
         self.lock_action.triggered.connect(self.lock_requested)
         self.export_action.triggered.connect(self.chart_view.export_requested)
@@ -192,3 +197,17 @@ class MainWindow(QMainWindow):
 
     def _on_quit_action_triggered(self) -> None:
         self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        """Closing waits for ``before_close`` (the chart's drafts saved), then closes."""
+        if self.before_close is None or self._close_ready:
+            super().closeEvent(event)
+            return
+        event.ignore()
+
+        def ready() -> None:
+            self._close_ready = True
+            self.close()
+            self._close_ready = False
+
+        self.before_close(ready)

@@ -84,6 +84,8 @@ class ProviderController(QObject):
         self._session: ProviderSession | None = None
         self._stream: Job | None = None
         self._remembered_username: str | None = None
+        # Set by wire_chart: save the chart's drafts, then call the given function.
+        self.before_sign_out: Callable[[Callable[[], None]], None] | None = None
         self._refresh_token: str | None = None
         # Bumped on sign-out: answers to requests of an earlier session are dropped.
         self._generation = 0
@@ -147,8 +149,12 @@ class ProviderController(QObject):
         self._bridge.submit(self._client.setup_status(), self._on_setup_status_answered,
                             self._on_setup_status_failed)
 
-    def sign_out(self) -> None:
-        """Leave the queue and sign out; the hub is told in the background."""
+    def sign_out(self, *, flush: bool = True) -> None:
+        """Leave the queue and sign out; the hub is told in the background. With ``flush``,
+        the chart's unsaved drafts go to the hub first, while the session is still valid."""
+        if flush and self.before_sign_out is not None and self._session is not None:
+            self.before_sign_out(lambda: self.sign_out(flush=False))
+            return
         self._generation += 1
         if self._stream is not None:
             self._stream.cancel()
@@ -277,7 +283,7 @@ class ProviderController(QObject):
             return
         if isinstance(error, HubError) and error.status == 401:
             username = self._session.provider.username if self._session else None
-            self.sign_out()
+            self.sign_out(flush=False)  # the session is gone: saves could not succeed
             self._sign_in.show_sign_in(username)
             self._sign_in.show_error(error.message)
             return
