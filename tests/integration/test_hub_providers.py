@@ -395,3 +395,21 @@ async def test_a_visit_of_another_service_line_cannot_be_claimed_by_its_id(hub_c
     denied = [e for e in hub_ctx.hub.service.store.audit_events(visit_id=visit["visit_id"])
               if e.action == "visit.claim"]
     assert [e.outcome for e in denied] == ["denied"]
+
+
+async def test_password_guessing_is_stopped_for_a_while(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    wrong = {"username": "house", "password": "not the password"}
+    for _ in range(5):
+        assert (await hub_ctx.post("/api/auth/sign-in", wrong))[0] == 401
+
+    status, error = await hub_ctx.post("/api/auth/sign-in",
+                                       {"username": "HOUSE", "password": PASSWORD})
+    assert status == 429 and "Too many wrong passwords" in error["error"]["message"]
+
+    hub_ctx.clock.advance(minutes=15)
+    assert (await hub_ctx.post("/api/auth/sign-in",
+                               {"username": "house", "password": PASSWORD}))[0] == 200
+    throttled = [e for e in hub_ctx.hub.service.store.audit_events()
+                 if e.detail == "too many wrong passwords"]
+    assert len(throttled) == 1

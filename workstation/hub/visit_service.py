@@ -65,6 +65,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+MAX_FAILED_PASSWORDS = 5
+PASSWORD_WINDOW = timedelta(minutes=15)
+
+
 @dataclass(frozen=True)
 class IssuedSession:
     token: str = field(repr=False)
@@ -87,6 +91,8 @@ class VisitService:
         self.clock = clock
         self.embedded = embedded
         self.condition_names = {c.code: c.name for c in resources.conditions}
+        # Wrong passwords per username (this process), to slow down guessing.
+        self._failed_passwords: dict[str, list[datetime]] = {}
         broker.on_positions_changed = self.push_local_positions
         broker.on_resync = self.resync_local_sockets
 
@@ -339,17 +345,41 @@ class VisitService:
         except UsernameTaken as exc:
             raise ApiError(409, "username_taken", str(exc)) from exc
 
+    def _check_attempts(self, username: str, now: datetime) -> None:
+        """Guessing is slowed down: after MAX_FAILED_PASSWORDS wrong passwords for a username
+        within PASSWORD_WINDOW, every attempt is refused until the window has passed."""
+        recent = [t for t in self._failed_passwords.get(username.casefold(), [])
+                  if now - t < PASSWORD_WINDOW]
+        self._failed_passwords[username.casefold()] = recent
+        if len(recent) >= MAX_FAILED_PASSWORDS:
+            wait = max(1, int((recent[0] + PASSWORD_WINDOW - now).total_seconds() // 60) + 1)
+            raise ApiError(429, "too_many_attempts",
+                           f"Too many wrong passwords. Try again in {wait} minutes, or ask "
+                           "your administrator.")
+
+    def _password_failed(self, username: str, now: datetime) -> None:
+        self._failed_passwords.setdefault(username.casefold(), []).append(now)
+
     async def sign_in(self, username: str, password: str, *, remember: bool = False,
                       ) -> IssuedSession:
         now = self.clock()
+        try:
+            self._check_attempts(username, now)
+        except ApiError:
+            await asyncio.to_thread(self.store.audit, AuditEvent(
+                now, "anonymous", "provider.sign_in", AuditOutcome.DENIED,
+                detail="too many wrong passwords"))
+            raise
         account = await asyncio.to_thread(self.store.provider_account, username)
         ok = await asyncio.to_thread(auth.verify_password,
                                      account.password_hash if account else None, password)
         if account is None or not ok or not account.active:
+            self._password_failed(username, now)
             await asyncio.to_thread(self.store.audit, AuditEvent(
                 now, "anonymous", "provider.sign_in", AuditOutcome.DENIED,
                 detail="bad username or password"))
             raise ApiError(401, "bad_credentials", "The username or password is not right.")
+        self._failed_passwords.pop(username.casefold(), None)
         if auth.needs_rehash(account.password_hash):
             new_hash = await asyncio.to_thread(auth.hash_password, password)
             await asyncio.to_thread(self.store.update_password_hash, account.provider.id,
@@ -387,6 +417,13 @@ class VisitService:
     async def verify_password(self, provider: Provider, password: str) -> None:
         """Unlocking a locked workstation: the signed-in provider's own password, audited."""
         now = self.clock()
+        try:
+            self._check_attempts(provider.username, now)
+        except ApiError:
+            await asyncio.to_thread(self.store.audit, AuditEvent(
+                now, f"provider:{provider.id}", "provider.unlock", AuditOutcome.DENIED,
+                detail="too many wrong passwords"))
+            raise
         account = await asyncio.to_thread(self.store.provider_account, provider.username)
         ok = account is not None and await asyncio.to_thread(
             auth.verify_password, account.password_hash, password)
@@ -394,7 +431,9 @@ class VisitService:
             now, f"provider:{provider.id}", "provider.unlock",
             AuditOutcome.SUCCESS if ok else AuditOutcome.DENIED))
         if not ok:
+            self._password_failed(provider.username, now)
             raise ApiError(401, "bad_credentials", "That password is not right.")
+        self._failed_passwords.pop(provider.username.casefold(), None)
 
     async def authenticate(self, token: str | None) -> Provider:
         provider = None
