@@ -135,6 +135,8 @@ async def test_signing_locks_the_note_tells_the_patient_and_allows_an_addendum(
     assert status == 200
     assert note["signed_by_name"] == "Dr. House"
     assert "J02.9 Acute pharyngitis, unspecified (primary)" in note["summary"]
+    assert note["summary"].startswith(
+        "Virtual Care — video visit on November 24, 2026 with Dr. House")
     assert hub_ctx.hub.service.store.visit(vid).state == "signed"
     pushed = await receive_type(patient_ws, "status")
     assert pushed["state"] == "signed" and pushed["summary"] == note["summary"]

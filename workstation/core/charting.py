@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from workstation.core.visit import VisitState
@@ -172,6 +172,11 @@ class Addendum:
     author_name: str
     at: datetime
     text: str
+
+
+def long_date(day: date) -> str:
+    """As patients read a date: "November 24, 2026"."""
+    return f"{day:%B} {day.day}, {day.year}"
 
 
 def after_visit_summary(note: NoteContent, *, condition_name: str, provider_name: str,

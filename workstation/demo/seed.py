@@ -113,7 +113,7 @@ def seed(store: VisitStore, config: SiteConfig, now: datetime | None = None) -> 
 def _earlier_visit(store: VisitStore, config: SiteConfig, patient: Patient,
                    when: datetime) -> None:
     """A visit months ago, claimed and signed by the demo provider."""
-    from workstation.core.charting import after_visit_summary, note_from_drafts
+    from workstation.core.charting import after_visit_summary, long_date, note_from_drafts
     from workstation.storage.charts import ChartStore
 
     account = store.provider_account(DEMO_USERNAME)
@@ -132,6 +132,6 @@ def _earlier_visit(store: VisitStore, config: SiteConfig, patient: Patient,
     note = note_from_drafts(EARLIER_VISIT)
     summary = after_visit_summary(
         note, condition_name="Cold / flu", provider_name=account.provider.display_name,
-        site_name=config.site_name, visit_date=when.date().isoformat(), fee_note="")
+        site_name=config.site_name, visit_date=long_date(when.date()), fee_note="")
     ChartStore(store).sign(visit.id, note, summary, provider_id=account.provider.id,
                            now=when + timedelta(minutes=18))

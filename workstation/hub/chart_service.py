@@ -23,6 +23,7 @@ from workstation.core.charting import (
     SignedNote,
     after_visit_summary,
     check_ready,
+    long_date,
     note_as_drafts,
     note_from_drafts,
 )
@@ -158,7 +159,7 @@ class ChartService:
         summary = after_visit_summary(
             note, condition_name=self.visits.condition_name(detail.visit.condition),
             provider_name=provider.display_name, site_name=config.site_name,
-            visit_date=self._clock().astimezone(config.zone).date().isoformat(),
+            visit_date=long_date(self._clock().astimezone(config.zone).date()),
             fee_note=self.fee_note())
         try:
             signed = await asyncio.to_thread(self.charts.sign, visit_id, note, summary,
