@@ -40,6 +40,9 @@ class Resources:
     # Condition code → the ICD-10-CM codes offered first, most likely first.
     diagnosis_shortlists: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: MappingProxyType({}), hash=False)
+    # What clinicians type ("uti", "pink eye") → the codes they mean, offered first.
+    diagnosis_synonyms: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False)
     # Condition code → the plan the provider starts from.
     plan_templates: Mapping[str, TreatmentPlan] = field(
         default_factory=lambda: MappingProxyType({}), hash=False)
@@ -47,6 +50,10 @@ class Resources:
     def shortlist_for(self, condition: str) -> tuple[str, ...]:
         """The diagnosis codes to offer first for this condition; () for an unknown one."""
         return self.diagnosis_shortlists.get(condition, ())
+
+    def synonym_codes(self, typed: str) -> tuple[str, ...]:
+        """The codes a clinician's everyday term means ("UTI"); () when it is not one."""
+        return self.diagnosis_synonyms.get(" ".join(typed.casefold().split()), ())
 
     def plan_template(self, condition: str) -> TreatmentPlan:
         """The starting plan for this condition; an empty plan for an unknown one."""
@@ -105,13 +112,15 @@ def _section(path: Path, key: str) -> dict[str, Any]:
     return section
 
 
-def _read_shortlists(path: Path) -> Mapping[str, tuple[str, ...]]:
+def _read_shortlists(path: Path, section: str = "shortlists",
+                     ) -> Mapping[str, tuple[str, ...]]:
+    """Name -> codes: the shortlists by condition, or the synonyms by what clinicians type."""
     shortlists: dict[str, tuple[str, ...]] = {}
-    for condition, codes in _section(path, "shortlists").items():
+    for name, codes in _section(path, section).items():
         if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
             raise ResourceFileError(
-                f"{path}: the shortlist for \"{condition}\" must be a list of codes.")
-        shortlists[condition] = tuple(codes)
+                f"{path}: the list for \"{name}\" must be a list of codes.")
+        shortlists[name.casefold() if section == "synonyms" else name] = tuple(codes)
     return MappingProxyType(shortlists)
 
 
@@ -148,5 +157,6 @@ def load_resources(path: Path | None = None) -> Resources:
         conditions,
         pharmacies,
         diagnosis_shortlists=_read_shortlists(base / "diagnosis_shortlists.json"),
+        diagnosis_synonyms=_read_shortlists(base / "diagnosis_synonyms.json", "synonyms"),
         plan_templates=_read_plan_templates(base / "plan_templates.json"),
     )

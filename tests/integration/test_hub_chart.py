@@ -220,3 +220,17 @@ async def test_fhir_export_of_a_signed_visit_parses_back(hub_ctx: HubContext):
     assert {"Patient", "Encounter", "Condition", "CarePlan", "QuestionnaireResponse"} <= set(kinds)
     assert [e.action for e in hub_ctx.hub.service.store.audit_events(visit_id=vid)
             ].count("chart.export") == 2
+
+
+async def test_code_search_understands_what_clinicians_type(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+
+    _, uti = await hub_ctx.get("/api/icd10?q=UTI", token)
+    _, strep = await hub_ctx.get("/api/icd10?q=strep%20throat", token)
+    _, shortlist = await hub_ctx.get("/api/icd10?q=&condition=sore_throat", token)
+
+    assert uti["codes"][0]["code"] == "N39.0"
+    assert strep["codes"][0]["code"] == "J02.0"
+    assert shortlist["codes"][0]["code"] == "J02.9"
+    assert len({c["code"] for c in uti["codes"]}) == len(uti["codes"])  # no code twice

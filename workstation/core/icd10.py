@@ -96,8 +96,10 @@ def search(query: str, limit: int = 30) -> list[Icd10Code]:
     A code or the start of one (``j02``, ``J02.9``, ``R05``) lists the billable codes under it
     in the classification's order. Otherwise every word typed must start a word of the
     description (case, accents and punctuation ignored): ``ac phar`` finds "Acute pharyngitis,
-    unspecified". Descriptions where more of the words typed match whole come first, then the
-    shorter ones. A code-like query nothing starts with (``b12``) is searched as words.
+    unspecified". A code's inclusion terms count too ("strep throat" finds J02.0 through
+    "Streptococcal sore throat"). Codes where more of the words typed match whole come first,
+    then the shorter descriptions. A code-like query nothing starts with (``b12``) is searched
+    as words.
     """
     if limit <= 0 or not query.strip():
         return []
@@ -149,11 +151,12 @@ def _words(text: str) -> list[str]:
 class _Index:
     """Every item by code, and the billable codes by code prefix and by description word."""
 
-    def __init__(self, items: Iterable[tuple[str, str, bool]]) -> None:
+    def __init__(self, items: Iterable[tuple[str, str, bool, tuple[str, ...]]]) -> None:
         self.by_key: dict[str, Icd10Code] = {}
         billable: list[Icd10Code] = []  # in the classification's order
         billable_keys: list[str] = []
-        for code, description, leaf in items:
+        also_known_as: list[tuple[str, ...]] = []
+        for code, description, leaf, inclusion_terms in items:
             key = code.replace(".", "")
             if key in self.by_key:  # a block named like its only category (B99): keep one
                 continue
@@ -162,18 +165,30 @@ class _Index:
             if entry.billable:
                 billable.append(entry)
                 billable_keys.append(key)
+                also_known_as.append(inclusion_terms)
         self._billable = billable
         # Prefix search: the keys sorted, each with its position in the classification.
         by_key = sorted(zip(billable_keys, range(len(billable_keys)), strict=True))
         self._sorted_keys = [k for k, _ in by_key]
         self._sorted_positions = [i for _, i in by_key]
         # Word search: the description words sorted, each with the billable codes using it.
+        # Two vocabularies: the descriptions', and with the codes' inclusion terms added, so
+        # "strep throat" finds J02.0 through "Streptococcal sore throat" (after the codes whose
+        # own description matches).
         postings: dict[str, list[int]] = {}
+        described: dict[str, list[int]] = {}
         for i, entry in enumerate(billable):
-            for word in set(_words(entry.description)):
+            own = set(_words(entry.description))
+            for word in own:
+                described.setdefault(word, []).append(i)
+            for term in also_known_as[i]:
+                own.update(_words(term))
+            for word in own:
                 postings.setdefault(word, []).append(i)
         self._vocabulary = sorted(postings)
         self._postings = {w: tuple(p) for w, p in postings.items()}
+        self._described_vocabulary = sorted(described)
+        self._described = {w: tuple(p) for w, p in described.items()}
 
     def billable_with_prefix(self, prefix: str) -> list[Icd10Code]:
         start = bisect.bisect_left(self._sorted_keys, prefix)
@@ -194,21 +209,31 @@ class _Index:
             if not found:
                 return []
         assert found is not None
-        whole = [frozenset(self._postings.get(w, ())) for w in set(words)]
+        by_description: set[int] | None = None
+        for word in set(words):
+            matches = self._starting_with(word, described=True)
+            by_description = matches if by_description is None else by_description & matches
+        assert by_description is not None
+        whole = [frozenset(self._described.get(w, ())) for w in set(words)]
 
-        def rank(i: int) -> tuple[int, int, int]:
+        def rank(i: int) -> tuple[int, int, int, int, int]:
             exact = sum(i in s for s in whole)
-            return (-exact, len(self._billable[i].description), i)
+            description = self._billable[i].description
+            # A telehealth visit is nearly always the first encounter for the problem: the
+            # "subsequent encounter" and "sequela" variants of a code come after it.
+            later = description.endswith(("subsequent encounter", "sequela"))
+            return (i not in by_description, later, -exact, len(description), i)
 
         return [self._billable[i] for i in sorted(found, key=rank)[:limit]]
 
-    def _starting_with(self, prefix: str) -> set[int]:
+    def _starting_with(self, prefix: str, *, described: bool = False) -> set[int]:
+        vocabulary = self._described_vocabulary if described else self._vocabulary
+        postings = self._described if described else self._postings
         hits: set[int] = set()
-        vocabulary = self._vocabulary
         for i in range(bisect.bisect_left(vocabulary, prefix), len(vocabulary)):
             if not vocabulary[i].startswith(prefix):
                 break
-            hits.update(self._postings[vocabulary[i]])
+            hits.update(postings[vocabulary[i]])
         return hits
 
 
@@ -225,9 +250,14 @@ def _index() -> _Index:
     return _built
 
 
-def _classification() -> list[tuple[str, str, bool]]:
-    """(code, description, is a leaf) for every item, in the classification's order."""
+def _classification() -> list[tuple[str, str, bool, tuple[str, ...]]]:
+    """(code, description, is a leaf, inclusion terms of a leaf) for every item, in the
+    classification's order."""
     import simple_icd_10_cm as cm  # parses the whole XML: only here, once
 
-    return [(str(code), str(cm.get_description(code)), bool(cm.is_leaf(code)))
-            for code in cm.get_all_codes(with_dots=True)]
+    items = []
+    for code in cm.get_all_codes(with_dots=True):
+        leaf = bool(cm.is_leaf(code))
+        terms = tuple(str(t) for t in cm.get_inclusion_term(code)) if leaf else ()
+        items.append((str(code), str(cm.get_description(code)), leaf, terms))
+    return items

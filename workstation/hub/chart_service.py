@@ -217,7 +217,9 @@ class ChartService:
         if not query.strip():
             return [_code_json(c) for c in icd10.shortlist(resources.shortlist_for(condition))] \
                 if condition else []
-        return [_code_json(c) for c in icd10.search(query)]
+        meant = icd10.shortlist(resources.synonym_codes(query))
+        found = [c for c in icd10.search(query) if c not in meant]
+        return [_code_json(c) for c in [*meant, *found]]
 
 
 class NotSigned(ValueError):
