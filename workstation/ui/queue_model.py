@@ -9,18 +9,16 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from workstation.core.queue import QueueEntry
+from workstation.ui.table_model import AnyIndex, RowTableModel
 
 Clock = Callable[[], datetime]
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 VISIT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -54,7 +52,7 @@ def format_wait(seconds: float) -> str:
     return f"{total // 60:02d}:{total % 60:02d}"
 
 
-class QueueTableModel(QAbstractTableModel):
+class QueueTableModel(RowTableModel):
     """Waiting visits, sorted so the longest-waiting patient is the first row.
 
     The wait column is computed from ``clock()`` whenever it is painted; call
@@ -63,7 +61,7 @@ class QueueTableModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None, *, clock: Clock = utc_now,
                  promised_wait_minutes: int = 20, warn_minutes: int | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, Column)
         self._clock = clock
         self.promised_wait_minutes = promised_wait_minutes
         self.warn_minutes = (warn_minutes if warn_minutes is not None
@@ -157,22 +155,8 @@ class QueueTableModel(QAbstractTableModel):
 
     # -- Qt model interface ---------------------------------------------------------------
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[Column(section)]
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    def row_count(self) -> int:
+        return len(self._entries)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         entry = self.entry_at(index.row()) if index.isValid() else None

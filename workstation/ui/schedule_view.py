@@ -9,11 +9,8 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelectionModel,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
@@ -34,8 +31,7 @@ from workstation.core.visit import VisitState
 from workstation.ui.card import ERROR_STYLE
 from workstation.ui.queue_model import Clock, utc_now
 from workstation.ui.queue_view import QueueTable
-
-AnyIndex = QModelIndex | QPersistentModelIndex
+from workstation.ui.table_model import AnyIndex, RowTableModel
 
 VISIT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -96,7 +92,7 @@ class Column(IntEnum):
     STATUS = 4
 
 
-class ScheduleTableModel(QAbstractTableModel):
+class ScheduleTableModel(RowTableModel):
     """Today's appointments in time order, times shown in the workstation's zone.
 
     Every cell is display text only (the delegate draws it as plain text): patient names and
@@ -104,7 +100,7 @@ class ScheduleTableModel(QAbstractTableModel):
     """
 
     def __init__(self, parent: QObject | None = None, *, tz: tzinfo | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, Column)
         self._tz = tz
         self._appointments: list[Appointment] = []
         self._headers = {
@@ -157,22 +153,8 @@ class ScheduleTableModel(QAbstractTableModel):
 
     # -- Qt model interface ---------------------------------------------------------------
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._appointments)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[Column(section)]
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    def row_count(self) -> int:
+        return len(self._appointments)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         appointment = self.appointment_at(index.row()) if index.isValid() else None
