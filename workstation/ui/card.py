@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLayout, QVBoxLayout, QWidget
+from PySide6.QtGui import QAccessible, QAccessibleEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLayout, QVBoxLayout, QWidget
 
 ERROR_STYLE = ("QLabel#error { color: #8b0000; background: #fde8e8; border: 1px solid #e2a4a4;"
                " border-radius: 4px; padding: 6px; }")
@@ -31,3 +32,18 @@ def centred_card(owner: QWidget, *items: QWidget | QLayout) -> QFrame:
     outer.addLayout(row)
     outer.addStretch(2)
     return card
+
+
+def show_error_label(label: QLabel, message: str) -> None:
+    """Show ``message`` in an error label and announce it to assistive technology (the label's
+    name only says "Error"; its description is what a screen reader reads out)."""
+    label.setText(message)
+    label.setAccessibleDescription(message)
+    label.show()
+    QAccessible.updateAccessibility(QAccessibleEvent(label, QAccessible.Event.Alert))
+
+
+def hide_error_label(label: QLabel) -> None:
+    label.clear()
+    label.setAccessibleDescription("")
+    label.hide()

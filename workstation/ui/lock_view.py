@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -12,7 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.ui.card import ERROR_STYLE, centred_card
+from workstation.ui.card import ERROR_STYLE, centred_card, hide_error_label, show_error_label
 
 
 class LockView(QWidget):
@@ -118,19 +117,12 @@ class LockView(QWidget):
         """Show why the screen stayed locked, announce it to assistive technology, and put the
         cursor back in the password field."""
         self.set_busy(False)
-        self.error_label.setText(message)
-        # The name only says "Error"; the description is what a screen reader reads out.
-        self.error_label.setAccessibleDescription(message)
-        self.error_label.show()
         self.password_edit.setFocus()
         self.password_edit.selectAll()
-        QAccessible.updateAccessibility(QAccessibleEvent(self.error_label,
-                                                         QAccessible.Event.Alert))
+        show_error_label(self.error_label, message)
 
     def clear_error(self) -> None:
-        self.error_label.clear()
-        self.error_label.setAccessibleDescription("")
-        self.error_label.hide()
+        hide_error_label(self.error_label)
 
     # -- slots ----------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
-from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.people import ServiceLine
-from workstation.ui.card import ERROR_STYLE, centred_card
+from workstation.ui.card import ERROR_STYLE, centred_card, hide_error_label, show_error_label
 
 # Source texts, translated where they are shown; the markers let lupdate find them.
 SIGN_IN_TEXT = str(QT_TRANSLATE_NOOP("SignInView", "Sign in"))
@@ -212,17 +211,13 @@ class SignInView(QWidget):
     def show_error(self, message: str) -> None:
         """Show a message the provider can act on, and announce it to assistive technology."""
         self.set_busy(False)
-        self.error_label.setText(message)
-        self.error_label.show()
         if not self.showing_first_account and self.username_edit.text():
             self.password_edit.setFocus()
             self.password_edit.selectAll()
-        QAccessible.updateAccessibility(QAccessibleEvent(self.error_label,
-                                                         QAccessible.Event.Alert))
+        show_error_label(self.error_label, message)
 
     def clear_error(self) -> None:
-        self.error_label.clear()
-        self.error_label.hide()
+        hide_error_label(self.error_label)
 
     def clear_passwords(self) -> None:
         for edit in (self.password_edit, self.new_password_edit, self.confirm_password_edit):
