@@ -315,3 +315,25 @@ def test_clinicians_words_are_offered_first_through_the_synonyms(resources):  # 
     for term, codes in resources.diagnosis_synonyms.items():
         for code in codes:
             assert check_billable(code).code == code, term
+
+
+def test_the_index_can_be_built_from_lines_another_process_sent(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(icd10, "_built", None)
+    monkeypatch.setattr(icd10, "_classification", lambda: [
+        *FAKE, ("A02.0", "Tab\there and\nbreak", True, ("Sore | throat",))])
+    lines = list(icd10.classification_lines())
+    assert all(line.count("\t") == 3 and line.endswith("\n") for line in lines)
+
+    monkeypatch.setattr(icd10, "_built", None)
+    monkeypatch.setattr(icd10, "_classification", lambda: pytest.fail("parsed in-process"))
+    icd10.install_from_lines(iter(lines))
+
+    assert [c.code for c in search("cough")] == ["A00.0", "A01", "A00.1"]
+    assert [c.code for c in search("sore throat")] == ["A02.0"]  # its inclusion term
+    icd10.install_from_lines(iter([]))  # already built: nothing to do
+
+
+def test_no_lines_means_no_index(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(icd10, "_built", None)
+    with pytest.raises(ValueError, match="No ICD-10-CM codes"):
+        icd10.install_from_lines(iter([]))

@@ -12,10 +12,11 @@ case, with surrounding spaces.
 from __future__ import annotations
 
 import bisect
+import gc
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 # How many billable codes a refusal of a too-general code suggests.
@@ -125,6 +126,46 @@ def shortlist(codes: Sequence[str]) -> list[Icd10Code]:
 def warm_up() -> None:
     """Load the classification and build the search index now rather than on first use."""
     _index()
+
+
+def classification_lines() -> Iterator[str]:
+    """The classification as text lines (code, description, leaf, inclusion terms; tab
+    separated, terms joined by "|"), for a process that should not parse the XML itself:
+    the parse holds Python's interpreter lock for most of a second, freezing a GUI."""
+    def flat(text: str) -> str:  # a few texts hold line breaks or tabs: one line each
+        return " ".join(text.split())
+
+    for code, description, leaf, terms in _classification():
+        yield "\t".join((code, flat(description), "1" if leaf else "0",
+                         "|".join(flat(t).replace("|", "/") for t in terms))) + "\n"
+
+
+def install_from_lines(lines: Iterable[str]) -> None:
+    """Build the index from :func:`classification_lines` (read as it arrives: short steps,
+    so other threads keep running). A first use meanwhile waits for it, without parsing."""
+    global _built
+    with _lock:
+        if _built is not None:
+            return
+        # Hundreds of thousands of new objects would set off full garbage collections, each
+        # holding the interpreter lock for tens of milliseconds: none while building, and the
+        # finished index (kept for the life of the process) is left out of later ones.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            items = []
+            for line in lines:
+                code, description, leaf, terms = line.rstrip("\n").split("\t")
+                items.append((code, description, leaf == "1",
+                              tuple(t for t in terms.split("|") if t)))
+            if not items:
+                raise ValueError("No ICD-10-CM codes were received.")
+            _built = _Index(items)
+            del items
+            gc.freeze()
+        finally:
+            if collecting:
+                gc.enable()
 
 
 # -- the index ---------------------------------------------------------------------------------
@@ -261,3 +302,9 @@ def _classification() -> list[tuple[str, str, bool, tuple[str, ...]]]:
         terms = tuple(str(t) for t in cm.get_inclusion_term(code)) if leaf else ()
         items.append((str(code), str(cm.get_description(code)), leaf, terms))
     return items
+
+
+if __name__ == "__main__":  # python -m workstation.core.icd10: the lines, for another process
+    import sys
+
+    sys.stdout.writelines(classification_lines())

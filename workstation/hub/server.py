@@ -11,10 +11,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from workstation.core import icd10
 from workstation.core.payment import PaymentProcessor, RecordingProcessor
 from workstation.core.site import SiteConfig
-from workstation.hub import chart_api, openapi, pages, patient_api, provider_api, sockets
+from workstation.hub import chart_api, codes, openapi, pages, patient_api, provider_api, sockets
 from workstation.hub.broker import Broker, FanoutBroker
 from workstation.hub.chart_service import ChartService
 from workstation.hub.errors import json_errors
@@ -69,7 +68,7 @@ async def _broker(app: web.Application):  # type: ignore[no-untyped-def]
 
 async def _warm_diagnosis_codes(_app: web.Application):  # type: ignore[no-untyped-def]
     # Load the ICD-10-CM list in the background so the first search does not wait on it.
-    task = asyncio.get_running_loop().run_in_executor(None, icd10.warm_up)
+    task = asyncio.get_running_loop().run_in_executor(None, codes.load_codes)
     yield
     with contextlib.suppress(Exception):
         await task
