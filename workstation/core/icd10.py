@@ -128,6 +128,10 @@ def warm_up() -> None:
     _index()
 
 
+def is_loaded() -> bool:
+    return _built is not None
+
+
 def classification_lines() -> Iterator[str]:
     """The classification as text lines (code, description, leaf, inclusion terms; tab
     separated, terms joined by "|"), for a process that should not parse the XML itself:

@@ -17,7 +17,10 @@ log = logging.getLogger(__name__)
 
 
 def load_codes() -> None:
-    """Build the ICD-10-CM search index from a child process (blocking: call in a thread)."""
+    """Build the ICD-10-CM search index from a child process (blocking: call in a thread);
+    once per process."""
+    if icd10.is_loaded():
+        return
     try:
         with subprocess.Popen(
                 [sys.executable, "-W", "ignore", "-m", "workstation.core.icd10"],
