@@ -61,7 +61,7 @@ class QueueTableModel(RowTableModel):
 
     def __init__(self, parent: QObject | None = None, *, clock: Clock = utc_now,
                  promised_wait_minutes: int = 20, warn_minutes: int | None = None) -> None:
-        super().__init__(parent, Column)
+        super().__init__(parent, Column, lambda: self._entries)
         self._clock = clock
         self.promised_wait_minutes = promised_wait_minutes
         self.warn_minutes = (warn_minutes if warn_minutes is not None
@@ -154,9 +154,6 @@ class QueueTableModel(RowTableModel):
         return clock
 
     # -- Qt model interface ---------------------------------------------------------------
-
-    def row_count(self) -> int:
-        return len(self._entries)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         entry = self.entry_at(index.row()) if index.isValid() else None

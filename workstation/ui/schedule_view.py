@@ -100,7 +100,7 @@ class ScheduleTableModel(RowTableModel):
     """
 
     def __init__(self, parent: QObject | None = None, *, tz: tzinfo | None = None) -> None:
-        super().__init__(parent, Column)
+        super().__init__(parent, Column, lambda: self._appointments)
         self._tz = tz
         self._appointments: list[Appointment] = []
         self._headers = {
@@ -152,9 +152,6 @@ class ScheduleTableModel(RowTableModel):
         return self._states.get(state, state.replace("_", " ").capitalize())
 
     # -- Qt model interface ---------------------------------------------------------------
-
-    def row_count(self) -> int:
-        return len(self._appointments)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         appointment = self.appointment_at(index.row()) if index.isValid() else None

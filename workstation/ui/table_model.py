@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sized
 from enum import IntEnum
 from typing import Any
 
@@ -14,16 +15,16 @@ class RowTableModel(QAbstractTableModel):
     """Rows the provider reads and selects, never edits; ``headers`` are the column titles
     (translated by the subclass), keyed by the members of ``columns``."""
 
-    def __init__(self, parent: QObject | None, columns: type[IntEnum]) -> None:
+    def __init__(self, parent: QObject | None, columns: type[IntEnum],
+                 rows: Callable[[], Sized]) -> None:
+        """``rows`` gives the subclass's current rows (only their number is read here)."""
         super().__init__(parent)
         self._columns = columns
+        self._rows = rows
         self._headers: dict[Any, str] = {}
 
-    def row_count(self) -> int:
-        raise NotImplementedError
-
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.row_count()
+        return 0 if parent.isValid() else len(self._rows())
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._columns)
