@@ -226,3 +226,12 @@ def test_signing_out_and_closing_right_after_typing_lose_nothing(
 
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     assert _draft(running, visit_id) == closing
+
+
+def test_closing_the_window_with_nothing_to_save_closes_it_at_once(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
+    running, clock = hub
+    window, _controller, _chart = signed_in_window(qtbot, bridge, running, clock, site)
+
+    assert window.close() is True  # no save in flight: nothing to wait for
+    assert not window.isVisible()

@@ -203,11 +203,21 @@ class MainWindow(QMainWindow):
         if self.before_close is None or self._close_ready:
             super().closeEvent(event)
             return
-        event.ignore()
+        answered_now = True  # nothing to wait for: ``ready`` runs before before_close returns
+        ready_now = False
 
         def ready() -> None:
+            nonlocal ready_now
+            if answered_now:
+                ready_now = True  # close() from inside closeEvent would be ignored by Qt
+                return
             self._close_ready = True
             self.close()
             self._close_ready = False
 
         self.before_close(ready)
+        answered_now = False
+        if ready_now:
+            super().closeEvent(event)
+        else:
+            event.ignore()
