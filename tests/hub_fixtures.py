@@ -63,6 +63,7 @@ class HubContext:
         ws = await self.http.ws_connect(f"{self.url}/ws/patient/{token}")
         status = await receive(ws)
         assert status["type"] == "status"
+        assert (await receive(ws))["type"] == "rtc"  # the ICE servers for the video page
         return ws
 
     async def post(self, path: str, body: Any = None, token: str | None = None,

@@ -413,3 +413,47 @@ async def test_password_guessing_is_stopped_for_a_while(hub_ctx: HubContext):
     throttled = [e for e in hub_ctx.hub.service.store.audit_events()
                  if e.detail == "too many wrong passwords"]
     assert len(throttled) == 1
+
+
+# -- the call's course --------------------------------------------------------------------------
+
+
+async def test_call_events_move_the_visit_and_keep_the_interruption_on_record(
+        hub_ctx: HubContext):
+    house, wilson, visit = await _claimed_visit(hub_ctx)
+    visit_id = visit["visit_id"]
+    patient_ws = await hub_ctx.http.ws_connect(f"{hub_ctx.url}/ws/patient/{visit['visit_token']}")
+    rtc = await receive_type(patient_ws, "rtc")
+    assert rtc["ice_servers"] == []  # sent even when the site has none
+    status, page = await _page(hub_ctx, f"/v/{visit['visit_token']}/video")
+    assert status == 200 and "Video visit" in page
+
+    path = f"/api/visits/{visit_id}/call"
+    assert (await hub_ctx.post(path, {"event": "started"}, wilson))[0] == 403
+    for event, state in [("started", "in_call"), ("interrupted", "reconnecting"),
+                         ("resumed", "in_call")]:
+        status, body = await hub_ctx.post(path, {"event": event}, house)
+        assert (status, body["state"]) == (200, state), body
+        assert (await receive_type(patient_ws, "status"))["state"] == state
+    for repeated in ("started", "resumed"):  # an event that already holds changes nothing
+        status, body = await hub_ctx.post(path, {"event": repeated}, house)
+        assert status == 200 and body["state"] == "in_call"
+    assert (await hub_ctx.post(path, {"event": "paused"}, house))[0] == 422
+
+    status, body = await hub_ctx.post(path, {"event": "ended"}, house)
+    assert (status, body["state"]) == (200, "documenting")
+    assert (await receive_type(patient_ws, "status"))["state"] == "documenting"
+    status, body = await hub_ctx.post(path, {"event": "resumed"}, house)
+    assert status == 409 and body["error"]["code"] == "illegal_transition"
+
+    states = [to for _from, to, _at, _actor in
+              hub_ctx.hub.service.store.transitions(visit_id)]
+    assert states[-4:] == ["in_call", "reconnecting", "in_call", "documenting"]
+    status, page = await _page(hub_ctx, f"/v/{visit['visit_token']}/video")
+    assert status == 404 and "expired" in page.lower()  # the video room is closed for good
+    await patient_ws.close()
+
+
+async def _page(hub_ctx: HubContext, path: str) -> tuple[int, str]:
+    async with hub_ctx.http.get(f"{hub_ctx.url}{path}") as r:
+        return r.status, await r.text()

@@ -56,6 +56,8 @@ ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any
      schemas.ClaimNextIn, 200, True, []),
     ("post", "/api/visits/{visit_id}/release", "Return a claimed patient to the queue", None,
      200, True, [VISIT_ID]),
+    ("post", "/api/visits/{visit_id}/call", "Record the video call starting, dropping, "
+     "coming back or ending", schemas.CallEventIn, 200, True, [VISIT_ID]),
     ("post", "/api/appointments", "Book a scheduled video visit", schemas.AppointmentIn, 201,
      True, []),
     ("get", "/api/schedule", "Appointments of a day", None, 200, True,

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from workstation.core.visit import VisitKind, VisitState
 from workstation.core.visit_link import looks_like_token
 from workstation.hub.patient_api import SERVICE
+from workstation.storage.store import VisitDetail
 
 WEB = Path(__file__).with_name("web")
 
@@ -36,21 +38,30 @@ async def device_test_page(_request: web.Request) -> web.FileResponse:
     return _page("device-test.html")
 
 
-async def _live(request: web.Request) -> bool:
+# The video room opens once a provider has the visit and closes for good when the call ends.
+CALL_STATES = frozenset({VisitState.CLAIMED, VisitState.IN_CALL, VisitState.RECONNECTING})
+
+
+async def _detail(request: web.Request) -> VisitDetail | None:
     token = request.match_info["token"]
     if not looks_like_token(token):
-        return False
-    return await request.app[SERVICE].store_detail(token) is not None
+        return None
+    return await request.app[SERVICE].store_detail(token)
 
 
 @routes.get("/v/{token}", name="visit_page")
 async def visit_page(request: web.Request) -> web.FileResponse:
-    return _page("visit.html") if await _live(request) else _page("expired.html", 404)
+    return _page("visit.html") if await _detail(request) else _page("expired.html", 404)
 
 
 @routes.get("/v/{token}/video", name="video_page")
 async def video_page(request: web.Request) -> web.FileResponse:
-    return _page("video.html") if await _live(request) else _page("expired.html", 404)
+    detail = await _detail(request)
+    if detail is None or detail.visit.kind is VisitKind.E_VISIT:
+        return _page("expired.html", 404)
+    if detail.visit.state not in CALL_STATES and detail.visit.state is not VisitState.WAITING:
+        return _page("expired.html", 404)
+    return _page("video.html")
 
 
 CSP = (

@@ -12,6 +12,7 @@ from workstation.hub.errors import ApiError, parse_body
 from workstation.hub.patient_api import SERVICE
 from workstation.hub.schemas import (
     AppointmentIn,
+    CallEventIn,
     ClaimNextIn,
     FirstProviderIn,
     RefreshIn,
@@ -123,6 +124,15 @@ async def release(request: web.Request) -> web.Response:
         visit = await _service(request).release(provider, request.match_info["visit_id"])
     except VisitNotFound as exc:
         raise ApiError(404, "not_found", "This visit does not exist.") from exc
+    return web.json_response({"visit_id": visit.id, "state": visit.state.value})
+
+
+@routes.post("/api/visits/{visit_id}/call", name="call_event")
+async def call_event(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    body = await parse_body(request, CallEventIn)
+    visit = await _service(request).call_event(provider, request.match_info["visit_id"],
+                                                body.event)
     return web.json_response({"visit_id": visit.id, "state": visit.state.value})
 
 

@@ -148,6 +148,12 @@ class ClaimNextIn(Strict):
     e_visit: bool = False  # the next E-Visit instead of the next video visit
 
 
+class CallEventIn(Strict):
+    """What happened to the video call of a visit, as the provider's workstation saw it."""
+
+    event: Literal["started", "interrupted", "resumed", "ended"]
+
+
 class AppointmentIn(Strict):
     patient: PatientIn
     service_line: ShortText
@@ -166,7 +172,7 @@ class AppointmentIn(Strict):
 REQUEST_MODELS: dict[str, type[BaseModel]] = {
     m.__name__: m
     for m in (EligibilityIn, CheckInIn, ECheckInIn, SignInIn, FirstProviderIn, ClaimNextIn,
-              AppointmentIn)
+              AppointmentIn, CallEventIn)
 }
 
 

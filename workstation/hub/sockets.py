@@ -134,6 +134,9 @@ async def patient_socket(request: web.Request) -> web.WebSocketResponse:
     service.broker.add_patient(visit_id, ws)
     try:
         await ws.send_json({"type": "status", **await service.status(detail)})
+        # The video page needs the site's STUN/TURN servers; sent even when there are none.
+        await ws.send_json({"type": "rtc",
+                            "ice_servers": [dict(s) for s in service.config.ice_servers]})
         async for message in _messages(ws):
             kind = message["type"]
             if kind == "signal":

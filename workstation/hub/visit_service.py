@@ -60,6 +60,15 @@ LEFT_REASONS = {
     VisitState.NO_SHOW: "no_show", VisitState.EXPIRED: "expired",
 }
 
+# A call event: the state it moves the visit to, from the states it may come from.
+CALL_EVENTS: dict[str, tuple[VisitState, tuple[VisitState, ...]]] = {
+    "started": (VisitState.IN_CALL, (VisitState.CLAIMED, VisitState.RECONNECTING)),
+    "interrupted": (VisitState.RECONNECTING, (VisitState.IN_CALL,)),
+    "resumed": (VisitState.IN_CALL, (VisitState.RECONNECTING,)),
+    "ended": (VisitState.DOCUMENTING,
+              (VisitState.CLAIMED, VisitState.IN_CALL, VisitState.RECONNECTING)),
+}
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -519,6 +528,23 @@ class VisitService:
         moved = await self._transition(visit.id, VisitState.WAITING, f"provider:{provider.id}",
                                        expect=(VisitState.CLAIMED,))
         await self._announce_waiting(moved)
+        return moved
+
+    async def call_event(self, provider: Provider, visit_id: str, event: str) -> Visit:
+        """The call started, dropped, came back or ended: the visit's state follows (each move
+        is kept with the visit, so an interruption stays on record) and the patient's pages
+        are told. Repeating an event that already holds changes nothing."""
+        visit = await self._owned_visit(provider, visit_id)
+        target, sources = CALL_EVENTS[event]
+        if visit.state is target:
+            return visit
+        if visit.state not in sources:
+            raise ApiError(409, "illegal_transition",
+                           f"The call cannot be {event} while the visit is {visit.state.value}.")
+        moved = await self._transition(visit.id, target, f"provider:{provider.id}",
+                                       expect=sources)
+        await self.broker.to_patient(moved.id, {"type": "status", "visit_id": moved.id,
+                                                "state": moved.state.value})
         return moved
 
     async def _owned_visit(self, provider: Provider, visit_id: str) -> Visit:

@@ -1,0 +1,117 @@
+"""Outgoing media tracks: paced frames from a camera, microphone or synthetic source.
+
+Muting keeps the audio track sending silence (the far side hears nothing, the call stays up);
+turning the camera off stops video frames until it is turned back on. A capture device hands
+frames in with ``offer`` from its own thread's callback; the track sends only the newest one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+from collections.abc import Callable
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from workstation.devices.synthetic import AUDIO_RATE, AUDIO_SAMPLES, silence_like
+
+VIDEO_CLOCK = 90_000
+VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
+AUDIO_TIME_BASE = fractions.Fraction(1, AUDIO_RATE)
+
+
+class _Paced(MediaStreamTrack):
+    """Hands out one frame per ``period`` seconds, on the loop's clock."""
+
+    def __init__(self, period: float) -> None:
+        super().__init__()
+        self._period = period
+        self._start: float | None = None
+        self._count = 0
+
+    async def _tick(self) -> int:
+        """Wait for the next frame's time; returns the frame's number since the start."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        loop = asyncio.get_running_loop()
+        if self._start is None:
+            self._start = loop.time()
+        else:
+            self._count += 1
+            delay = self._start + self._count * self._period - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -0.5:  # fell far behind (the loop was busy): skip ahead, no burst
+                self._count = int((loop.time() - self._start) / self._period)
+        return self._count
+
+
+class VideoTrack(_Paced):
+    """Video at ``fps`` from ``produce`` (a new frame, or None to repeat nothing this tick)."""
+
+    kind = "video"
+
+    def __init__(self, produce: Callable[[], av.VideoFrame | None], fps: int = 30) -> None:
+        super().__init__(1 / fps)
+        self._produce = produce
+        self._fps = fps
+        self._on = asyncio.Event()
+        self._on.set()
+
+    @property
+    def enabled(self) -> bool:
+        return self._on.is_set()
+
+    def set_enabled(self, on: bool) -> None:
+        """Camera on or off: off sends no frames at all until it is turned on again."""
+        if on:
+            self._on.set()
+        else:
+            self._on.clear()
+
+    async def recv(self) -> av.VideoFrame:
+        while True:
+            if not self._on.is_set():
+                await self._on.wait()
+                self._start = None  # a fresh timeline: no burst of catch-up frames
+            count = await self._tick()
+            frame = self._produce() if self._on.is_set() else None
+            if frame is not None:
+                frame.pts = int(count * VIDEO_CLOCK / self._fps)
+                frame.time_base = VIDEO_TIME_BASE
+                return frame
+
+
+class LatestFrame:
+    """The newest frame a capture thread handed over; older ones are dropped, never queued."""
+
+    def __init__(self) -> None:
+        self._frame: av.VideoFrame | None = None
+
+    def offer(self, frame: av.VideoFrame) -> None:
+        self._frame = frame
+
+    def take(self) -> av.VideoFrame | None:
+        frame, self._frame = self._frame, None
+        return frame
+
+
+class AudioTrack(_Paced):
+    """20 ms audio frames from ``produce`` (None: silence this tick); muted sends silence."""
+
+    kind = "audio"
+
+    def __init__(self, produce: Callable[[], av.AudioFrame | None]) -> None:
+        super().__init__(AUDIO_SAMPLES / AUDIO_RATE)
+        self._produce = produce
+        self.muted = False
+
+    async def recv(self) -> av.AudioFrame:
+        count = await self._tick()
+        produced = self._produce()
+        frame = produced if produced is not None and not self.muted else silence_like()
+        frame.pts = count * AUDIO_SAMPLES
+        frame.time_base = AUDIO_TIME_BASE
+        frame.sample_rate = AUDIO_RATE
+        return frame
