@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import av
@@ -16,6 +18,7 @@ import pytest
 
 from workstation.devices.synthetic import TestPattern, Tone, age_ms, read_time_code, rms
 from workstation.rtc.call import Call, ChatMessage
+from workstation.settings import user_data_dir
 
 
 @dataclass
@@ -180,3 +183,36 @@ async def test_the_call_comes_back_after_the_network_returns(pair) -> None:  # t
     first = min(t for t, _f in at_patient.video if t >= back)
     assert first - back < 5.0, "frames must flow within 5 s of the network coming back"
     assert provider.interruptions >= 1
+
+
+MEDIA_SIGNATURES = (b"RIFF", b"OggS", b"\x1aE\xdf\xa3", b"fLaC", b"ID3", b"DKIF")  # wav/ogg/webm/…
+
+
+def _files(*roots: Path) -> dict[Path, tuple[int, int]]:
+    found: dict[Path, tuple[int, int]] = {}
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in root.rglob("*"):
+            with contextlib.suppress(OSError):
+                if path.is_file() and "pytest-of-" not in str(path):
+                    stat = path.stat()
+                    found[path] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+async def test_a_call_writes_no_audio_or_video_anywhere(pair) -> None:  # type: ignore[no-untyped-def]
+    provider, at_provider, _patient, at_patient, _relay = pair
+    roots = (Path(tempfile.gettempdir()), user_data_dir(), Path.cwd())
+    before = _files(*roots)
+    await _until(lambda: len(at_patient.video) > 60 and len(at_provider.video) > 60, 15,
+                 "two seconds of video each way")
+    await provider.close()
+    after = _files(*roots)
+    changed = [p for p, sig in after.items() if before.get(p) != sig]
+    for path in changed:
+        with contextlib.suppress(OSError), path.open("rb") as f:
+            head = f.read(64)
+        assert not any(sig in head for sig in MEDIA_SIGNATURES), f"media in {path}"
+    # Two seconds of 640x480 video and 48 kHz audio would be megabytes: nothing of the kind.
+    assert sum(after[p][0] for p in changed) < 256 * 1024, changed

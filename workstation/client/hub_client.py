@@ -7,11 +7,12 @@ carrying the hub's own message ("Another provider has already claimed this patie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import ssl as ssl_module
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from workstation.client.hub_events import (
     ConnectionChanged,
     HubEvent,
     MalformedEvent,
+    Signal,
     parse_entry,
     parse_event,
 )
@@ -118,6 +120,9 @@ class HubClient:
         self._refresh_token: str | None = None
         self._socket: aiohttp.ClientWebSocketResponse | None = None
         self._closed = False
+        # A visit's call takes that visit's signaling messages (see add_signal_handler).
+        self._signal_handlers: dict[str, Callable[[Mapping[str, Any]], Awaitable[None]]] = {}
+        self._last_signal: asyncio.Task[None] | None = None
 
     # -- lifetime -------------------------------------------------------------------------
 
@@ -295,7 +300,7 @@ class HubClient:
                         if msg.type is not aiohttp.WSMsgType.TEXT:
                             break
                         event = _decode(msg.data)
-                        if event is None:
+                        if event is None or self._dispatch_signal(event):
                             continue
                         if not connected:
                             connected, attempt = True, 0
@@ -321,6 +326,39 @@ class HubClient:
                 yield ConnectionChanged(False)
             await asyncio.sleep(self._reconnect_delay(attempt))
             attempt += 1
+
+    def add_signal_handler(self, visit_id: str,
+                           handler: Callable[[Mapping[str, Any]], Awaitable[None]]) -> None:
+        """Signaling messages of ``visit_id`` go to ``handler`` (on this loop, in order of
+        arrival) instead of out of ``events()``, for as long as the handler stays added."""
+        self._signal_handlers[visit_id] = handler
+
+    def remove_signal_handler(self, visit_id: str) -> None:
+        self._signal_handlers.pop(visit_id, None)
+
+    def _dispatch_signal(self, event: HubEvent) -> bool:
+        if not isinstance(event, Signal) or event.visit_id not in self._signal_handlers:
+            return False
+        handler = self._signal_handlers[event.visit_id]
+        previous = self._last_signal
+
+        async def run() -> None:
+            if previous is not None:  # one after the other: an answer never overtakes its offer
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await previous
+            try:
+                await handler(event.data)
+            except Exception:
+                log.exception("A call's signaling handler failed")
+
+        self._last_signal = asyncio.create_task(run())
+        return True
+
+    async def call_event(self, visit_id: str, event: str) -> str:
+        """Record the call starting, dropping, coming back or ending; returns the visit state."""
+        body = await self._request("POST", f"/api/visits/{_segment(visit_id)}/call",
+                                   json_body={"event": event})
+        return str(body["state"])
 
     async def send_signal(self, visit_id: str, data: Mapping[str, Any]) -> None:
         """Relay a signaling message to the patient of a visit this provider claimed."""

@@ -9,7 +9,9 @@ are plain dicts relayed by the hub for that visit only:
 - ``{"kind": "offer" | "answer", "sdp": ..., "session": n}``: a new peer connection. aiortc
   has no ICE restart, so every (re)connection is a new session; an answer for an older session
   is ignored.
-- ``{"kind": "bye"}``: the other side ended the call.
+- ``{"kind": "bye"}``: the other side hung up. The provider ending it ends the call; the
+  patient leaving (or reloading the page) leaves the offerer ``away``, ready to offer again
+  when the patient says hello.
 
 Nothing is recorded: remote frames go to the callbacks and nowhere else. DTLS-SRTP is always on
 (aiortc cannot turn it off); the DTLS fingerprint travels inside the SDP, which only ever goes
@@ -50,7 +52,7 @@ STALL_S = 3.0  # no media for this long on a "connected" call: treat it as dropp
 WATCH_S = 0.5
 
 Role = Literal["offerer", "answerer"]
-CallState = Literal["idle", "connecting", "connected", "reconnecting", "ended"]
+CallState = Literal["idle", "connecting", "connected", "reconnecting", "away", "ended"]
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 
@@ -153,7 +155,11 @@ class Call:
         if self.state == "ended":
             return
         kind = data.get("kind")
-        if kind == "bye":
+        if kind == "bye" and self.role == "offerer":
+            await self._drop_pc()
+            self._cancel_retry()
+            self._set_state("away")
+        elif kind == "bye":
             await self.close(notify=False)
         elif kind == "hello" and self.role == "offerer":
             await self._offer()

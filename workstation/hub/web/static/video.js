@@ -1,6 +1,338 @@
-// Video page (/v/<token>/video): reserved for the video room. For now it only links back to the
-// visit page of the same token (#back_to_visit).
+// Video page (/v/<token>/video): the patient's side of the call, with the browser's own WebRTC.
+//
+// Signaling goes over the visit's socket (/ws/patient/<token>) as {type: "signal", data}:
+//   we send {kind: "hello"} when we have no working connection (on arrival, and every
+//   RETRY_MS while interrupted); the provider's workstation answers with
+//   {kind: "offer", sdp, session}; we answer {kind: "answer", sdp, session} once ICE gathering
+//   is done (no trickle: the workstation's aiortc takes complete descriptions);
+//   {kind: "bye"} ends the call from either side.
+// Chat runs on the "chat" data channel the workstation opens: {id, from, text, at}, shown as
+// text, never as HTML. Nothing is recorded: media goes to the <video> elements only.
+
+import { $, setText } from "./common.js";
+
+const RETRY_MS = 2000;
+const GATHER_TIMEOUT_MS = 5000;
+const MAX_CHAT = 2000;
 
 const match = /^\/v\/([^/]+)\/video\/?$/.exec(location.pathname);
-const back = document.getElementById("back_to_visit");
-if (match && back) back.href = `/v/${match[1]}`;
+const token = match ? decodeURIComponent(match[1]) : "";
+
+const state = {
+  ws: null,
+  wsAttempts: 0,
+  iceServers: [],
+  local: null, // MediaStream from the camera and microphone (may be null: receive only)
+  pc: null,
+  session: 0,
+  channel: null,
+  connected: false,
+  ended: false,
+  retryTimer: null,
+  muted: false,
+  cameraOff: false,
+};
+
+if (token) $("back_to_visit").href = `/v/${encodeURIComponent(token)}`;
+
+// ---- camera and microphone ----------------------------------------------------------------
+
+async function getMedia() {
+  const video = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+  const attempts = [
+    [{ audio: true, video }, null],
+    [{ audio: true, video: false }, "No camera could be used: your provider will hear you but not see you."],
+    [{ audio: false, video }, "No microphone could be used: your provider will see you but not hear you. Use the messages below."],
+  ];
+  for (const [constraints, warning] of attempts) {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia(constraints);
+      if (warning) showDeviceWarning(warning);
+      return stream;
+    } catch (error) {
+      if (error && error.name === "NotAllowedError") {
+        showDeviceWarning("Your browser blocked the camera and microphone. Allow them for this site in the browser's settings, then reload this page. You can still see and hear your provider.");
+        return null;
+      }
+    }
+  }
+  showDeviceWarning("No camera or microphone was found. You can still see and hear your provider, and use the messages below.");
+  return null;
+}
+
+function showDeviceWarning(message) {
+  setText($("device_message"), message);
+  $("device_banner").hidden = false;
+}
+
+// ---- the visit socket ---------------------------------------------------------------------
+
+function connectSocket() {
+  if (state.ended) return;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${scheme}//${location.host}/ws/patient/${encodeURIComponent(token)}`);
+  state.ws = ws;
+  ws.addEventListener("open", () => {
+    state.wsAttempts = 0;
+    if (!state.connected) hello();
+  });
+  ws.addEventListener("message", (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (!message || typeof message !== "object") return;
+    if (message.type === "rtc" && Array.isArray(message.ice_servers)) {
+      state.iceServers = message.ice_servers;
+    } else if (message.type === "status") {
+      onStatus(message);
+    } else if (message.type === "signal" && message.data && typeof message.data === "object") {
+      onSignal(message.data).catch((error) => console.warn("signal failed", error));
+    }
+  });
+  ws.addEventListener("close", (event) => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    if (event.code === 4404) {
+      endCall("This visit link has expired.", false);
+      return;
+    }
+    if (!state.ended) {
+      state.wsAttempts += 1;
+      setTimeout(connectSocket, Math.min(5000, 500 * state.wsAttempts));
+    }
+  });
+}
+
+function signal(data) {
+  const ws = state.ws;
+  if (ws && ws.readyState === WebSocket.OPEN) {
+    ws.send(JSON.stringify({ type: "signal", data }));
+    return true;
+  }
+  return false;
+}
+
+function hello() {
+  if (!state.ended) signal({ kind: "hello" });
+}
+
+function onStatus(message) {
+  const s = message.state;
+  if (s === "waiting") setStatus("You are in line. The video starts when your provider is ready.");
+  else if (s === "claimed" && !state.connected) setStatus("Your provider is ready. Connecting the video…");
+  else if (["documenting", "signed", "redirected", "cancelled", "no_show", "expired"].includes(s)) {
+    endCall("Your video visit has ended.", false);
+  }
+}
+
+// ---- the peer connection ------------------------------------------------------------------
+
+async function onSignal(data) {
+  if (state.ended) return;
+  if (data.kind === "offer" && typeof data.sdp === "string" && Number.isInteger(data.session)) {
+    await answer(data.sdp, data.session);
+  } else if (data.kind === "bye") {
+    endCall("Your provider ended the video visit.", false);
+  }
+}
+
+async function answer(sdp, session) {
+  closePeer();
+  state.session = session;
+  const pc = new RTCPeerConnection({ iceServers: state.iceServers });
+  state.pc = pc;
+  pc.addEventListener("track", (event) => {
+    const remote = $("remote_video");
+    if (remote.srcObject !== event.streams[0] && event.streams[0]) {
+      remote.srcObject = event.streams[0];
+    } else if (!event.streams[0]) {
+      const stream = remote.srcObject instanceof MediaStream ? remote.srcObject : new MediaStream();
+      stream.addTrack(event.track);
+      remote.srcObject = stream;
+    }
+    $("remote_placeholder").hidden = true;
+  });
+  pc.addEventListener("datachannel", (event) => useChannel(event.channel));
+  pc.addEventListener("connectionstatechange", () => {
+    if (pc !== state.pc) return;
+    if (pc.connectionState === "connected") {
+      state.connected = true;
+      clearInterval(state.retryTimer);
+      state.retryTimer = null;
+      setStatus("Connected to your provider.");
+    } else if (["failed", "disconnected"].includes(pc.connectionState)) {
+      interrupted();
+    }
+  });
+  await pc.setRemoteDescription({ type: "offer", sdp });
+  if (state.local) {
+    for (const track of state.local.getTracks()) pc.addTrack(track, state.local);
+  }
+  await pc.setLocalDescription(await pc.createAnswer());
+  await gathered(pc);
+  if (pc !== state.pc) return;
+  signal({ kind: "answer", sdp: pc.localDescription.sdp, session });
+}
+
+function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState === "complete") {
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      }
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, GATHER_TIMEOUT_MS); // send what we have: host candidates at least
+  });
+}
+
+function interrupted() {
+  if (state.ended) return;
+  state.connected = false;
+  setStatus("Reconnecting… Your provider can still see your visit. Stay on this page.");
+  if (state.retryTimer) return;
+  hello();
+  state.retryTimer = setInterval(() => {
+    if (state.connected || state.ended) {
+      clearInterval(state.retryTimer);
+      state.retryTimer = null;
+      return;
+    }
+    hello();
+  }, RETRY_MS);
+}
+
+function closePeer() {
+  if (state.pc) {
+    state.pc.close();
+    state.pc = null;
+  }
+  state.channel = null;
+  state.connected = false;
+  setChatEnabled(false);
+}
+
+function endCall(message, notify) {
+  if (state.ended) return;
+  if (notify) signal({ kind: "bye" });
+  state.ended = true;
+  clearInterval(state.retryTimer);
+  closePeer();
+  if (state.local) for (const track of state.local.getTracks()) track.stop();
+  $("self_video").srcObject = null;
+  $("remote_video").srcObject = null;
+  if (state.ws) {
+    const ws = state.ws;
+    state.ws = null;
+    ws.close();
+  }
+  $("room").hidden = true;
+  for (const id of ["mute_button", "camera_button", "leave_button"]) $(id).disabled = true;
+  setText($("ended_title"), message);
+  $("ended_panel").hidden = false;
+  $("ended_panel").focus();
+  setStatus(message);
+}
+
+// ---- chat ---------------------------------------------------------------------------------
+
+function useChannel(channel) {
+  state.channel = channel;
+  channel.addEventListener("open", () => setChatEnabled(true));
+  channel.addEventListener("close", () => setChatEnabled(false));
+  channel.addEventListener("message", (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (message && typeof message.text === "string" && message.text.trim()) {
+      addChat(message.from === "patient" ? "You" : "Provider", message.text.slice(0, MAX_CHAT));
+    }
+  });
+  if (channel.readyState === "open") setChatEnabled(true);
+}
+
+function setChatEnabled(on) {
+  $("chat_input").disabled = !on;
+  $("chat_send").disabled = !on;
+}
+
+function addChat(who, text) {
+  const item = document.createElement("li");
+  const from = document.createElement("span");
+  from.className = "from";
+  from.textContent = `${who}:`;
+  item.append(from, document.createTextNode(text));
+  $("chat_log").append(item);
+  item.scrollIntoView({ block: "nearest" });
+}
+
+$("chat_form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = $("chat_input");
+  const text = input.value.trim().slice(0, MAX_CHAT);
+  const channel = state.channel;
+  if (!text || !channel || channel.readyState !== "open") return;
+  const id = globalThis.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now());
+  channel.send(JSON.stringify({ id, from: "patient", text, at: Date.now() / 1000 }));
+  addChat("You", text);
+  input.value = "";
+  input.focus();
+});
+
+// ---- controls -----------------------------------------------------------------------------
+
+$("mute_button").addEventListener("click", () => {
+  state.muted = !state.muted;
+  if (state.local) for (const track of state.local.getAudioTracks()) track.enabled = !state.muted;
+  $("mute_button").setAttribute("aria-pressed", String(state.muted));
+  setText($("mute_button"), state.muted ? "Unmute microphone" : "Mute microphone");
+});
+
+$("camera_button").addEventListener("click", () => {
+  state.cameraOff = !state.cameraOff;
+  if (state.local) for (const track of state.local.getVideoTracks()) track.enabled = !state.cameraOff;
+  $("camera_button").setAttribute("aria-pressed", String(state.cameraOff));
+  setText($("camera_button"), state.cameraOff ? "Turn camera on" : "Turn camera off");
+});
+
+$("leave_button").addEventListener("click", () => {
+  endCall("You left the video visit. Your provider can call you back from your visit page.", true);
+});
+
+window.addEventListener("pagehide", () => {
+  if (!state.ended) signal({ kind: "bye" });
+});
+
+function setStatus(text) {
+  setText($("call_status"), text);
+}
+
+// ---- start --------------------------------------------------------------------------------
+
+async function main() {
+  if (!token) {
+    endCall("This visit link is not valid.", false);
+    return;
+  }
+  state.local = await getMedia();
+  if (state.local) {
+    $("self_video").srcObject = state.local;
+    if (!state.local.getVideoTracks().length) $("camera_button").disabled = true;
+    if (!state.local.getAudioTracks().length) $("mute_button").disabled = true;
+  } else {
+    $("camera_button").disabled = true;
+    $("mute_button").disabled = true;
+  }
+  setStatus("Waiting for your provider to start the video…");
+  connectSocket();
+}
+
+main();
