@@ -1,34 +1,45 @@
 """Composition root of the desktop app: settings in, services built, window shown.
 
-The embedded hub and its database start inside the bridge's asyncio thread, so the window
-appears at once and never waits on them.
+Start-up order, so the provider sees the queue as early as possible:
+
+1. The window, with only what the sign-in and the work lists need (the chart is built on first
+   use; asyncio, aiohttp, the databases and the media stack are not imported yet).
+2. With a clinic hub and a remembered sign-in, :class:`QuickStart` signs in and fetches the
+   queue through Qt's own network stack, and the queue paints.
+3. Then the rest is composed (:func:`_compose`): the asyncio thread, the hub client and its
+   live socket (whose snapshot replaces the first answer), the chart, the lock, the local draft
+   copy. Without a remembered sign-in, or with the embedded hub (which starts inside the asyncio
+   thread), step 3 comes at once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
-from workstation.client.hub_client import ProviderSession
 from workstation.core.site import SiteConfig
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.chart_presenter import ChartController, wire_chart
+from workstation.ui.first_paint import FirstPaint
 from workstation.ui.main_window import MainWindow
-from workstation.ui.provider_session import ProviderController
 from workstation.ui.queue_view import QueueView
 from workstation.ui.schedule_view import ScheduleView
-from workstation.ui.session_lock import SessionLock
 from workstation.ui.theme import follow_system_scheme
 
-if TYPE_CHECKING:  # the hub and the databases load in the asyncio thread, after the window
+if TYPE_CHECKING:  # loaded after the first paint
+    from workstation.client.hub_client import ProviderSession
+    from workstation.core.queue import QueueEntry
     from workstation.hub.server import RunningHub
     from workstation.storage.draft_cache import DraftCache
+    from workstation.ui.bridge import AsyncBridge
+    from workstation.ui.chart_presenter import ChartController
+    from workstation.ui.provider_session import ProviderController
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +47,8 @@ USERNAME_SERVICE = "workstation-username"
 REFRESH_SERVICE = "workstation-refresh-token"  # "remember me": never a password
 DEMO_FILE_NAME = "demo.db"
 EMBEDDED_FILE_NAME = "workstation.db"
-CACHE_DELAY_MS = 1500  # as storage.database.DEFAULT_FILE_NAME
+CACHE_DELAY_MS = 1500  # the local draft copy opens this long after sign-in
+LIVE_FALLBACK_MS = 1000  # compose the rest even if the first paint never comes (minimized)
 
 
 def _keyring_get(service: str, hub_key: str) -> str | None:
@@ -63,9 +75,26 @@ def _keyring_put(service: str, hub_key: str, value: str | None) -> None:
         log.info("No keyring: nothing is remembered on this computer")
 
 
+class _Answer(QObject):
+    """Carries a result from a plain thread back to the GUI thread (queued signal)."""
+
+    arrived = Signal(object)
+
+
+def _in_thread(work: Callable[[], Any], done: Callable[[Any], None], parent: QObject) -> None:
+    """Run ``work`` on a short-lived thread (keyring calls may wait on the desktop's secret
+    service), then ``done(result)`` on the GUI thread."""
+    answer = _Answer(parent)
+    answer.arrived.connect(done)
+    threading.Thread(target=lambda: answer.arrived.emit(work()), name="keyring",
+                     daemon=True).start()
+
+
 def _open_draft_cache(bridge: AsyncBridge, chart: ChartController, path: Path) -> None:
     """Open the local copy of unsaved drafts off the GUI thread; without a keyring, go on
     without it (the hub still keeps every draft it receives)."""
+    import asyncio
+
     if chart.has_cache:
         return
 
@@ -85,6 +114,8 @@ def _open_draft_cache(bridge: AsyncBridge, chart: ChartController, path: Path) -
 
 
 async def _start_embedded(db_path: Path, config: SiteConfig, demo: bool) -> RunningHub:
+    import asyncio
+
     from workstation.hub.server import start_hub
     from workstation.resource_files import load_resources
     from workstation.storage.database import open_store
@@ -102,19 +133,25 @@ async def _start_embedded(db_path: Path, config: SiteConfig, demo: bool) -> Runn
         raise
 
 
-def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) -> int:
-    app = QApplication.instance() or QApplication(sys.argv)
-    assert isinstance(app, QApplication)
-    app.setApplicationName("workstation")
-    app.setOrganizationName("workstation")
-    app.setApplicationDisplayName(f"{config.site_name}{' — DEMO' if demo else ''}")
-    app.setDesktopFileName("workstation")
-    follow_system_scheme(app)
+@dataclass
+class _Live:
+    """What runs once the window is up: the asyncio thread and the controllers."""
+
+    bridge: AsyncBridge
+    controller: ProviderController
+
+
+def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
+             hub_key: str) -> _Live:
+    """The asyncio thread, the provider and chart controllers, the lock and "remember me"."""
+    import asyncio
+
+    from workstation.ui.bridge import AsyncBridge
+    from workstation.ui.chart_presenter import ChartController, wire_chart
+    from workstation.ui.provider_session import ProviderController
+    from workstation.ui.session_lock import SessionLock
+
     bridge = AsyncBridge()
-    window = MainWindow(
-        queue_view=QueueView(promised_wait_minutes=config.promised_wait_minutes),
-        schedule_view=ScheduleView(tz=config.zone,
-                                   begin_window_minutes=config.begin_window_minutes))
     controller = ProviderController(bridge, window, service_lines=config.service_lines)
     chart = ChartController(bridge, window.chart_view)
     wire_chart(chart, controller, window)
@@ -123,7 +160,6 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     controller.signed_in.connect(lambda *_args: QTimer.singleShot(
         CACHE_DELAY_MS, lambda: _open_draft_cache(bridge, chart, cache_path)))
     SessionLock(bridge, window, controller, chart, lock_minutes=config.lock_minutes)
-    hub_key = hub_url or ("embedded-demo" if demo else "embedded")
 
     def remember(service: str, value: str | None) -> None:
         # Keyring calls may wait on the desktop's secret service: never on the GUI thread.
@@ -136,33 +172,50 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     controller.signed_in.connect(on_signed_in)
     controller.signed_out.connect(lambda: remember(REFRESH_SERVICE, None))
     controller.remembered_sign_in_failed.connect(lambda: remember(REFRESH_SERVICE, None))
+    return _Live(bridge, controller)
+
+
+def _entries(queue: Mapping[str, Any] | None) -> list[QueueEntry] | None:
+    """The queue of the quick start's answer; None when it is missing or malformed (the live
+    socket's snapshot brings it a moment later)."""
+    from workstation.client.hub_events import MalformedEvent, parse_entry
+
+    if queue is None or not isinstance(queue.get("entries"), list):
+        return None
+    try:
+        return [parse_entry(e) for e in queue["entries"]]
+    except MalformedEvent:
+        return None
+
+
+def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("workstation")
+    app.setOrganizationName("workstation")
+    app.setApplicationDisplayName(f"{config.site_name}{' — DEMO' if demo else ''}")
+    app.setDesktopFileName("workstation")
+    follow_system_scheme(app)
+    window = MainWindow(
+        queue_view=QueueView(promised_wait_minutes=config.promised_wait_minutes),
+        schedule_view=ScheduleView(tz=config.zone,
+                                   begin_window_minutes=config.begin_window_minutes))
+    hub_key = hub_url or ("embedded-demo" if demo else "embedded")
+    live: list[_Live] = []
+
+    def go_live() -> _Live:
+        if not live:
+            live.append(_compose(window, config, data_dir, demo, hub_key))
+        return live[0]
+
     def remembered() -> tuple[str | None, str | None]:
         return (_keyring_get(USERNAME_SERVICE, hub_key), _keyring_get(REFRESH_SERVICE, hub_key))
 
     if hub_url:
-        controller.show_starting(f"Connecting to the hub at {hub_url}…")
-        # The keyring is read on the asyncio thread too: the window paints without waiting.
-        bridge.submit(asyncio.to_thread(remembered), lambda found: controller.start(
-            hub_url, username=found[0], refresh_token=found[1]))
+        window.sign_in_view.show_connecting(f"Connecting to the hub at {hub_url}…")
+        _start_clinic(window, hub_url, remembered, go_live)
     else:
-        db_path = data_dir / (DEMO_FILE_NAME if demo else EMBEDDED_FILE_NAME)
-        controller.show_starting(
-            "Starting the demo hub on this computer…" if demo
-            else "Starting the hub on this computer…")
-
-        async def start() -> tuple[RunningHub, tuple[str | None, str | None]]:
-            hub = await _start_embedded(db_path, config, demo)
-            return hub, await asyncio.to_thread(remembered)
-
-        def hub_started(started: tuple[RunningHub, tuple[str | None, str | None]]) -> None:
-            hub, (username, refresh_token) = started
-            bridge.add_cleanup(lambda: asyncio.to_thread(hub.service.store.close))
-            bridge.add_cleanup(hub.close)  # last added runs first: the hub, then the store
-            log.info("Embedded hub at %s", hub.url)
-            controller.start(hub.url, username=username, refresh_token=refresh_token)
-
-        bridge.submit(start(), hub_started,
-                      lambda exc: controller.show_startup_error(str(exc)))
+        _start_embedded_hub(window, go_live(), data_dir, config, demo, remembered)
     settings = QSettings()
     window.restore_layout(settings)
     app.aboutToQuit.connect(lambda: window.save_layout(settings))
@@ -170,4 +223,82 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     try:
         return app.exec()
     finally:
-        bridge.stop()
+        if live:
+            live[0].bridge.stop()
+
+
+def _start_clinic(window: MainWindow, hub_url: str,
+                  remembered: Callable[[], tuple[str | None, str | None]],
+                  go_live: Callable[[], _Live]) -> None:
+    """A clinic hub: with a remembered sign-in, the quick start paints the queue first."""
+
+    def found(values: tuple[str | None, str | None]) -> None:
+        username, token = values
+        if not token:
+            go_live().controller.start(hub_url, username=username)
+            return
+        from workstation.ui.quick_start import QuickStart
+
+        quick = QuickStart(hub_url, window)
+
+        def ready(session: dict[str, Any], queue: dict[str, Any] | None) -> None:
+            quick.deleteLater()
+            entries = _entries(queue)
+            provider = session.get("provider")
+            name = provider.get("display_name") if isinstance(provider, dict) else None
+            if entries is not None and isinstance(name, str):
+                window.show_workspace(name)
+                window.show_queue(entries)
+                # The rest is composed once the queue has painted, after whatever else that
+                # paint queued up (one more turn of the event loop).
+                watch = FirstPaint(lambda _w: True, lambda: QTimer.singleShot(
+                    0, lambda: adopt(session, entries)), window)
+                window.queue_view.table.viewport().installEventFilter(watch)
+                QTimer.singleShot(LIVE_FALLBACK_MS, lambda: adopt(session, entries))
+            else:
+                adopt(session, None)
+
+        def adopt(session: dict[str, Any], entries: list[QueueEntry] | None) -> None:
+            if live_done:
+                return
+            live_done.append(True)
+            go_live().controller.adopt(hub_url, session, entries)
+
+        def failed(why: str) -> None:
+            quick.deleteLater()
+            log.info("Quick start did not sign in (%s); starting the usual way", why)
+            go_live().controller.start(hub_url, username=username, refresh_token=token)
+
+        live_done: list[bool] = []
+        quick.ready.connect(ready)
+        quick.failed.connect(failed)
+        quick.start(token)
+
+    _in_thread(remembered, found, window)
+
+
+def _start_embedded_hub(window: MainWindow, live: _Live, data_dir: Path, config: SiteConfig,
+                        demo: bool, remembered: Callable[[], tuple[str | None, str | None]],
+                        ) -> None:
+    """The hub inside this process, started on the asyncio thread; then the usual sign-in."""
+    import asyncio
+
+    db_path = data_dir / (DEMO_FILE_NAME if demo else EMBEDDED_FILE_NAME)
+    controller = live.controller
+    controller.show_starting(
+        "Starting the demo hub on this computer…" if demo
+        else "Starting the hub on this computer…")
+
+    async def start() -> tuple[RunningHub, tuple[str | None, str | None]]:
+        hub = await _start_embedded(db_path, config, demo)
+        return hub, await asyncio.to_thread(remembered)
+
+    def hub_started(started: tuple[RunningHub, tuple[str | None, str | None]]) -> None:
+        hub, (username, refresh_token) = started
+        live.bridge.add_cleanup(lambda: asyncio.to_thread(hub.service.store.close))
+        live.bridge.add_cleanup(hub.close)  # last added runs first: the hub, then the store
+        log.info("Embedded hub at %s", hub.url)
+        controller.start(hub.url, username=username, refresh_token=refresh_token)
+
+    live.bridge.submit(start(), hub_started,
+                       lambda exc: controller.show_startup_error(str(exc)))

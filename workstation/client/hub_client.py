@@ -178,6 +178,11 @@ class HubClient:
                                    json_body={"refresh_token": refresh_token})
         return self._signed_in(body)
 
+    def adopt_session(self, body: Mapping[str, Any]) -> ProviderSession:
+        """Use a session the hub issued to another part of the workstation (the quick start's
+        remembered sign-in): ``body`` is the hub's sign-in answer."""
+        return self._signed_in(body)
+
     def _signed_in(self, body: Mapping[str, Any]) -> ProviderSession:
         refresh = body.get("refresh_token")
         session = ProviderSession(token=str(body["token"]),

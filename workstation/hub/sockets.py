@@ -69,6 +69,17 @@ def _signal_data(message: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+async def _prepared(ws: web.WebSocketResponse, request: web.Request) -> bool:
+    """Finish the handshake; False when the client went away during it (a workstation
+    closing as it starts, a phone losing its signal): nothing to log as an error."""
+    try:
+        await ws.prepare(request)
+    except ConnectionResetError:
+        log.info("A client left during the WebSocket handshake")
+        return False
+    return True
+
+
 async def _close(ws: web.WebSocketResponse, code: int, reason: str) -> None:
     await ws.close(code=code, message=reason.encode()[:120])
 
@@ -81,10 +92,11 @@ async def provider_socket(request: web.Request) -> web.WebSocketResponse:
         provider = await service.authenticate(
             bearer_token(request.headers.get("Authorization")))
     except ApiError:
-        await ws.prepare(request)
-        await _close(ws, NOT_SIGNED_IN, "sign in first")
+        if await _prepared(ws, request):
+            await _close(ws, NOT_SIGNED_IN, "sign in first")
         return ws
-    await ws.prepare(request)
+    if not await _prepared(ws, request):
+        return ws
     sock = ProviderSocket(ws, provider.id, set(provider.service_lines))
     broker = service.broker
     # Register before the snapshot so no event can fall between the two.
@@ -125,7 +137,8 @@ async def patient_socket(request: web.Request) -> web.WebSocketResponse:
     service: VisitService = request.app[SERVICE]
     token = request.match_info["token"]
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE)
-    await ws.prepare(request)
+    if not await _prepared(ws, request):
+        return ws
     detail = await service.store_detail(token) if looks_like_token(token) else None
     if detail is None:
         await _close(ws, LINK_GONE, "link expired")

@@ -47,7 +47,8 @@ AudioSource = Callable[[], av.AudioFrame | None]
 
 log = logging.getLogger(__name__)
 
-RETRY_S = 2.0  # between attempts while the call is interrupted
+RETRY_S = 2.0  # between hellos, and between checks of an attempt, while interrupted
+ATTEMPT_S = 4.0  # an offer still connecting is given this long before a new one replaces it
 STALL_S = 3.0  # no media for this long on a "connected" call: treat it as dropped
 WATCH_S = 0.5
 
@@ -135,6 +136,7 @@ class Call:
         self._watch: asyncio.Task[None] | None = None
         self._retry: asyncio.Task[None] | None = None
         self._last_media = 0.0
+        self._offered_at = 0.0
         self._lock = asyncio.Lock()
         self.interruptions = 0
         self.chat: list[ChatMessage] = []
@@ -162,7 +164,8 @@ class Call:
         elif kind == "bye":
             await self.close(notify=False)
         elif kind == "hello" and self.role == "offerer":
-            await self._offer()
+            if not self._attempt_pending():
+                await self._offer()
         elif kind == "offer" and self.role == "answerer":
             await self._answer(data)
         elif kind == "answer" and self.role == "offerer":
@@ -285,8 +288,17 @@ class Call:
                     pc.addTransceiver(kind, direction="recvonly")
             self._use_channel(pc.createDataChannel("chat"))
             await pc.setLocalDescription(await pc.createOffer())
+            self._offered_at = 0.0
             await self._say({"kind": "offer", "sdp": pc.localDescription.sdp,
                              "session": self._session})
+            self._offered_at = time.monotonic()  # sent: give it time to connect
+
+    def _attempt_pending(self) -> bool:
+        """An offer is still connecting and young: a new one would only cut it off (hellos
+        keep coming while the other side waits for it)."""
+        pc = self._pc
+        return (pc is not None and pc.connectionState in ("new", "connecting")
+                and time.monotonic() - self._offered_at < ATTEMPT_S)
 
     async def _answer(self, data: Mapping[str, Any]) -> None:
         sdp, session = data.get("sdp"), data.get("session")
@@ -390,7 +402,8 @@ class Call:
         while self.state == "reconnecting":
             try:
                 if self.role == "offerer":
-                    await self._offer()
+                    if not self._attempt_pending():
+                        await self._offer()
                 else:
                     await self._say({"kind": "hello"})
             except Exception as exc:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
@@ -15,12 +16,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.ui.chart_view import ChartView
+from workstation.core.queue import QueueEntry
 from workstation.ui.lock_view import LockView
 from workstation.ui.queue_view import QueueView
 from workstation.ui.schedule_view import ScheduleView
 from workstation.ui.sign_in_view import SignInView
 from workstation.ui.visit_panel import VisitPanel
+
+if TYPE_CHECKING:  # built on first use: the queue paints without waiting for the chart
+    from workstation.ui.chart_view import ChartView
 
 # Source texts, translated where they are shown; the markers let lupdate find them.
 APP_TITLE = str(QT_TRANSLATE_NOOP("MainWindow", "Workstation"))
@@ -54,10 +58,9 @@ class MainWindow(QMainWindow):
         self.work_lists.addTab(self.schedule_view, self.tr("&Today's schedule"))
         self.work_lists.addTab(self.evisit_view, self.tr("&E-Visits"))
         self.visit_panel = VisitPanel()
-        self.chart_view = ChartView()
+        self._chart_view: ChartView | None = None
         self._right = QStackedWidget()
         self._right.addWidget(self.visit_panel)
-        self._right.addWidget(self.chart_view)
 
         self.workspace = QSplitter(Qt.Orientation.Horizontal)
         self.workspace.setAccessibleName(self.tr("Work lists and visit"))
@@ -104,8 +107,6 @@ class MainWindow(QMainWindow):
         self._close_ready = False
         self.sign_out_action.triggered.connect(self._on_sign_out_action_triggered)
         self.lock_action.triggered.connect(self.lock_requested)
-        self.export_action.triggered.connect(self.chart_view.export_requested)
-        self.chart_view.export_available.connect(self.export_action.setEnabled)
         self.quit_action.triggered.connect(self._on_quit_action_triggered)
         self.queue_view.waiting_count_changed.connect(self._on_waiting_count_changed)
         self.evisit_view.waiting_count_changed.connect(self._on_waiting_count_changed)
@@ -118,7 +119,24 @@ class MainWindow(QMainWindow):
 
     @property
     def showing_chart(self) -> bool:
-        return self._right.currentWidget() is self.chart_view
+        return self._chart_view is not None and self._right.currentWidget() is self._chart_view
+
+    @property
+    def chart_view(self) -> ChartView:
+        """The chart, built the first time it is asked for (after the queue has painted)."""
+        if self._chart_view is None:
+            from workstation.ui.chart_view import ChartView
+
+            view = self._chart_view = ChartView()
+            self._right.addWidget(view)
+            self.export_action.triggered.connect(view.export_requested)
+            view.export_available.connect(self.export_action.setEnabled)
+        return self._chart_view
+
+    def show_queue(self, entries: Sequence[QueueEntry]) -> None:
+        """Video visits in the queue, E-Visits in their inbox."""
+        self.queue_view.show_entries([e for e in entries if not e.e_visit])
+        self.evisit_view.show_entries([e for e in entries if e.e_visit])
 
     def show_chart(self) -> None:
         self._right.setCurrentWidget(self.chart_view)

@@ -37,6 +37,7 @@ class ProviderHub(Protocol):
     async def sign_in(self, username: str, password: str, *,
                       remember: bool = False) -> ProviderSession: ...
     async def refresh(self, refresh_token: str) -> ProviderSession: ...
+    def adopt_session(self, body: Mapping[str, Any]) -> ProviderSession: ...
     async def sign_out(self) -> None: ...
     async def verify_password(self, password: str) -> None: ...
     async def claim(self, visit_id: str) -> Claim: ...
@@ -149,6 +150,17 @@ class ProviderController(QObject):
         self._bridge.submit(self._client.setup_status(), self._on_setup_status_answered,
                             self._on_setup_status_failed)
 
+    def adopt(self, hub_url: str, session_body: Mapping[str, Any],
+              entries: Sequence[QueueEntry] | None) -> None:
+        """Take over a remembered sign-in done before this controller existed (the quick
+        start), keeping the queue it painted; the live socket's snapshot follows."""
+        if self._client is not None:
+            self._bridge.submit(self._client.close())
+        self._client = self._client_factory(hub_url)
+        self._sign_in.set_hub_address(self._client.base_url)
+        session = self._client.adopt_session(session_body)
+        self._on_hub_signed_in(session, True, entries)
+
     def sign_out(self, *, flush: bool = True) -> None:
         """Leave the queue and sign out; the hub is told in the background. With ``flush``,
         the chart's unsaved drafts go to the hub first, while the session is still valid."""
@@ -227,20 +239,21 @@ class ProviderController(QObject):
                             lambda session: self._on_hub_signed_in(session, False),
                             self._on_sign_in_failed)
 
-    def _on_hub_signed_in(self, session: ProviderSession, remember: bool) -> None:
+    def _on_hub_signed_in(self, session: ProviderSession, remember: bool,
+                          entries: Sequence[QueueEntry] | None = None) -> None:
         assert self._client is not None
         self._session = session
         self._sign_in.clear_passwords()
         self._sign_in.set_busy(False)
         self._sign_in.clear_error()
         self._panel.show_placeholder()
-        for view in self._lists:
-            view.show_entries([])
-            view.show_connecting()
         mine = [line for line in self._service_lines
                 if line.code in session.provider.service_lines]
         for view in self._lists:
             view.set_service_lines(mine)
+        self._window.show_queue(entries or ())
+        for view in self._lists:
+            view.show_connecting()
         self._window.show_workspace(session.provider.display_name)
         self._alert.set_signed_in(True)
         self.refresh_schedule()
@@ -268,8 +281,7 @@ class ProviderController(QObject):
                 for view in self._lists:
                     view.show_reconnecting()
         elif isinstance(event, ev.QueueSnapshot):
-            self._queue.show_entries([e for e in event.entries if not e.e_visit])
-            self._evisits.show_entries([e for e in event.entries if e.e_visit])
+            self._window.show_queue(event.entries)
         elif isinstance(event, ev.QueueAdded):
             (self._evisits if event.entry.e_visit else self._queue).add_entry(event.entry)
             self._alert.patient_joined(event.entry, sum(len(v.entries()) for v in self._lists))

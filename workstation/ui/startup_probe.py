@@ -20,27 +20,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+
+from workstation.ui.first_paint import FirstPaint
 
 TOKEN_ENV = "WORKSTATION_BENCH_REFRESH_TOKEN"
 TICK_MS = 4
-
-
-class _FirstPaint(QObject):
-    """Calls ``done`` once, after the first paint of a widget that ``ready`` accepts."""
-
-    def __init__(self, ready: Callable[[QObject], bool], done: Callable[[], None]) -> None:
-        super().__init__()
-        self._ready = ready
-        self._done = done
-        self._fired = False
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
-        if not self._fired and event.type() is QEvent.Type.Paint and self._ready(watched):
-            self._fired = True
-            QTimer.singleShot(0, self._done)  # after this paint has finished
-        return False
 
 
 def bare() -> int:
@@ -52,7 +38,7 @@ def bare() -> int:
         print("PAINTED", flush=True)
         app.quit()
 
-    probe = _FirstPaint(lambda w: w is window, painted)
+    probe = FirstPaint(lambda w: w is window, painted)
     window.installEventFilter(probe)  # on the window only: an app-wide filter slows Qt down
     window.show()
     return app.exec()
@@ -90,7 +76,7 @@ def workstation(hub_url: str, work_seconds: float) -> int:
     keyring.set_keyring(ProcessKeyring())
     keyring.set_password(workstation_app.REFRESH_SERVICE, hub_url, os.environ[TOKEN_ENV])
     qapp = QApplication(sys.argv)
-    probes: list[_FirstPaint] = []
+    probes: list[FirstPaint] = []
 
     def watch_queue() -> None:
         # Runs in the first turn of the event loop, after the window is built and shown; the
@@ -98,7 +84,7 @@ def workstation(hub_url: str, work_seconds: float) -> int:
         # The filter sits on the queue's viewport only: an app-wide one slows Qt down.
         window = next(w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow))
         queue = window.queue_view
-        probe = _FirstPaint(lambda _w: window.showing_workspace and queue.model.rowCount() > 0,
+        probe = FirstPaint(lambda _w: window.showing_workspace and queue.model.rowCount() > 0,
                             lambda: painted(window))
         probes.append(probe)
         queue.table.viewport().installEventFilter(probe)
