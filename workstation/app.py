@@ -147,6 +147,8 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     import asyncio
 
     from workstation.ui.bridge import AsyncBridge
+    from workstation.ui.call_pane import CallPane
+    from workstation.ui.call_presenter import CallController, wire_call
     from workstation.ui.chart_presenter import ChartController, wire_chart
     from workstation.ui.provider_session import ProviderController
     from workstation.ui.session_lock import SessionLock
@@ -155,6 +157,13 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     controller = ProviderController(bridge, window, service_lines=config.service_lines)
     chart = ChartController(bridge, window.chart_view)
     wire_chart(chart, controller, window)
+    call_pane = CallPane()
+    call_pane.hide()
+    window.chart_view.set_call_pane(call_pane)
+    call = CallController(bridge, call_pane,
+                          ice_servers=tuple(dict(s) for s in config.ice_servers),
+                          default_devices=_default_devices(demo))
+    wire_call(call, chart, controller)
     cache_path = data_dir / ("demo-drafts.db" if demo else "drafts.db")
     # Opened once the queue is up: start-up does not wait for it, and no chart is open yet.
     controller.signed_in.connect(lambda *_args: QTimer.singleShot(
@@ -173,6 +182,16 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     controller.signed_out.connect(lambda: remember(REFRESH_SERVICE, None))
     controller.remembered_sign_in_failed.connect(lambda: remember(REFRESH_SERVICE, None))
     return _Live(bridge, controller)
+
+
+def _default_devices(demo: bool) -> tuple[object, object, object] | None:
+    """Demo mode (training, often on a PC without a camera) starts on the test pattern and
+    tone; otherwise the first real device of each kind is chosen."""
+    if not demo:
+        return None
+    from workstation.rtc.media import SYNTHETIC
+
+    return SYNTHETIC, SYNTHETIC, SYNTHETIC
 
 
 def _entries(queue: Mapping[str, Any] | None) -> list[QueueEntry] | None:

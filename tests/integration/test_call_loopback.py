@@ -216,3 +216,25 @@ async def test_a_call_writes_no_audio_or_video_anywhere(pair) -> None:  # type: 
         assert not any(sig in head for sig in MEDIA_SIGNATURES), f"media in {path}"
     # Two seconds of 640x480 video and 48 kHz audio would be megabytes: nothing of the kind.
     assert sum(after[p][0] for p in changed) < 256 * 1024, changed
+
+
+async def test_lower_limits_send_smaller_and_fewer_frames_without_dropping_the_call(pair) -> None:  # type: ignore[no-untyped-def]
+    provider, _at_provider, _patient, at_patient, _relay = pair
+    await _until(lambda: len(at_patient.video) > 30, 10, "video at the patient")
+
+    provider.set_video_limits(240, 15)
+    lowered = time.monotonic()
+    await _until(lambda: any(f.height == 240 for f in at_patient.frames_since(lowered)), 10,
+                 "smaller frames")
+    small_from = min(t for t, f in at_patient.video if t >= lowered and f.height == 240)
+    await asyncio.sleep(2.0)
+    small = [t for t, f in at_patient.video if t >= small_from and f.height == 240]
+    rate = (len(small) - 1) / (small[-1] - small[0])
+    assert 10 <= rate <= 20, rate  # about 15 a second, no longer 30
+    assert at_patient.video[-1][1].width == 320  # aspect kept
+
+    provider.set_video_limits(None, 30)
+    restored = time.monotonic()
+    await _until(lambda: any(f.height == 480 for f in at_patient.frames_since(restored)), 10,
+                 "full-size frames again")
+    assert provider.state == "connected" and provider.interruptions == 0

@@ -32,10 +32,13 @@ from pytestqt.qtbot import QtBot
 from tests.factories import checkin_body
 from tests.hub_fixtures import Clock
 from tests.ui.conftest import run
+from tests.ui.test_call_pane import Patient, check_in_with_token
 from tests.ui.test_chart_hub import claim_first, signed_in_window
-from tests.ui.test_provider_controller_hub import check_in
 from workstation.hub.server import RunningHub
+from workstation.rtc.media import SYNTHETIC
 from workstation.ui.bridge import AsyncBridge
+from workstation.ui.call_pane import CallPane
+from workstation.ui.call_presenter import CallController, wire_call
 from workstation.ui.main_window import MainWindow
 
 if os.environ.get("QT_QPA_PLATFORM") != "xcb":
@@ -72,12 +75,21 @@ async def check_in_waiting_patient(url: str) -> None:
 
 
 def open_chart(qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site,  # type: ignore[no-untyped-def]
-               ) -> MainWindow:
+               token: list[str] | None = None) -> MainWindow:
     """Signed in, the sample patient claimed and charted with one diagnosis and the plan from
-    the template (draft saved), and a second patient waiting past the promise."""
+    the template (draft saved), and a second patient waiting past the promise. The chart has
+    its call pane, as in the app (the visit link's token goes to ``token``)."""
     running, clock = hub
-    window, _controller, _chart = signed_in_window(qtbot, bridge, running, clock, site)
-    run(bridge, qtbot, check_in(running.url))
+    window, controller, chart = signed_in_window(qtbot, bridge, running, clock, site)
+    pane = CallPane()
+    pane.hide()
+    window.chart_view.set_call_pane(pane)
+    call = CallController(bridge, pane, default_devices=(SYNTHETIC, SYNTHETIC, SYNTHETIC))
+    wire_call(call, chart, controller)
+    window.setProperty("call_controller", call)  # kept alive with the window
+    visit_token = run(bridge, qtbot, check_in_with_token(running.url))
+    if token is not None:
+        token.append(visit_token)
     # Without a window manager (Xvfb) nothing activates the window, and Ctrl+N needs it.
     with qtbot.waitActive(window, timeout=5_000):
         window.activateWindow()
@@ -336,3 +348,33 @@ def test_the_checks_see_clipping_in_a_window_too_small(
         if not check(window):
             silent.append(name)
     assert silent == [], f"these checks found nothing clipped in a window too small: {silent}"
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_during_a_call_the_pictures_controls_and_chart_all_fit(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site,  # type: ignore[no-untyped-def]
+        size: QSize) -> None:
+    token: list[str] = []
+    window = open_chart(qtbot, bridge, hub, site, token)
+    pane = window.findChild(CallPane)
+    assert pane is not None and pane.isVisible()
+    patient = Patient(hub[0].url, token[0])
+    run(bridge, qtbot, patient.join())
+    pane.start_button.click()
+    qtbot.waitUntil(lambda: pane.remote_view.frames_shown > 10, timeout=15_000)
+    qtbot.waitUntil(lambda: pane.quality_label.text().startswith("Call quality"),
+                    timeout=10_000)
+    show_at(qtbot, window, size, "plan")
+    save(window, size, "call")
+    problems = [p for button, what in (
+        (pane.start_button, "Start video visit"), (pane.end_button, "End video visit"),
+        (pane.mute_button, "Mute"), (pane.camera_button, "Camera off"),
+        (pane.float_button, "Float video")) for p in _button_problems(button, what)]
+    problems += _label_problems(pane.state_label, window, "the call's state")
+    problems += _label_problems(pane.quality_label, window, "the call's quality")
+    if pane.remote_view.height() < 180:
+        problems.append(f"the patient's video is only {pane.remote_view.height()} px high")
+    problems += tab_problems(window)
+    pane.end_button.click()
+    run(bridge, qtbot, patient.leave())
+    assert not problems, "\n".join(problems)

@@ -124,6 +124,7 @@ class Call:
         self._tracks: dict[str, VideoTrack | AudioTrack] = {}
         self.muted = False
         self.camera_on = True
+        self._limits: tuple[int | None, int] = (None, fps)
         self._on_video = on_video
         self._on_audio = on_audio
         self._on_chat = on_chat
@@ -194,6 +195,13 @@ class Call:
         track = self._tracks.get("audio")
         if isinstance(track, AudioTrack):
             track.muted = muted
+
+    def set_video_limits(self, max_height: int | None, fps: int) -> None:
+        """Lower (or restore) what is sent: resolution and frame rate, not a frozen picture."""
+        self._limits = (max_height, fps)
+        track = self._tracks.get("video")
+        if isinstance(track, VideoTrack):
+            track.set_limits(max_height, fps)
 
     def set_camera(self, on: bool) -> None:
         """Camera off: no video frames at all until it is back on."""
@@ -344,6 +352,7 @@ class Call:
         if kind == "video" and self._video_source is not None:
             track = VideoTrack(self._video_source, self._fps)
             track.set_enabled(self.camera_on)
+            track.set_limits(*self._limits)
         elif kind == "audio" and self._audio_source is not None:
             track = AudioTrack(self._audio_source)
             track.muted = self.muted

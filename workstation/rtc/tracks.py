@@ -55,9 +55,19 @@ class VideoTrack(_Paced):
     def __init__(self, produce: Callable[[], av.VideoFrame | None], fps: int = 30) -> None:
         super().__init__(1 / fps)
         self._produce = produce
-        self._fps = fps
         self._on = asyncio.Event()
         self._on.set()
+        self._origin: float | None = None  # timestamps run on from here whatever the rate
+        self.max_height: int | None = None
+
+    def set_limits(self, max_height: int | None, fps: int) -> None:
+        """Send at most ``max_height`` lines (scaled, aspect kept) and ``fps`` frames a second:
+        when the network or the CPU falls short, smaller and fewer frames beat frozen ones."""
+        self.max_height = max_height
+        if abs(self._period - 1 / fps) > 1e-9:
+            self._period = 1 / fps
+            self._start = None  # a fresh pacing timeline at the new rate
+            self._count = 0
 
     @property
     def enabled(self) -> bool:
@@ -75,10 +85,16 @@ class VideoTrack(_Paced):
             if not self._on.is_set():
                 await self._on.wait()
                 self._start = None  # a fresh timeline: no burst of catch-up frames
-            count = await self._tick()
+            await self._tick()
             frame = self._produce() if self._on.is_set() else None
             if frame is not None:
-                frame.pts = int(count * VIDEO_CLOCK / self._fps)
+                if self.max_height is not None and frame.height > self.max_height:
+                    width = int(frame.width * self.max_height / frame.height) // 2 * 2
+                    frame = frame.reformat(width=width, height=self.max_height)
+                now = asyncio.get_running_loop().time()
+                if self._origin is None:
+                    self._origin = now
+                frame.pts = int((now - self._origin) * VIDEO_CLOCK)
                 frame.time_base = VIDEO_TIME_BASE
                 return frame
 

@@ -83,6 +83,7 @@ class ChartController(QObject):
         self._dirty: set[str] = set()
         self._in_flight: set[str] = set()
         self._generation = 0
+        self.visit_kind = ""  # of the open chart: "on_demand", "scheduled" or "e_visit"
         self._clock = clock
         self._ask_save_path = ask_save_path or self._default_save_path
         self._save_timer = QTimer(self)
@@ -150,6 +151,11 @@ class ChartController(QObject):
     def _drop_pending_answers(self) -> None:
         self._generation += 1
 
+    @property
+    def signed(self) -> bool:
+        """The open chart's note is signed (read-only)."""
+        return self._signed
+
     def flush(self) -> None:
         """Save every changed pane now (before signing, locking or quitting)."""
         self._save_timer.stop()
@@ -175,6 +181,7 @@ class ChartController(QObject):
         if generation != self._generation:
             return
         self._condition = str(chart["visit"]["condition"])
+        self.visit_kind = str(chart["visit"].get("kind", ""))
         self._signed = chart.get("note") is not None
         self._view.show_chart(chart)
         self._view.set_save_status(self.tr("Signed") if self._signed else self._saved_text(

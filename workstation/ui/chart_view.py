@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.ui.call_pane import CallPane
 from workstation.ui.chart_panes import DiagnosisPane, DispositionPane, PlanPane
 
 NO_ALLERGY_WORDS = {"", "none", "no", "nka", "nkda", "n/a", "none known", "no known allergies",
@@ -148,10 +149,15 @@ class ChartView(QWidget):
                               (self.disposition, "Disposition && &sign")):
             self.tabs.addTab(_scrolling(widget), self.tr(title))
 
+        # The call pane (added by the call presenter) sits above the tabs; the provider moves
+        # the divider, or floats the video away.
+        self.body = QSplitter(Qt.Orientation.Vertical)
+        self.body.setChildrenCollapsible(False)
+        self.body.addWidget(self.tabs)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(header)
-        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.body, 1)
 
         self.diagnosis.changed.connect(lambda: self.pane_changed.emit("diagnosis"))
         self.plan.changed.connect(lambda: self.pane_changed.emit("plan"))
@@ -167,6 +173,18 @@ class ChartView(QWidget):
         self._summaries: dict[str, str] = {}
 
     # -- what the presenter calls -----------------------------------------------------------
+
+    def set_call_pane(self, pane: CallPane) -> None:
+        """Show the call pane above the tabs (hidden while a chart has no video call); when
+        its pictures appear it gets half the height (the provider can move the divider)."""
+        self.body.insertWidget(0, pane)
+        self.body.setStretchFactor(0, 1)
+        self.body.setStretchFactor(1, 1)
+        pane.room_wanted.connect(self._give_call_room)
+
+    def _give_call_room(self) -> None:
+        total = sum(self.body.sizes())
+        self.body.setSizes([total // 2, total - total // 2])
 
     def show_chart(self, chart: Mapping[str, Any]) -> None:
         patient, intake = chart["patient"], chart.get("intake") or {}

@@ -1,0 +1,315 @@
+"""Runs the video call of the open chart: the call pane's buttons in, the call's state, timer,
+quality, chat and frames out. The call itself (aiortc, devices) lives on the asyncio thread;
+nothing here waits on it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from workstation.ui.bridge import AsyncBridge
+from workstation.ui.call_pane import CallPane
+
+if TYPE_CHECKING:  # the media stack loads when the first call starts, not at start-up
+    from workstation.client.hub_client import HubClient
+    from workstation.devices.audio import Speaker
+    from workstation.rtc.call import ChatMessage
+    from workstation.rtc.media import Sources
+    from workstation.rtc.visit_call import VisitCall
+    from workstation.ui.chart_presenter import ChartController
+    from workstation.ui.provider_session import ProviderController
+
+log = logging.getLogger(__name__)
+
+QUALITY_EVERY_MS = 2000
+POOR_CHECKS_BEFORE_LOWERING = 2
+GOOD_CHECKS_BEFORE_RESTORING = 5
+LOWERED = (360, 15)  # lines and frames a second sent while the call struggles
+
+
+class CallController(QObject):
+    """Signals:
+        state_changed(str): the call's state (for the window: the lock and alerts hold off).
+        _state(str), _chat(object), _problem(str): internal, from the asyncio thread.
+    """
+
+    state_changed = Signal(str)
+    _state = Signal(str)
+    _chat = Signal(object)
+    _problem = Signal(str)
+
+    def __init__(self, bridge: AsyncBridge, pane: CallPane, *,
+                 ice_servers: tuple[dict[str, Any], ...] = (),
+                 default_devices: tuple[object, object, object] | None = None) -> None:
+        super().__init__(pane)
+        self._bridge = bridge
+        self._pane = pane
+        self._ice = ice_servers
+        self._client: HubClient | None = None
+        self._visit_id: str | None = None
+        self._call: VisitCall | None = None
+        self._sources: Sources | None = None
+        self._speaker: Speaker | None = None
+        self._connected_at: float | None = None
+        self._stats_before: dict[str, Any] | None = None
+        self._frames_before = 0
+        self._stats_at = 0.0
+        self._poor = 0
+        self._good = 0
+        self._lowered = False
+        self.state = "idle"
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self._tick)
+        self._quality_timer = QTimer(self)
+        self._quality_timer.setInterval(QUALITY_EVERY_MS)
+        self._quality_timer.timeout.connect(self._measure)
+        self._state.connect(self._on_state)
+        self._chat.connect(self._on_chat)
+        self._problem.connect(lambda text: self._pane.show_device_problems([text]))
+        pane.start_requested.connect(self.start)
+        pane.end_requested.connect(self.end)
+        pane.mute_toggled.connect(self._on_mute)
+        pane.camera_toggled.connect(self._on_camera)
+        pane.volume_changed.connect(self._on_volume)
+        pane.devices_changed.connect(self._on_devices_changed)
+        pane.chat_submitted.connect(self._on_chat_submitted)
+        self._list_devices(default_devices)
+
+    # -- the chart's visit ----------------------------------------------------------------
+
+    def set_visit(self, client: HubClient | None, visit_id: str | None, *,
+                  video: bool) -> None:
+        """The chart now shows ``visit_id`` (a video visit when ``video``); any call of the
+        previous visit ends."""
+        if self._call is not None and visit_id != self._visit_id:
+            self.end()
+        self._client = client
+        self._visit_id = visit_id
+        self._pane.setVisible(bool(visit_id) and video)
+        if self._call is None:
+            self._pane.clear_chat()
+            self._pane.show_state("idle")
+            self._pane.show_time(0)
+
+    @property
+    def in_call(self) -> bool:
+        return self.state in ("connecting", "connected", "reconnecting", "away")
+
+    # -- starting and ending ----------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._client is None or self._visit_id is None or self._call is not None:
+            return
+        from workstation.rtc.media import open_sources, open_speaker
+        from workstation.rtc.visit_call import VisitCall
+
+        camera, microphone, speaker = self._pane.chosen()
+        self._sources = open_sources(camera, microphone,  # type: ignore[arg-type]
+                                     on_self_frame=self._pane.self_view.offer,
+                                     on_lost=self._problem.emit)
+        self._speaker, speaker_problem = open_speaker(speaker)  # type: ignore[arg-type]
+        problems = self._sources.problems + ([speaker_problem] if speaker_problem else [])
+        self._pane.show_device_problems(problems)
+        if self._speaker is not None:
+            self._speaker.volume = self._pane.volume_slider.value() / 100
+        self._call = VisitCall(
+            self._client, self._visit_id, ice_servers=self._ice,
+            video=self._sources.video, audio=self._sources.audio,
+            on_video=self._pane.remote_view.offer, on_audio=self._play,
+            on_chat=self._chat.emit, on_state=self._state.emit)
+        self._call.call.set_muted(self._pane.mute_button.isChecked())
+        self._call.call.set_camera(not self._pane.camera_button.isChecked())
+        self._on_state("connecting")
+        self._bridge.submit(self._call.start(), None, self._on_start_failed)
+
+    def end(self) -> None:
+        """Hang up for both sides; the visit moves on to documenting."""
+        call, self._call = self._call, None
+        if call is None:
+            return
+        sources, self._sources = self._sources, None
+        speaker, self._speaker = self._speaker, None
+
+        async def finish() -> None:
+            try:
+                await call.end()
+            finally:
+                if sources is not None:
+                    sources.close()
+                if speaker is not None:
+                    speaker.stop()
+
+        self._bridge.submit(finish())
+        self._on_state("ended")
+
+    def _on_start_failed(self, error: BaseException) -> None:
+        log.warning("The video visit could not start: %s", error)
+        self._pane.show_device_problems([self.tr(
+            "The video visit could not start: %1. Check the connection to the hub, then "
+            "choose Call again.").replace("%1", str(error) or type(error).__name__)])
+        call, self._call = self._call, None
+        if call is not None:
+            self._bridge.submit(call.call.close(notify=False))
+        if self._sources is not None:
+            self._sources.close()
+            self._sources = None
+        self._on_state("idle")
+
+    # -- what the call reports ----------------------------------------------------------------
+
+    def _on_state(self, state: str) -> None:
+        self.state = state
+        self._pane.show_state(state)
+        if state == "connected":
+            if self._connected_at is None:
+                self._connected_at = time.monotonic()
+            self._timer.start()
+            self._quality_timer.start()
+        elif state in ("idle", "ended"):
+            self._timer.stop()
+            self._quality_timer.stop()
+            self._connected_at = None
+            self._stats_before = None
+        self.state_changed.emit(state)
+
+    def _tick(self) -> None:
+        if self._connected_at is not None:
+            self._pane.show_time(int(time.monotonic() - self._connected_at))
+
+    def _measure(self) -> None:
+        call = self._call
+        if call is None:
+            return
+        self._bridge.submit(call.call.stats(), self._on_stats)
+
+    def _on_stats(self, stats: dict[str, Any]) -> None:
+        from workstation.core.call_quality import assess
+        from workstation.rtc.quality import figures
+
+        now = time.monotonic()
+        frames = self._pane.remote_view.frames_offered
+        if self._stats_before is not None and self._call is not None:
+            quality = assess(figures(self._stats_before, stats, now - self._stats_at,
+                                     frames - self._frames_before))
+            self._pane.show_quality(self.tr(quality.label), quality.level)
+            self._adapt(quality.level)
+        self._stats_before, self._stats_at, self._frames_before = stats, now, frames
+
+    def _adapt(self, level: str) -> None:
+        """Lower what is sent after repeated poor checks; restore it after a good while."""
+        call = self._call
+        if call is None:
+            return
+        self._poor = self._poor + 1 if level == "poor" else 0
+        self._good = self._good + 1 if level == "good" else 0
+        if not self._lowered and self._poor >= POOR_CHECKS_BEFORE_LOWERING:
+            self._lowered = True
+            self._bridge.submit(_later(lambda: call.call.set_video_limits(*LOWERED)))
+        elif self._lowered and self._good >= GOOD_CHECKS_BEFORE_RESTORING:
+            self._lowered = False
+            self._bridge.submit(_later(lambda: call.call.set_video_limits(None, 30)))
+
+    def _on_chat(self, message: ChatMessage) -> None:
+        who = self.tr("Patient") if message.sender == "patient" else self.tr("You")
+        self._pane.add_chat(who, message.text)
+
+    def _play(self, frame: Any) -> None:
+        """The patient's voice (aiortc decodes Opus to interleaved s16): first channel."""
+        speaker = self._speaker
+        if speaker is not None and frame.format.name == "s16":
+            speaker.play(frame.to_ndarray().reshape(-1)[::len(frame.layout.channels)])
+
+    # -- the provider's controls ----------------------------------------------------------------
+
+    def _on_mute(self, muted: bool) -> None:
+        call = self._call
+        if call is not None:
+            self._bridge.submit(_later(lambda: call.call.set_muted(muted)))
+
+    def _on_camera(self, off: bool) -> None:
+        call = self._call
+        if call is not None:
+            self._bridge.submit(_later(lambda: call.call.set_camera(not off)))
+        if off:
+            self._pane.self_view.clear()
+
+    def _on_volume(self, value: int) -> None:
+        if self._speaker is not None:
+            self._speaker.volume = value / 100
+
+    def _on_devices_changed(self) -> None:
+        """Another camera or microphone mid-call: its track replaces the old one."""
+        call, old = self._call, self._sources
+        if call is None or old is None:
+            return
+        from workstation.rtc.media import open_sources
+
+        camera, microphone, _speaker = self._pane.chosen()
+        new = open_sources(camera, microphone,  # type: ignore[arg-type]
+                           on_self_frame=self._pane.self_view.offer, on_lost=self._problem.emit)
+        self._sources = new
+        self._pane.show_device_problems(new.problems)
+
+        async def switch() -> None:
+            await call.call.replace_video(new.video)
+            await call.call.replace_audio(new.audio)
+            old.close()
+
+        self._bridge.submit(switch())
+
+    def _on_chat_submitted(self, text: str) -> None:
+        call = self._call
+        if call is None:
+            return
+
+        async def send() -> ChatMessage:
+            return call.call.send_chat(text)
+
+        self._bridge.submit(send(), self._on_chat, lambda error: self._pane.show_device_problems(
+            [self.tr("The message was not sent: %1").replace("%1", str(error))]))
+
+    def _list_devices(self, defaults: tuple[object, object, object] | None) -> None:
+        from workstation.devices.audio import list_audio_devices
+        from workstation.devices.camera import list_cameras
+        from workstation.rtc.media import SYNTHETIC
+
+        pattern = (self.tr("Test pattern (no camera)"), SYNTHETIC)
+        tone = (self.tr("Test tone (no microphone)"), SYNTHETIC)
+        cameras = [(c.name, c.index) for c in list_cameras()] + [pattern]
+        sound = list_audio_devices()
+        microphones = [(d.name, d.index) for d in sound if d.inputs] + [tone]
+        speakers = [(d.name, d.index) for d in sound if d.outputs] + [
+            (self.tr("No speaker (chat only)"), SYNTHETIC)]
+        self._pane.set_devices(cameras, microphones, speakers)
+        if defaults is not None:
+            for combo, value in zip((self._pane.camera_combo, self._pane.microphone_combo,
+                                     self._pane.speaker_combo), defaults, strict=True):
+                index = combo.findData(value)
+                if index >= 0:
+                    combo.setCurrentIndex(index)
+
+
+def wire_call(call: CallController, chart: ChartController,
+              session: ProviderController) -> None:
+    """The call follows the open chart: a video visit not yet signed gets the call pane;
+    another chart, a closed chart or signing out ends the call."""
+
+    def opened(visit_id: str) -> None:
+        from workstation.client.hub_client import HubClient
+
+        client = session.client
+        call.set_visit(client if isinstance(client, HubClient) else None, visit_id,
+                       video=chart.visit_kind != "e_visit" and not chart.signed)
+
+    chart.opened.connect(opened)
+    chart.closed.connect(lambda: call.set_visit(None, None, video=False))
+    session.signed_out.connect(lambda: call.set_visit(None, None, video=False))
+
+
+async def _later(action: Any) -> None:
+    """Run a quick call-side change on the asyncio thread (where the call lives)."""
+    action()
