@@ -148,13 +148,17 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
 
     from workstation.ui.bridge import AsyncBridge
     from workstation.ui.call_pane import CallPane
-    from workstation.ui.call_presenter import CallController, wire_call
+    from workstation.ui.call_presenter import CallController, wire_call, wire_call_to_window
     from workstation.ui.chart_presenter import ChartController, wire_chart
     from workstation.ui.provider_session import ProviderController
     from workstation.ui.session_lock import SessionLock
 
     bridge = AsyncBridge()
-    controller = ProviderController(bridge, window, service_lines=config.service_lines)
+    from workstation.ui.queue_alert import QueueAlert
+
+    controller = ProviderController(
+        bridge, window, service_lines=config.service_lines,
+        alert=QueueAlert(window, during_calls=config.alert_during_calls))
     chart = ChartController(bridge, window.chart_view)
     wire_chart(chart, controller, window)
     call_pane = CallPane()
@@ -168,7 +172,8 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     # Opened once the queue is up: start-up does not wait for it, and no chart is open yet.
     controller.signed_in.connect(lambda *_args: QTimer.singleShot(
         CACHE_DELAY_MS, lambda: _open_draft_cache(bridge, chart, cache_path)))
-    SessionLock(bridge, window, controller, chart, lock_minutes=config.lock_minutes)
+    lock = SessionLock(bridge, window, controller, chart, lock_minutes=config.lock_minutes)
+    wire_call_to_window(call, controller, lock)
 
     def remember(service: str, value: str | None) -> None:
         # Keyring calls may wait on the desktop's secret service: never on the GUI thread.

@@ -138,13 +138,17 @@ async def test_browser_patient_and_workstation_see_and_hear_each_other_then_the_
     # Chat both ways, shown as text.
     await _until(lambda: ws.call.call._channel is not None
                  and ws.call.call._channel.readyState == "open", 10, "the chat channel")
-    ws.call.call.send_chat("Take <b>ibuprofen</b> 400 mg")
+    ws.call.send_chat("Take <b>ibuprofen</b> 400 mg")
     await expect(page.locator("#chat_log li")).to_have_text(
         ["Provider:Take <b>ibuprofen</b> 400 mg"])
     await page.fill("#chat_input", "How often?")
     await page.keyboard.press("Enter")
     await _until(lambda: len(ws.got.chat) == 1, 5, "the patient's message")
     assert (ws.got.chat[0].sender, ws.got.chat[0].text) == ("patient", "How often?")
+    await ws.call.flush_chat()
+    kept = (await ws.client.open_chart(ws.visit_id))["chat"]
+    assert [(c["sender"], c["text"]) for c in kept] == [
+        ("provider", "Take <b>ibuprofen</b> 400 mg"), ("patient", "How often?")]
 
     # The provider ends the visit: both sides close and the video link is dead.
     await ws.call.end()

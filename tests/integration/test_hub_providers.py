@@ -457,3 +457,27 @@ async def test_call_events_move_the_visit_and_keep_the_interruption_on_record(
 async def _page(hub_ctx: HubContext, path: str) -> tuple[int, str]:
     async with hub_ctx.http.get(f"{hub_ctx.url}{path}") as r:
         return r.status, await r.text()
+
+
+async def test_chat_lines_are_kept_with_the_visit_once_and_only_by_its_provider(
+        hub_ctx: HubContext):
+    house, wilson, visit = await _claimed_visit(hub_ctx)
+    path = f"/api/visits/{visit['visit_id']}/chat"
+    line = {"id": "6f1c-1", "sender": "provider", "text": "Cetirizine: C-E-T-I-R-I-Z-I-N-E",
+            "sent_at": "2026-11-24T16:05:00+00:00"}
+    assert (await hub_ctx.post(path, line, house))[0] == 201
+    assert (await hub_ctx.post(path, line, house))[0] == 200  # sent again: kept once
+    reply = {**line, "id": "6f1c-2", "sender": "patient", "text": "<script>ok</script>",
+             "sent_at": "2026-11-24T16:05:09+00:00"}
+    assert (await hub_ctx.post(path, reply, house))[0] == 201
+    assert (await hub_ctx.post(path, {**line, "id": "x-3"}, wilson))[0] == 403
+    for bad in ({**line, "text": ""}, {**line, "sender": "nurse"},
+                {**line, "sent_at": "2026-11-24T16:05:00"}, {**line, "id": "../x"}):
+        assert (await hub_ctx.post(path, bad, house))[0] == 422, bad
+
+    status, chart = await hub_ctx.get(f"/api/visits/{visit['visit_id']}/chart", house)
+    assert status == 200
+    assert [(c["sender"], c["text"]) for c in chart["chat"]] == [
+        ("provider", "Cetirizine: C-E-T-I-R-I-Z-I-N-E"), ("patient", "<script>ok</script>")]
+    events = hub_ctx.hub.service.store.audit_events(visit_id=visit["visit_id"])
+    assert sum(e.action == "chart.chat" for e in events) == 2

@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.factories import checkin_body
@@ -22,7 +23,7 @@ from workstation.rtc.call import Call, ChatMessage
 from workstation.rtc.media import SYNTHETIC
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.call_pane import CallPane
-from workstation.ui.call_presenter import CallController, wire_call
+from workstation.ui.call_presenter import CallController, wire_call, wire_call_to_window
 from workstation.ui.video_view import VideoView
 
 
@@ -126,6 +127,16 @@ def test_the_call_pane_shows_both_pictures_chats_and_ends_the_visit(
     qtbot.waitUntil(lambda: pane.chat_list.count() == 2, timeout=5_000)
     assert [pane.chat_list.item(i).text() for i in range(2)] == [
         "You: Amoxicillin 500 mg", "Patient: Thanks"]
+    client = controller.client
+    assert client is not None
+    visit_id = chart._visit_id or ""
+
+    def kept() -> list[tuple[str, str]]:
+        chat = run(bridge, qtbot, client.open_chart(visit_id))["chat"]  # type: ignore[attr-defined]
+        return [(line["sender"], line["text"]) for line in chat]
+
+    qtbot.waitUntil(lambda: kept() == [("provider", "Amoxicillin 500 mg"),
+                                       ("patient", "Thanks")], timeout=5_000)
 
     # Mute: the patient hears silence.
     qtbot.mouseClick(pane.mute_button, Qt.MouseButton.LeftButton)
@@ -163,3 +174,52 @@ def test_a_busy_view_keeps_only_the_newest_frame(qtbot: QtBot) -> None:
     shown = view._pixels
     assert shown is not None
     assert shown == frames[-1].to_ndarray(format="rgb24").tobytes()  # and it is the newest
+
+
+def test_during_a_call_alerts_hold_back_and_the_lock_hides_the_floating_video(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
+    from workstation.ui.session_lock import SessionLock
+
+    running, clock = hub
+    window, controller, chart = signed_in_window(qtbot, bridge, running, clock, site)
+    pane = CallPane()
+    window.chart_view.set_call_pane(pane)
+    call = CallController(bridge, pane, default_devices=(SYNTHETIC, SYNTHETIC, SYNTHETIC))
+    wire_call(call, chart, controller)
+    lock = SessionLock(bridge, window, controller, chart, lock_minutes=10)
+    wire_call_to_window(call, controller, lock)
+    alert = controller._alert
+    token = run(bridge, qtbot, check_in_with_token(running.url))
+    claim_first(qtbot, window)
+    patient = Patient(running.url, token)
+    run(bridge, qtbot, patient.join())
+    pane.start_button.click()
+    qtbot.waitUntil(lambda: call.state == "connected", timeout=15_000)
+
+    # A new patient during the call: counted, but no sound or tray message.
+    given = alert.given
+    run(bridge, qtbot, check_in_with_token(running.url))
+    qtbot.waitUntil(lambda: window.queue_view.model.rowCount() == 1, timeout=10_000)
+    assert alert.given == given
+
+    # Floating video, then the lock: the float goes, the call and its media go on.
+    pane.float_button.click()
+    assert pane.floating
+    floating = [w for w in window.findChildren(QWidget) if w.isWindow() and w.isVisible()
+                and w is not window]
+    assert floating and floating[0].testAttribute(Qt.WidgetAttribute.WA_WState_Visible)
+    assert floating[0].windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+    lock.lock()
+    assert not pane.floating and not pane.isVisible()  # behind the lock screen
+    offered = pane.remote_view.frames_offered
+    qtbot.waitUntil(lambda: pane.remote_view.frames_offered > offered + 15, timeout=5_000)
+    assert call.state == "connected"
+    heard = len(patient.loudness)
+    qtbot.waitUntil(lambda: len(patient.loudness) > heard + 20, timeout=5_000)
+
+    # After the call, alerts come back.
+    pane.end_button.click()
+    qtbot.waitUntil(lambda: not call.in_call, timeout=5_000)
+    run(bridge, qtbot, check_in_with_token(running.url))
+    qtbot.waitUntil(lambda: alert.given == given + 1, timeout=10_000)
+    run(bridge, qtbot, patient.leave())

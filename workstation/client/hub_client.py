@@ -359,6 +359,13 @@ class HubClient:
         self._last_signal = asyncio.create_task(run())
         return True
 
+    async def save_chat(self, visit_id: str, message_id: str, sender: str, text: str,
+                        sent_at: datetime) -> None:
+        """Keep a line of the in-call chat with the visit (sending it twice keeps it once)."""
+        await self._request("POST", f"/api/visits/{_segment(visit_id)}/chat", json_body={
+            "id": message_id, "sender": sender, "text": text,
+            "sent_at": sent_at.isoformat()})
+
     async def call_event(self, visit_id: str, event: str) -> str:
         """Record the call starting, dropping, coming back or ending; returns the visit state."""
         body = await self._request("POST", f"/api/visits/{_segment(visit_id)}/call",

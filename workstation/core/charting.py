@@ -174,6 +174,17 @@ class Addendum:
     text: str
 
 
+@dataclass(frozen=True)
+class ChatLine:
+    """A line of the in-call chat (a drug name spelled out, instructions), kept with the
+    visit: who wrote it ("provider" or "patient"), what, and when."""
+
+    id: str
+    sender: str
+    text: str
+    sent_at: datetime
+
+
 def long_date(day: date) -> str:
     """As patients read a date: "November 24, 2026"."""
     return f"{day:%B} {day.day}, {day.year}"

@@ -53,6 +53,7 @@ class SiteConfig:
     session_hours: int = 12
     lock_minutes: int = 10  # the workstation locks after this long without input
     remember_days: int = 14  # "remember me" signs in again without a password this long
+    alert_during_calls: bool = False  # new-patient sound and tray message while on a call
     ice_servers: tuple[Mapping[str, Any], ...] = ()
 
     @property

@@ -11,7 +11,7 @@ from workstation.core.people import Provider
 from workstation.hub.auth import bearer_token
 from workstation.hub.chart_service import ChartService
 from workstation.hub.errors import ApiError, parse_body
-from workstation.hub.schemas import PANE_MODELS, AddendumIn, SignNoteIn
+from workstation.hub.schemas import PANE_MODELS, AddendumIn, ChatIn, SignNoteIn
 
 routes = web.RouteTableDef()
 CHARTS = web.AppKey("charts", ChartService)
@@ -61,6 +61,14 @@ async def add_addendum(request: web.Request) -> web.Response:
     addendum = await _charts(request).add_addendum(provider, request.match_info["visit_id"],
                                                    body.text)
     return web.json_response(addendum, status=201)
+
+
+@routes.post("/api/visits/{visit_id}/chat", name="add_chat")
+async def add_chat(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    body = await parse_body(request, ChatIn)
+    new = await _charts(request).add_chat(provider, request.match_info["visit_id"], body)
+    return web.json_response({"id": body.id, "kept": True}, status=201 if new else 200)
 
 
 @routes.get("/api/visits/{visit_id}/fhir", name="export_fhir")

@@ -17,6 +17,7 @@ from workstation.core.audit import AuditEvent, AuditOutcome
 from workstation.core.charting import (
     FINAL_STATE,
     Addendum,
+    ChatLine,
     CodedDiagnosis,
     NoteContent,
     NoteIncomplete,
@@ -32,7 +33,7 @@ from workstation.core.fhir_bundle import PharmacyRef, bundle_json
 from workstation.core.intake import CONSENT_TEXT
 from workstation.core.people import Provider, age_on
 from workstation.hub.errors import ApiError
-from workstation.hub.schemas import SignNoteIn
+from workstation.hub.schemas import ChatIn, SignNoteIn
 from workstation.hub.visit_service import VisitService
 from workstation.resource_files import Resources
 from workstation.storage.charts import ChartStore, NoteLocked, NotYourVisit, PriorVisit
@@ -111,6 +112,8 @@ class ChartService:
                        for pane, d in self.charts.drafts(visit.id).items()},
             "note": _note_json(note) if note else None,
             "addenda": [_addendum_json(a) for a in self.charts.addenda(visit.id)],
+            "chat": [{"id": c.id, "sender": c.sender, "text": c.text,
+                      "sent_at": c.sent_at.isoformat()} for c in self.charts.chat(visit.id)],
             "history": [self._prior_json(p) for p in history],
             "problems": [{"code": c, "description": d} for c, d in problems.items()],
             "shortlist": [_code_json(c) for c in
@@ -179,6 +182,17 @@ class ChartService:
         except (VisitNotFound, NoteLocked) as exc:
             raise _refusal(exc) from exc
         return _addendum_json(addendum)
+
+    async def add_chat(self, provider: Provider, visit_id: str, body: ChatIn) -> bool:
+        """Keep a chat line of this provider's call with the visit (True: new, False: kept
+        already)."""
+        await self._detail_for(provider, visit_id, None)
+        line = ChatLine(body.id, body.sender, body.text, body.sent_at)
+        try:
+            return await asyncio.to_thread(self.charts.add_chat, visit_id, line,
+                                           provider_id=provider.id, now=self._clock())
+        except VisitNotFound as exc:
+            raise NOT_FOUND from exc
 
     async def export_fhir(self, provider: Provider, visit_id: str) -> str:
         detail = await self._detail_for(provider, visit_id, "chart.export")

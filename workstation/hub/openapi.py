@@ -69,6 +69,8 @@ ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any
      None, 200, True, [VISIT_ID, PANE]),
     ("post", "/api/visits/{visit_id}/sign", "Sign the note and end the visit",
      schemas.SignNoteIn, 200, True, [VISIT_ID]),
+    ("post", "/api/visits/{visit_id}/chat", "Keep a line of the in-call chat with the visit",
+     schemas.ChatIn, 201, True, [VISIT_ID]),
     ("post", "/api/visits/{visit_id}/addenda", "Add an addendum to a signed note",
      schemas.AddendumIn, 201, True, [VISIT_ID]),
     ("get", "/api/visits/{visit_id}/fhir", "The signed visit as a FHIR R4 Bundle (audited)",

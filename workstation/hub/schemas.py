@@ -222,3 +222,20 @@ class SignNoteIn(Strict):
 
 class AddendumIn(Strict):
     text: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+
+
+class ChatIn(Strict):
+    """A line of the in-call chat, as the call's data channel carried it."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                         pattern=r"^[A-Za-z0-9-]+$")]
+    sender: Literal["provider", "patient"]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    sent_at: datetime
+
+    @field_validator("sent_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("Give the time with its UTC offset.")
+        return value

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import av
@@ -35,9 +36,12 @@ class VisitCall:
         self.visit_id = visit_id
         self._on_state = on_state
         self._was_connected = False
+        self._on_chat = on_chat
         self.call = Call("offerer", self._send, ice_servers=ice_servers, video=video,
-                         audio=audio, on_video=on_video, on_audio=on_audio, on_chat=on_chat,
-                         on_state=self._state_changed)
+                         audio=audio, on_video=on_video, on_audio=on_audio,
+                         on_chat=self._chat_received, on_state=self._state_changed)
+        self._last_chat: asyncio.Task[None] | None = None
+        self.unsaved_chat: list[ChatMessage] = []  # lines the hub could not take (yet)
         self._last_record: asyncio.Task[None] | None = None
         self.recorded: list[str] = []  # call events the hub has taken, in order
 
@@ -50,7 +54,44 @@ class VisitCall:
         """Hang up for both sides and move the visit on to documenting."""
         self.client.remove_signal_handler(self.visit_id)
         await self.call.close()
+        await self.flush_chat()
         await self._record("ended")
+
+    def send_chat(self, text: str) -> ChatMessage:
+        """Send a chat line to the patient and keep it with the visit on the hub."""
+        message = self.call.send_chat(text)
+        self._keep(message)
+        return message
+
+    def _chat_received(self, message: ChatMessage) -> None:
+        self._on_chat(message)
+        self._keep(message)
+
+    def _keep(self, message: ChatMessage) -> None:
+        """Saved on the hub in the order written; a line the hub cannot take is kept here and
+        sent again with the next one."""
+        previous = self._last_chat
+        self.unsaved_chat.append(message)
+
+        async def save() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            for pending in list(self.unsaved_chat):
+                try:
+                    await self.client.save_chat(
+                        self.visit_id, pending.id, pending.sender, pending.text,
+                        datetime.fromtimestamp(pending.at, UTC))
+                except HubError as exc:
+                    log.warning("A chat line is not kept on the hub yet: %s", exc.code)
+                    return
+                self.unsaved_chat.remove(pending)
+
+        self._last_chat = asyncio.get_running_loop().create_task(save())
+
+    async def flush_chat(self) -> None:
+        """Wait until the chat lines sent so far are kept (or failed)."""
+        if self._last_chat is not None:
+            await asyncio.gather(self._last_chat, return_exceptions=True)
 
     async def _send(self, data: Mapping[str, Any]) -> None:
         await self.client.send_signal(self.visit_id, data)

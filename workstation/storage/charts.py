@@ -19,6 +19,7 @@ from workstation.core.charting import (
     FINAL_STATE,
     PANES,
     Addendum,
+    ChatLine,
     NoteContent,
     SignedNote,
     note_as_drafts,
@@ -28,6 +29,7 @@ from workstation.core.visit import VisitState
 from workstation.storage.orm import (
     AddendumRow,
     AuditRow,
+    ChatMessageRow,
     DraftRow,
     NoteRow,
     ProviderRow,
@@ -154,6 +156,28 @@ class ChartStore:
                 .order_by(AddendumRow.at, AddendumRow.id)).all()
             return [Addendum(r.id, r.visit_id, r.author_id, name, r.at, r.text)
                     for r, name in rows]
+
+    # -- the in-call chat ----------------------------------------------------------------------
+
+    def add_chat(self, visit_id: str, line: ChatLine, *, provider_id: str,
+                 now: datetime) -> bool:
+        """Keep a chat line with the visit; False when it was kept already (sent twice)."""
+        with self._sessions.begin() as s:
+            visit = s.get(VisitRow, visit_id)
+            if visit is None:
+                raise VisitNotFound(visit_id)
+            if s.get(ChatMessageRow, line.id) is not None:
+                return False
+            s.add(ChatMessageRow(id=line.id, visit_id=visit_id, sender=line.sender,
+                                 text=line.text, sent_at=line.sent_at))
+            s.add(_audit(now, provider_id, "chart.chat", visit, line.sender))
+            return True
+
+    def chat(self, visit_id: str) -> list[ChatLine]:
+        with self._sessions() as s:
+            rows = s.scalars(select(ChatMessageRow).where(ChatMessageRow.visit_id == visit_id)
+                             .order_by(ChatMessageRow.sent_at, ChatMessageRow.id)).all()
+            return [ChatLine(r.id, r.sender, r.text, r.sent_at) for r in rows]
 
     # -- the record --------------------------------------------------------------------------
 

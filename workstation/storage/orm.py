@@ -219,3 +219,15 @@ class AddendumRow(Base):
     author_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
     at: Mapped[datetime]
     text: Mapped[str] = mapped_column(Text)
+
+
+class ChatMessageRow(Base):
+    """A line of the in-call chat, kept with the visit record. Written once."""
+
+    __tablename__ = "chat_messages"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(8))  # "provider" or "patient"
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime]

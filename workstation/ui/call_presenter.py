@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # the media stack loads when the first call starts, not at st
     from workstation.rtc.visit_call import VisitCall
     from workstation.ui.chart_presenter import ChartController
     from workstation.ui.provider_session import ProviderController
+    from workstation.ui.session_lock import SessionLock
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +83,10 @@ class CallController(QObject):
 
     # -- the chart's visit ----------------------------------------------------------------
 
-    def set_visit(self, client: HubClient | None, visit_id: str | None, *,
-                  video: bool) -> None:
-        """The chart now shows ``visit_id`` (a video visit when ``video``); any call of the
-        previous visit ends."""
+    def set_visit(self, client: HubClient | None, visit_id: str | None, *, video: bool,
+                  chat: Sequence[Mapping[str, Any]] = ()) -> None:
+        """The chart now shows ``visit_id`` (a video visit when ``video``), with the chat kept
+        so far; any call of the previous visit ends."""
         if self._call is not None and visit_id != self._visit_id:
             self.end()
         self._client = client
@@ -92,8 +94,17 @@ class CallController(QObject):
         self._pane.setVisible(bool(visit_id) and video)
         if self._call is None:
             self._pane.clear_chat()
+            for line in chat:
+                self._pane.add_chat(self._who(str(line.get("sender"))), str(line.get("text")))
             self._pane.show_state("idle")
             self._pane.show_time(0)
+
+    def _who(self, sender: str) -> str:
+        return self.tr("Patient") if sender == "patient" else self.tr("You")
+
+    @property
+    def pane(self) -> CallPane:
+        return self._pane
 
     @property
     def in_call(self) -> bool:
@@ -214,8 +225,7 @@ class CallController(QObject):
             self._bridge.submit(_later(lambda: call.call.set_video_limits(None, 30)))
 
     def _on_chat(self, message: ChatMessage) -> None:
-        who = self.tr("Patient") if message.sender == "patient" else self.tr("You")
-        self._pane.add_chat(who, message.text)
+        self._pane.add_chat(self._who(message.sender), message.text)
 
     def _play(self, frame: Any) -> None:
         """The patient's voice (aiortc decodes Opus to interleaved s16): first channel."""
@@ -267,7 +277,7 @@ class CallController(QObject):
             return
 
         async def send() -> ChatMessage:
-            return call.call.send_chat(text)
+            return call.send_chat(text)
 
         self._bridge.submit(send(), self._on_chat, lambda error: self._pane.show_device_problems(
             [self.tr("The message was not sent: %1").replace("%1", str(error))]))
@@ -303,11 +313,20 @@ def wire_call(call: CallController, chart: ChartController,
 
         client = session.client
         call.set_visit(client if isinstance(client, HubClient) else None, visit_id,
-                       video=chart.visit_kind != "e_visit" and not chart.signed)
+                       video=chart.visit_kind != "e_visit" and not chart.signed,
+                       chat=chart.chat_lines)
 
     chart.opened.connect(opened)
     chart.closed.connect(lambda: call.set_visit(None, None, video=False))
     session.signed_out.connect(lambda: call.set_visit(None, None, video=False))
+
+
+def wire_call_to_window(call: CallController, session: ProviderController,
+                        lock: SessionLock) -> None:
+    """While on a call, new-patient alerts hold back; locking hides the floating video (the
+    call and its sound go on behind the lock screen)."""
+    call.state_changed.connect(lambda _state: session.set_in_call(call.in_call))
+    lock.locked.connect(lambda: call.pane.set_floating(False))
 
 
 async def _later(action: Any) -> None:

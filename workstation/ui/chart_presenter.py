@@ -84,6 +84,7 @@ class ChartController(QObject):
         self._in_flight: set[str] = set()
         self._generation = 0
         self.visit_kind = ""  # of the open chart: "on_demand", "scheduled" or "e_visit"
+        self.chat_lines: list[dict[str, Any]] = []  # the open chart's in-call chat so far
         self._clock = clock
         self._ask_save_path = ask_save_path or self._default_save_path
         self._save_timer = QTimer(self)
@@ -182,6 +183,7 @@ class ChartController(QObject):
             return
         self._condition = str(chart["visit"]["condition"])
         self.visit_kind = str(chart["visit"].get("kind", ""))
+        self.chat_lines = list(chart.get("chat") or [])
         self._signed = chart.get("note") is not None
         self._view.show_chart(chart)
         self._view.set_save_status(self.tr("Signed") if self._signed else self._saved_text(

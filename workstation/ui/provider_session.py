@@ -127,6 +127,10 @@ class ProviderController(QObject):
     def hub_url(self) -> str | None:
         return self._client.base_url if self._client else None
 
+    def set_in_call(self, in_call: bool) -> None:
+        """The provider is on a video call: new-patient alerts hold back (see QueueAlert)."""
+        self._alert.set_in_call(in_call)
+
     def show_starting(self, message: str = "Starting the hub on this computer…") -> None:
         """While the hub is not there yet (the embedded one is starting)."""
         self._sign_in.show_connecting(message)

@@ -17,10 +17,14 @@ class QueueAlert(QObject):
     tray can be seen by anyone near the screen.
     """
 
-    def __init__(self, window: QWidget, *, sound: bool = True) -> None:
+    def __init__(self, window: QWidget, *, sound: bool = True,
+                 during_calls: bool = False) -> None:
         super().__init__(window)
         self._window = window
         self._sound = sound
+        self._during_calls = during_calls
+        self._in_call = False
+        self.given = 0  # alerts given so far
         self._tray: QSystemTrayIcon | None = None
 
     @property
@@ -35,7 +39,15 @@ class QueueAlert(QObject):
         if self._tray is not None:
             self._tray.setVisible(signed_in)
 
-    def patient_joined(self, entry: QueueEntry, waiting: int) -> None:
+    def set_in_call(self, in_call: bool) -> None:
+        """On a video call, no sound and no tray message (unless the site wants them): the
+        badge count on the window still grows."""
+        self._in_call = in_call
+
+    def patient_joined(self, entry: QueueEntry, waiting: int) -> bool:
+        """Alert for a new patient; False when held back because the provider is on a call."""
+        if self._in_call and not self._during_calls:
+            return False
         if self._tray is not None and self._tray.isVisible():
             kind = self.tr("E-Visit") if entry.e_visit else self.tr("Video visit")
             # The hub's condition name goes in last, so nothing in it is taken for a "%1".
@@ -48,6 +60,8 @@ class QueueAlert(QObject):
         QApplication.alert(self._window)
         if self._sound:
             QApplication.beep()
+        self.given += 1
+        return True
 
     def _icon(self) -> QIcon:
         icon = self._window.windowIcon()
