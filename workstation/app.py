@@ -166,8 +166,14 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     window.chart_view.set_call_pane(call_pane)
     call = CallController(bridge, call_pane,
                           ice_servers=tuple(dict(s) for s in config.ice_servers),
-                          default_devices=_default_devices(demo))
+                          default_devices=_default_devices(demo), check_first=True)
+    window.device_check_action.triggered.connect(
+        lambda: call.check_devices(hub_url=controller.hub_url))
     wire_call(call, chart, controller)
+    # Quitting during a call hangs up for both sides and records the end; shutdown waits.
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(call.end)
     cache_path = data_dir / ("demo-drafts.db" if demo else "drafts.db")
     # Opened once the queue is up: start-up does not wait for it, and no chart is open yet.
     controller.signed_in.connect(lambda *_args: QTimer.singleShot(

@@ -145,7 +145,10 @@ class Call:
     # -- the caller's side ----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Offerer: make the first offer. Answerer: say hello and wait for one."""
+        """Offerer: make the first offer. Answerer: say hello and wait for one. A call ended
+        before it got to start stays ended."""
+        if self.state != "idle":
+            return
         self._set_state("connecting")
         self._watch = asyncio.create_task(self._watchdog())
         if self.role == "offerer":
@@ -159,7 +162,8 @@ class Call:
             return
         kind = data.get("kind")
         if kind == "bye" and self.role == "offerer":
-            await self._drop_pc()
+            async with self._lock:
+                await self._drop_pc()
             self._cancel_retry()
             self._set_state("away")
         elif kind == "bye":
@@ -242,7 +246,8 @@ class Call:
         if notify:
             with contextlib.suppress(Exception):
                 await self._say({"kind": "bye"})
-        await self._drop_pc()
+        async with self._lock:  # an offer or answer being made finishes first, then goes
+            await self._drop_pc()
 
     # -- connections ----------------------------------------------------------------------
 

@@ -104,3 +104,64 @@ def open_speaker(speaker: Choice) -> tuple[Speaker | None, str | None]:
     except (AudioUnavailable, ValueError) as exc:
         return None, f"{exc} Use the chat, or choose another speaker."
     return device, None
+
+
+def start_preview(camera: Choice, deliver: Callable[[av.VideoFrame], None],
+                  on_lost: Callable[[str], None] = lambda _m: None,
+                  fps: int = 15) -> Callable[[], None]:
+    """Frames of the chosen camera for a preview (the device check), on a thread of their
+    own; returns how to stop. Raises CameraUnavailable when the camera cannot be opened."""
+    if camera == SYNTHETIC:
+        return _ticker(lambda: deliver(TestPattern(640, 360).frame()), 1 / fps)
+    if camera is None:
+        raise CameraUnavailable("No camera chosen.")
+    device = Camera(int(camera))
+    device.start(deliver, on_lost)
+    return device.stop
+
+
+def start_level_meter(microphone: Choice, level: Callable[[float], None]) -> Callable[[], None]:
+    """How loud the chosen microphone hears, 0-1, about 50 times a second; returns how to
+    stop. Raises AudioUnavailable when there is no microphone to open."""
+    from workstation.devices.synthetic import rms
+
+    if microphone == SYNTHETIC:
+        tone = Tone(level=0.3)
+        return _ticker(lambda: level(rms(tone.frame())), 0.02)
+    device = Microphone(None if microphone is None else int(microphone))
+    device.start(lambda frame: level(rms(frame)))
+    return device.stop
+
+
+def play_test_tone(speaker: Choice, seconds: float = 1.0) -> None:
+    """A short tone through the chosen speaker (blocking for ``seconds``: call it off the GUI
+    thread). Raises AudioUnavailable when there is no speaker to open."""
+    import time
+
+    if speaker == SYNTHETIC:
+        raise AudioUnavailable("No speaker chosen.")
+    device = Speaker(None if speaker is None else int(speaker), max_ms=int(seconds * 1000))
+    tone = Tone(frequency=660.0, level=0.2)
+    for _ in range(int(seconds * 50)):
+        device.play(tone.frame().to_ndarray().reshape(-1))
+    device.start()
+    try:
+        time.sleep(seconds + 0.1)
+    finally:
+        device.stop()
+
+
+def _ticker(action: Callable[[], None], period: float) -> Callable[[], None]:
+    import threading
+
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(period):
+            try:
+                action()
+            except RuntimeError:  # the view it fed is gone
+                return
+
+    threading.Thread(target=run, name="device-preview", daemon=True).start()
+    return stop.set

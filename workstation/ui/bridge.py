@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+FINISH_TIMEOUT = 5.0  # seconds shutdown waits for finish_before_exit work
 
 Job = concurrent.futures.Future[Any]
 """What submit() and stream() return: ``job.cancel()`` cancels the work on the loop."""
@@ -45,6 +46,7 @@ class AsyncBridge(QObject):
         self._jobs: set[Job] = set()
         self._tasks: set[asyncio.Task[Any]] = set()  # touched on the loop thread only
         self._cleanups: list[Callable[[], Awaitable[object]]] = []
+        self._must_finish: set[asyncio.Task[Any]] = set()  # touched on the loop thread only
         # Queued explicitly: the emitter is the asyncio thread, the slot must run on ours.
         self.delivered.connect(self._on_self_delivered, Qt.ConnectionType.QueuedConnection)
         self._thread = threading.Thread(target=self._run, name="asyncio", daemon=True)
@@ -133,7 +135,25 @@ class AsyncBridge(QObject):
         if not self._thread.is_alive():
             self._loop.close()
 
+    def finish_before_exit(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` on the loop with no answer to the GUI; shutting down waits for it
+        (within the stop timeout) instead of cancelling it: hanging up a call, releasing a
+        camera, closing sockets."""
+        if self._stopped:
+            coro.close()
+            return
+
+        def start() -> None:
+            task = self._loop.create_task(coro)
+            self._must_finish.add(task)
+            task.add_done_callback(self._must_finish.discard)
+            task.add_done_callback(_log_failure)
+
+        self._loop.call_soon_threadsafe(start)
+
     async def _shutdown(self) -> None:
+        if self._must_finish:
+            await asyncio.wait(set(self._must_finish), timeout=FINISH_TIMEOUT)
         jobs = set(self._tasks)
         for task in jobs:
             task.cancel()
@@ -183,6 +203,11 @@ class AsyncBridge(QObject):
             log.error("Background work failed", exc_info=value)  # type: ignore[arg-type]
             return
         callback(value)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("Work finished before exit failed", exc_info=task.exception())
 
 
 def _other_tasks() -> set[asyncio.Task[Any]]:

@@ -9,10 +9,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtWidgets import QDialog
 
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.call_pane import CallPane
+from workstation.ui.device_check import SETTINGS_DONE, remembered_devices
 
 if TYPE_CHECKING:  # the media stack loads when the first call starts, not at start-up
     from workstation.client.hub_client import HubClient
@@ -45,8 +47,13 @@ class CallController(QObject):
 
     def __init__(self, bridge: AsyncBridge, pane: CallPane, *,
                  ice_servers: tuple[dict[str, Any], ...] = (),
-                 default_devices: tuple[object, object, object] | None = None) -> None:
+                 default_devices: tuple[object, object, object] | None = None,
+                 check_first: bool = False) -> None:
+        """``check_first``: the device check opens before the first call on this computer
+        (the app; tests choose devices themselves)."""
         super().__init__(pane)
+        self._check_first = check_first
+        self._devices: tuple[list[tuple[str, object]], ...] = ([], [], [])
         self._bridge = bridge
         self._pane = pane
         self._ice = ice_servers
@@ -63,6 +70,7 @@ class CallController(QObject):
         self._good = 0
         self._lowered = False
         self.state = "idle"
+        self.device_check: Any = None  # the open device check dialog, if any
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._tick)
@@ -115,6 +123,9 @@ class CallController(QObject):
     def start(self) -> None:
         if self._client is None or self._visit_id is None or self._call is not None:
             return
+        if self._check_first and not QSettings().value(SETTINGS_DONE, False, bool):
+            self.check_devices(then_start=True)
+            return
         from workstation.rtc.media import open_sources, open_speaker
         from workstation.rtc.visit_call import VisitCall
 
@@ -154,7 +165,7 @@ class CallController(QObject):
                 if speaker is not None:
                     speaker.stop()
 
-        self._bridge.submit(finish())
+        self._bridge.finish_before_exit(finish())
         self._on_state("ended")
 
     def _on_start_failed(self, error: BaseException) -> None:
@@ -164,7 +175,7 @@ class CallController(QObject):
             "choose Call again.").replace("%1", str(error) or type(error).__name__)])
         call, self._call = self._call, None
         if call is not None:
-            self._bridge.submit(call.call.close(notify=False))
+            self._bridge.finish_before_exit(call.call.close(notify=False))
         if self._sources is not None:
             self._sources.close()
             self._sources = None
@@ -282,25 +293,60 @@ class CallController(QObject):
         self._bridge.submit(send(), self._on_chat, lambda error: self._pane.show_device_problems(
             [self.tr("The message was not sent: %1").replace("%1", str(error))]))
 
+    def check_devices(self, *, then_start: bool = False, hub_url: str | None = None) -> None:
+        """The device check (camera preview, microphone level, test tone, connection); the
+        devices chosen there are used and remembered. With ``then_start``, the call starts
+        once the provider is done with it."""
+        from workstation.ui.device_check import DeviceCheck
+
+        if hub_url is None:
+            hub_url = self._client.base_url if self._client is not None else ""
+        cameras, microphones, speakers = self._devices
+        dialog = DeviceCheck(self._bridge, hub_url=hub_url, ice_servers=self._ice,
+                             cameras=cameras, microphones=microphones, speakers=speakers,
+                             chosen=self._pane.chosen(), parent=self._pane.window())
+        self.device_check = dialog
+
+        def done(result: int) -> None:
+            self.device_check = None
+            if result == QDialog.DialogCode.Accepted:
+                dialog.remember(QSettings())
+                self._choose(dialog.chosen())
+                if then_start:
+                    self.start()
+            dialog.deleteLater()
+
+        dialog.finished.connect(done)
+        dialog.open()
+
+    def _choose(self, devices: tuple[object, object, object]) -> None:
+        for combo, value in zip((self._pane.camera_combo, self._pane.microphone_combo,
+                                 self._pane.speaker_combo), devices, strict=True):
+            index = combo.findData(value)
+            if index >= 0:
+                combo.setCurrentIndex(index)
+
     def _list_devices(self, defaults: tuple[object, object, object] | None) -> None:
         from workstation.devices.audio import list_audio_devices
         from workstation.devices.camera import list_cameras
         from workstation.rtc.media import SYNTHETIC
 
-        pattern = (self.tr("Test pattern (no camera)"), SYNTHETIC)
-        tone = (self.tr("Test tone (no microphone)"), SYNTHETIC)
-        cameras = [(c.name, c.index) for c in list_cameras()] + [pattern]
+        pattern: tuple[str, object] = (self.tr("Test pattern (no camera)"), SYNTHETIC)
+        tone: tuple[str, object] = (self.tr("Test tone (no microphone)"), SYNTHETIC)
+        silent: tuple[str, object] = (self.tr("No speaker (chat only)"), SYNTHETIC)
+        cameras: list[tuple[str, object]] = [(c.name, c.index) for c in list_cameras()]
         sound = list_audio_devices()
-        microphones = [(d.name, d.index) for d in sound if d.inputs] + [tone]
-        speakers = [(d.name, d.index) for d in sound if d.outputs] + [
-            (self.tr("No speaker (chat only)"), SYNTHETIC)]
+        microphones: list[tuple[str, object]] = [(d.name, d.index) for d in sound if d.inputs]
+        speakers: list[tuple[str, object]] = [(d.name, d.index) for d in sound if d.outputs]
+        cameras.append(pattern)
+        microphones.append(tone)
+        speakers.append(silent)
         self._pane.set_devices(cameras, microphones, speakers)
-        if defaults is not None:
-            for combo, value in zip((self._pane.camera_combo, self._pane.microphone_combo,
-                                     self._pane.speaker_combo), defaults, strict=True):
-                index = combo.findData(value)
-                if index >= 0:
-                    combo.setCurrentIndex(index)
+        self._devices = (cameras, microphones, speakers)
+        remembered = remembered_devices(QSettings()) if self._check_first else None
+        for choice in (defaults, remembered):  # what this computer chose last wins
+            if choice is not None:
+                self._choose(choice)
 
 
 def wire_call(call: CallController, chart: ChartController,

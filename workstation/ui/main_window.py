@@ -96,6 +96,11 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
+        tools_menu = self.menuBar().addMenu(self.tr("&Tools"))
+        self.device_check_action = QAction(self.tr("Check camera and &microphone…"), self)
+        self.device_check_action.setEnabled(False)
+        tools_menu.addAction(self.device_check_action)
+
         self.provider_label = QLabel()
         self.provider_label.setAccessibleName(self.tr("Signed-in provider"))
         self.statusBar().addPermanentWidget(self.provider_label)
@@ -170,6 +175,7 @@ class MainWindow(QMainWindow):
         """Nothing of any patient stays on screen; only the password brings it back."""
         self._pages.setCurrentWidget(self.lock_view)
         self.lock_action.setEnabled(False)
+        self.device_check_action.setEnabled(False)
         self.lock_view.show_for(provider_name)
         self._update_title()
 
@@ -177,6 +183,7 @@ class MainWindow(QMainWindow):
         self._pages.setCurrentWidget(self.sign_in_view)
         self.lock_action.setEnabled(False)
         self.sign_out_action.setEnabled(False)
+        self.device_check_action.setEnabled(False)
         self.provider_label.clear()
         self._update_title()
 
@@ -190,6 +197,7 @@ class MainWindow(QMainWindow):
             self._split_chosen = True
         self.sign_out_action.setEnabled(True)
         self.lock_action.setEnabled(True)
+        self.device_check_action.setEnabled(True)
         self.provider_label.setText(self.tr("Signed in as %1").replace("%1", provider_name))
         self.queue_view.table.setFocus()
         self._update_title()
