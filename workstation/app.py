@@ -200,9 +200,27 @@ def _default_devices(demo: bool) -> tuple[object, object, object] | None:
     tone; otherwise the first real device of each kind is chosen."""
     if not demo:
         return None
-    from workstation.rtc.media import SYNTHETIC
+    from workstation.devices import SYNTHETIC
 
     return SYNTHETIC, SYNTHETIC, SYNTHETIC
+
+
+LIVE_MODULES = (
+    "asyncio", "aiohttp", "workstation.client.hub_client", "workstation.ui.bridge",
+    "workstation.ui.provider_session", "workstation.ui.chart_view",
+    "workstation.ui.chart_presenter", "workstation.ui.call_pane",
+    "workstation.ui.call_presenter", "workstation.ui.session_lock",
+    "workstation.ui.queue_alert",
+)
+
+
+def _import_live_modules() -> None:
+    """What composing needs, imported on a worker thread while the painted queue stays
+    responsive (the GUI thread gets the interpreter every few milliseconds meanwhile)."""
+    import importlib
+
+    for name in LIVE_MODULES:
+        importlib.import_module(name)
 
 
 def _entries(queue: Mapping[str, Any] | None) -> list[QueueEntry] | None:
@@ -279,6 +297,8 @@ def _start_clinic(window: MainWindow, hub_url: str,
             if entries is not None and isinstance(name, str):
                 window.show_workspace(name)
                 window.show_queue(entries)
+                for view in (window.queue_view, window.evisit_view):
+                    view.set_live(False)  # claims open once the controller takes over
                 # The rest is composed once the queue has painted, after whatever else that
                 # paint queued up (one more turn of the event loop).
                 watch = FirstPaint(lambda _w: True, lambda: QTimer.singleShot(
@@ -292,7 +312,9 @@ def _start_clinic(window: MainWindow, hub_url: str,
             if live_done:
                 return
             live_done.append(True)
-            go_live().controller.adopt(hub_url, session, entries)
+            # The modules load off the GUI thread; composing them is quick after that.
+            _in_thread(_import_live_modules, lambda _none: go_live().controller.adopt(
+                hub_url, session, entries), window)
 
         def failed(why: str) -> None:
             quick.deleteLater()

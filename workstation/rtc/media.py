@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import av
 
+from workstation.devices import SYNTHETIC
 from workstation.devices.audio import AudioUnavailable, Microphone, Speaker
 from workstation.devices.camera import Camera, CameraUnavailable
 from workstation.devices.synthetic import TestPattern, Tone
@@ -18,7 +19,9 @@ from workstation.rtc.tracks import LatestFrame
 
 log = logging.getLogger(__name__)
 
-SYNTHETIC = "synthetic"  # the test pattern and tone: demo, training and tests
+__all__ = ["SYNTHETIC", "Sources", "open_sources", "open_speaker", "play_test_tone",
+           "start_level_meter", "start_preview"]
+
 Choice = int | str | None  # a device index, SYNTHETIC, or None for none/system default
 
 

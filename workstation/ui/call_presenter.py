@@ -5,8 +5,9 @@ nothing here waits on it."""
 from __future__ import annotations
 
 import logging
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
@@ -14,7 +15,6 @@ from PySide6.QtWidgets import QDialog
 
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.call_pane import CallPane
-from workstation.ui.device_check import SETTINGS_DONE, remembered_devices
 
 if TYPE_CHECKING:  # the media stack loads when the first call starts, not at start-up
     from workstation.client.hub_client import HubClient
@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # the media stack loads when the first call starts, not at st
 
 log = logging.getLogger(__name__)
 
+# The call's media stack: loaded off the GUI thread before the first call or device check.
+MEDIA_MODULES = ("workstation.rtc.media", "workstation.rtc.visit_call",
+                 "workstation.rtc.quality", "workstation.ui.device_check")
 QUALITY_EVERY_MS = 2000
 POOR_CHECKS_BEFORE_LOWERING = 2
 GOOD_CHECKS_BEFORE_RESTORING = 5
@@ -120,9 +123,31 @@ class CallController(QObject):
 
     # -- starting and ending ----------------------------------------------------------------
 
+    def _with_media(self, then: Callable[[], None]) -> None:
+        """Run ``then`` once the media stack (aiortc, PyAV, NumPy) is loaded: the first time,
+        it loads on a worker thread, so the window keeps answering meanwhile."""
+        if all(name in sys.modules for name in MEDIA_MODULES):
+            then()
+            return
+        import asyncio
+        import importlib
+
+        def load() -> None:
+            for name in MEDIA_MODULES:
+                importlib.import_module(name)
+
+        self._pane.state_label.setText(self.tr("Loading the video components…"))
+        self._bridge.submit(asyncio.to_thread(load), lambda _none: then(),
+                            self._on_start_failed)
+
     def start(self) -> None:
         if self._client is None or self._visit_id is None or self._call is not None:
             return
+        if not all(name in sys.modules for name in MEDIA_MODULES):
+            self._with_media(self.start)
+            return
+        from workstation.ui.device_check import SETTINGS_DONE
+
         if self._check_first and not QSettings().value(SETTINGS_DONE, False, bool):
             self.check_devices(then_start=True)
             return
@@ -294,6 +319,12 @@ class CallController(QObject):
             [self.tr("The message was not sent: %1").replace("%1", str(error))]))
 
     def check_devices(self, *, then_start: bool = False, hub_url: str | None = None) -> None:
+        if not all(name in sys.modules for name in MEDIA_MODULES):
+            self._with_media(lambda: self.check_devices(then_start=then_start, hub_url=hub_url))
+            return
+        self._open_device_check(then_start, hub_url)
+
+    def _open_device_check(self, then_start: bool, hub_url: str | None) -> None:
         """The device check (camera preview, microphone level, test tone, connection); the
         devices chosen there are used and remembered. With ``then_start``, the call starts
         once the provider is done with it."""
@@ -327,27 +358,49 @@ class CallController(QObject):
                 combo.setCurrentIndex(index)
 
     def _list_devices(self, defaults: tuple[object, object, object] | None) -> None:
-        from workstation.devices.audio import list_audio_devices
-        from workstation.devices.camera import list_cameras
-        from workstation.rtc.media import SYNTHETIC
+        """The test pattern, tone and "no speaker" at once; the system's cameras and sound
+        devices once a worker thread has asked for them (PortAudio may take a while)."""
+        self._show_devices([], [], [], defaults)
 
-        pattern: tuple[str, object] = (self.tr("Test pattern (no camera)"), SYNTHETIC)
-        tone: tuple[str, object] = (self.tr("Test tone (no microphone)"), SYNTHETIC)
-        silent: tuple[str, object] = (self.tr("No speaker (chat only)"), SYNTHETIC)
-        cameras: list[tuple[str, object]] = [(c.name, c.index) for c in list_cameras()]
-        sound = list_audio_devices()
-        microphones: list[tuple[str, object]] = [(d.name, d.index) for d in sound if d.inputs]
-        speakers: list[tuple[str, object]] = [(d.name, d.index) for d in sound if d.outputs]
-        cameras.append(pattern)
-        microphones.append(tone)
-        speakers.append(silent)
+        Devices = list[tuple[str, object]]
+
+        def scan() -> tuple[Devices, Devices, Devices]:
+            from workstation.devices.audio import list_audio_devices
+            from workstation.devices.camera import list_cameras
+
+            sound = list_audio_devices()
+            return ([(c.name, c.index) for c in list_cameras()],
+                    [(d.name, d.index) for d in sound if d.inputs],
+                    [(d.name, d.index) for d in sound if d.outputs])
+
+        def found(devices: tuple[Devices, Devices, Devices]) -> None:
+            if any(devices):
+                cameras, microphones, speakers = devices
+                self._show_devices(cameras, microphones, speakers, defaults)
+
+        import asyncio
+
+        self._bridge.submit(asyncio.to_thread(scan), found)
+
+    def _show_devices(self, cameras: list[tuple[str, object]],
+                      microphones: list[tuple[str, object]],
+                      speakers: list[tuple[str, object]],
+                      defaults: tuple[object, object, object] | None) -> None:
+        from workstation.devices import SYNTHETIC
+
+        cameras = [*cameras, (self.tr("Test pattern (no camera)"), SYNTHETIC)]
+        microphones = [*microphones, (self.tr("Test tone (no microphone)"), SYNTHETIC)]
+        speakers = [*speakers, (self.tr("No speaker (chat only)"), SYNTHETIC)]
         self._pane.set_devices(cameras, microphones, speakers)
         self._devices = (cameras, microphones, speakers)
-        remembered = remembered_devices(QSettings()) if self._check_first else None
+        remembered = None
+        if self._check_first:
+            from workstation.ui.device_check import remembered_devices
+
+            remembered = remembered_devices(QSettings())
         for choice in (defaults, remembered):  # what this computer chose last wins
             if choice is not None:
                 self._choose(choice)
-
 
 def wire_call(call: CallController, chart: ChartController,
               session: ProviderController) -> None:

@@ -258,6 +258,7 @@ class ProviderController(QObject):
         self._window.show_queue(entries or ())
         for view in self._lists:
             view.show_connecting()
+            view.set_live(True)
         self._window.show_workspace(session.provider.display_name)
         self._alert.set_signed_in(True)
         self.refresh_schedule()

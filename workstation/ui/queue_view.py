@@ -107,6 +107,7 @@ class QueueView(QWidget):
             title = self.tr("Waiting patients")
         self._title = title
         self._claiming = False
+        self._live = True  # False while the app is still connecting the list (quick start)
         self._count = 0
         self.model = QueueTableModel(self, clock=clock,
                                      promised_wait_minutes=promised_wait_minutes)
@@ -238,6 +239,12 @@ class QueueView(QWidget):
         self.connection_label.setText(self.tr(CONNECTING_TEXT))
         self.connection_label.setStyleSheet("")
 
+    def set_live(self, live: bool) -> None:
+        """Not live: the list is shown but nothing can be claimed from it yet (the workstation
+        is still connecting it, for a few tenths of a second after a quick start)."""
+        self._live = live
+        self._update_state()
+
     def set_claiming(self, claiming: bool) -> None:
         """While a claim is in flight, no second claim can be asked for."""
         self._claiming = claiming
@@ -276,7 +283,7 @@ class QueueView(QWidget):
         self.model.refresh_wait_times()
 
     def _on_claim_next_button_clicked(self) -> None:
-        if not self._claiming and self.proxy.rowCount():
+        if not self._blocked and self.proxy.rowCount():
             self.claim_next_requested.emit()
 
     def _on_claim_selected_button_clicked(self) -> None:
@@ -307,8 +314,12 @@ class QueueView(QWidget):
     # -- helpers --------------------------------------------------------------------------
 
     def _request_claim(self, visit_id: str) -> None:
-        if not self._claiming:
+        if not self._blocked:
             self.claim_requested.emit(visit_id)
+
+    @property
+    def _blocked(self) -> bool:
+        return self._claiming or not self._live
 
     def _set_line(self, code: str | None) -> None:
         self.proxy.set_line(code)
@@ -332,9 +343,9 @@ class QueueView(QWidget):
         #: %1 is the list's title ("Waiting patients"); %n how many are waiting.
         self.title_label.setText(self.tr("%1 (%n)", "", count).replace("%1", self._title)
                                  if count else self._title)
-        self.claim_next_button.setEnabled(bool(count) and not self._claiming)
+        self.claim_next_button.setEnabled(bool(count) and not self._blocked)
         self.claim_selected_button.setEnabled(
-            self.selected_visit_id() is not None and not self._claiming)
+            self.selected_visit_id() is not None and not self._blocked)
         if total != self._count:
             self._count = total
             self.waiting_count_changed.emit(total)

@@ -103,12 +103,29 @@ def workstation(hub_url: str, work_seconds: float) -> int:
 
 
 def _normal_work(window: object, seconds: float, qapp: QApplication) -> None:
-    """Claim the next patient, wait for the chart, type a plan, search codes, measuring."""
+    """Claim the next patient, wait for the chart, type a plan, search codes, measuring from
+    the first paint (going live after it counts too); the work starts once a claim can be
+    made."""
+    lateness = _Lateness()
+    lateness.start()
+    _when_live(window, seconds, qapp, lateness)
+
+
+def _when_live(window: object, seconds: float, qapp: QApplication,
+               lateness: _Lateness) -> None:
     from workstation.ui.main_window import MainWindow
 
     assert isinstance(window, MainWindow)
-    lateness = _Lateness()
-    lateness.start()
+    if window.queue_view.claim_next_button.isEnabled():
+        _steps(window, seconds, qapp, lateness)
+    else:
+        QTimer.singleShot(20, lambda: _when_live(window, seconds, qapp, lateness))
+
+
+def _steps(window: object, seconds: float, qapp: QApplication, lateness: _Lateness) -> None:
+    from workstation.ui.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
     steps: list[tuple[int, Callable[[], None]]] = [
         (200, window.queue_view.claim_next_button.click),
         (2500, lambda: window.chart_view.tabs.setCurrentIndex(3)),
