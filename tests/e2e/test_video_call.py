@@ -17,6 +17,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.e2e.test_patient_alerts import eventually
 from tests.factories import checkin_body
 from tests.hub_fixtures import PASSWORD, HubContext
+from tests.integration.test_call_loopback import kill_media_path
 from workstation.client.hub_client import HubClient
 from workstation.client.hub_events import ConnectionChanged
 from workstation.devices.synthetic import TestPattern, Tone, rms
@@ -104,6 +105,14 @@ async def _until(check, timeout: float, what: str) -> None:  # type: ignore[no-u
         await asyncio.sleep(0.05)
 
 
+async def _call_the_patient(browser: Browser, hub_ctx: HubContext, ws: Workstation) -> Page:
+    """The patient on the video page (the provider is ready), then the workstation calls."""
+    page = await _open_video_page(browser, f"{hub_ctx.url}/v/{ws.token}/video")
+    await expect(page.locator("#call_status")).to_contain_text("Your provider is ready")
+    await ws.call.start()
+    return page
+
+
 async def _open_video_page(browser: Browser, url: str) -> Page:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     await context.add_init_script(SPY)
@@ -165,9 +174,7 @@ async def test_browser_patient_and_workstation_see_and_hear_each_other_then_the_
 async def test_muting_and_camera_off_in_the_browser_reach_the_workstation(
         hub_ctx: HubContext, browser: Browser, workstation: Workstation):
     ws = workstation
-    page = await _open_video_page(browser, f"{hub_ctx.url}/v/{ws.token}/video")
-    await expect(page.locator("#call_status")).to_contain_text("Your provider is ready")
-    await ws.call.start()
+    page = await _call_the_patient(browser, hub_ctx, ws)
     await _until(lambda: len(ws.got.loudness) > 100, 15, "sound at the workstation")
 
     await page.click("#mute_button")
@@ -187,17 +194,10 @@ async def test_muting_and_camera_off_in_the_browser_reach_the_workstation(
 async def test_the_browser_call_comes_back_after_the_media_path_dies(
         hub_ctx: HubContext, browser: Browser, workstation: Workstation):
     ws = workstation
-    page = await _open_video_page(browser, f"{hub_ctx.url}/v/{ws.token}/video")
-    await expect(page.locator("#call_status")).to_contain_text("Your provider is ready")
-    await ws.call.start()
+    page = await _call_the_patient(browser, hub_ctx, ws)
     await _until(lambda: len(ws.got.video) > 10, 15, "video at the workstation")
 
-    pc = ws.call.call._pc
-    assert pc is not None
-    for transceiver in pc.getTransceivers():  # every UDP socket of the call, closed
-        for protocol in transceiver.receiver.transport.transport._connection._protocols:
-            with contextlib.suppress(Exception):
-                protocol.transport.close()
+    kill_media_path(ws.call.call)
     dropped = time.monotonic()
     await _until(lambda: "reconnecting" in ws.got.states, 10, "the stall to be noticed")
     seen = len(ws.got.video)

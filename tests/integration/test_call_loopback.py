@@ -155,7 +155,7 @@ async def test_chat_both_ways(pair) -> None:  # type: ignore[no-untyped-def]
         provider.send_chat("   ")
 
 
-def _kill_media_path(call: Call) -> None:
+def kill_media_path(call: Call) -> None:
     """The network path dies: every UDP socket of the call's ICE connection is closed."""
     pc = call._pc
     assert pc is not None
@@ -171,7 +171,7 @@ async def test_the_call_comes_back_after_the_network_returns(pair) -> None:  # t
     await _until(lambda: len(at_patient.video) > 10, 10, "video at the patient")
 
     relay.up = False  # the patient's network goes away: signaling and media
-    _kill_media_path(patient)
+    kill_media_path(patient)
     await _until(lambda: provider.state == "reconnecting", 10, "the provider to notice")
     await asyncio.sleep(2.0)
     relay.up = True

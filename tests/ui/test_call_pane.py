@@ -24,6 +24,9 @@ from workstation.rtc.media import SYNTHETIC
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.call_pane import CallPane
 from workstation.ui.call_presenter import CallController, wire_call, wire_call_to_window
+from workstation.ui.chart_presenter import ChartController
+from workstation.ui.main_window import MainWindow
+from workstation.ui.provider_session import ProviderController
 from workstation.ui.video_view import VideoView
 
 
@@ -81,14 +84,25 @@ async def check_in_with_token(url: str) -> str:
         return str((await response.json())["visit_token"])
 
 
-def test_the_call_pane_shows_both_pictures_chats_and_ends_the_visit(
-        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
-    running, clock = hub
+def call_window(qtbot: QtBot, bridge: AsyncBridge, running: RunningHub, clock: Clock,
+                site, *, check_first: bool = False,  # type: ignore[no-untyped-def]
+                ) -> tuple[MainWindow, ProviderController, ChartController, CallPane,
+                           CallController]:
+    """A signed-in window whose chart has the call pane, wired as the app wires it (test
+    pattern and tone unless ``check_first`` leaves the choice to the device check)."""
     window, controller, chart = signed_in_window(qtbot, bridge, running, clock, site)
     pane = CallPane()
     window.chart_view.set_call_pane(pane)
-    call = CallController(bridge, pane, default_devices=(SYNTHETIC, SYNTHETIC, SYNTHETIC))
+    call = CallController(bridge, pane, check_first=check_first,
+                          default_devices=None if check_first else (SYNTHETIC,) * 3)
     wire_call(call, chart, controller)
+    return window, controller, chart, pane, call
+
+
+def test_the_call_pane_shows_both_pictures_chats_and_ends_the_visit(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
+    running, clock = hub
+    window, controller, chart, pane, call = call_window(qtbot, bridge, running, clock, site)
     token = run(bridge, qtbot, check_in_with_token(running.url))
     claim_first(qtbot, window)
     qtbot.waitUntil(pane.isVisible, timeout=10_000)
@@ -181,11 +195,7 @@ def test_during_a_call_alerts_hold_back_and_the_lock_hides_the_floating_video(
     from workstation.ui.session_lock import SessionLock
 
     running, clock = hub
-    window, controller, chart = signed_in_window(qtbot, bridge, running, clock, site)
-    pane = CallPane()
-    window.chart_view.set_call_pane(pane)
-    call = CallController(bridge, pane, default_devices=(SYNTHETIC, SYNTHETIC, SYNTHETIC))
-    wire_call(call, chart, controller)
+    window, controller, chart, pane, call = call_window(qtbot, bridge, running, clock, site)
     lock = SessionLock(bridge, window, controller, chart, lock_minutes=10)
     wire_call_to_window(call, controller, lock)
     alert = controller._alert

@@ -9,13 +9,11 @@ from pytestqt.qtbot import QtBot
 
 from tests.hub_fixtures import Clock
 from tests.ui.conftest import run
-from tests.ui.test_call_pane import check_in_with_token
-from tests.ui.test_chart_hub import claim_first, signed_in_window
+from tests.ui.test_call_pane import call_window, check_in_with_token
+from tests.ui.test_chart_hub import claim_first
 from workstation.hub.server import RunningHub
 from workstation.rtc.media import SYNTHETIC
 from workstation.ui.bridge import AsyncBridge
-from workstation.ui.call_pane import CallPane
-from workstation.ui.call_presenter import CallController, wire_call
 from workstation.ui.device_check import SETTINGS_DONE, DeviceCheck, remembered_devices
 
 CAMERAS = [("Camera 63 (missing)", 63), ("Test pattern (no camera)", SYNTHETIC)]
@@ -68,11 +66,8 @@ def test_the_first_call_opens_the_check_and_remembers_the_choice(
     QSettings.setDefaultFormat(QSettings.Format.NativeFormat)
     QSettings().remove(SETTINGS_DONE)
     running, clock = hub
-    window, controller, chart = signed_in_window(qtbot, bridge, running, clock, site)
-    pane = CallPane()
-    window.chart_view.set_call_pane(pane)
-    call = CallController(bridge, pane, check_first=True)
-    wire_call(call, chart, controller)
+    window, _controller, _chart, pane, call = call_window(qtbot, bridge, running, clock, site,
+                                                          check_first=True)
     run(bridge, qtbot, check_in_with_token(running.url))
     claim_first(qtbot, window)
     qtbot.waitUntil(pane.isVisible, timeout=10_000)

@@ -32,13 +32,11 @@ from pytestqt.qtbot import QtBot
 from tests.factories import checkin_body
 from tests.hub_fixtures import Clock
 from tests.ui.conftest import run
-from tests.ui.test_call_pane import Patient, check_in_with_token
-from tests.ui.test_chart_hub import claim_first, signed_in_window
+from tests.ui.test_call_pane import Patient, call_window, check_in_with_token
+from tests.ui.test_chart_hub import claim_first
 from workstation.hub.server import RunningHub
-from workstation.rtc.media import SYNTHETIC
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.call_pane import CallPane
-from workstation.ui.call_presenter import CallController, wire_call
 from workstation.ui.main_window import MainWindow
 
 if os.environ.get("QT_QPA_PLATFORM") != "xcb":
@@ -80,13 +78,7 @@ def open_chart(qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock],
     the template (draft saved), and a second patient waiting past the promise. The chart has
     its call pane, as in the app (the visit link's token goes to ``token``)."""
     running, clock = hub
-    window, controller, chart = signed_in_window(qtbot, bridge, running, clock, site)
-    pane = CallPane()
-    pane.hide()
-    window.chart_view.set_call_pane(pane)
-    call = CallController(bridge, pane, default_devices=(SYNTHETIC, SYNTHETIC, SYNTHETIC))
-    wire_call(call, chart, controller)
-    window.setProperty("call_controller", call)  # kept alive with the window
+    window, _controller, _chart, _pane, _call = call_window(qtbot, bridge, running, clock, site)
     visit_token = run(bridge, qtbot, check_in_with_token(running.url))
     if token is not None:
         token.append(visit_token)

@@ -420,3 +420,14 @@ export function focusField(id) {
   anchor.scrollIntoView({ block: "center" });
   target.focus({ preventScroll: true });
 }
+
+// A socket or data-channel message as an object, or null for anything that is not a JSON
+// object (a bad message is dropped, never thrown).
+export function parseMessage(data) {
+  try {
+    const message = JSON.parse(data);
+    return message && typeof message === "object" && !Array.isArray(message) ? message : null;
+  } catch {
+    return null;
+  }
+}

@@ -9,7 +9,7 @@
 // Chat runs on the "chat" data channel the workstation opens: {id, from, text, at}, shown as
 // text, never as HTML. Nothing is recorded: media goes to the <video> elements only.
 
-import { $, setText } from "./common.js";
+import { $, parseMessage, setText } from "./common.js";
 
 const RETRY_MS = 2000;
 const GATHER_TIMEOUT_MS = 5000;
@@ -77,13 +77,8 @@ function connectSocket() {
     if (!state.connected) hello();
   });
   ws.addEventListener("message", (event) => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    if (!message || typeof message !== "object") return;
+    const message = parseMessage(event.data);
+    if (!message) return;
     if (message.type === "rtc" && Array.isArray(message.ice_servers)) {
       state.iceServers = message.ice_servers;
     } else if (message.type === "status") {
@@ -246,12 +241,7 @@ function useChannel(channel) {
   channel.addEventListener("open", () => setChatEnabled(true));
   channel.addEventListener("close", () => setChatEnabled(false));
   channel.addEventListener("message", (event) => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch {
-      return;
-    }
+    const message = parseMessage(event.data);
     if (message && typeof message.text === "string" && message.text.trim()) {
       addChat(message.from === "patient" ? "You" : "Provider", message.text.slice(0, MAX_CHAT));
     }

@@ -18,7 +18,7 @@
 import {
   $, setText, fetchJSON, plainMessage, money, localDateTime, localTime, luhnValid, fillExpiry, playChime,
   unlockAudioOnGesture, showFieldError, clearFieldErrors, clearErrorsOnEdit, byPagePosition,
-  fillErrorSummary, focusField,
+  fillErrorSummary, focusField, parseMessage,
 } from "./common.js";
 
 const READY_STATES = new Set(["claimed", "in_call", "reconnecting"]);
@@ -117,13 +117,8 @@ function connect() {
     }, PING_EVERY_MS);
   });
   ws.addEventListener("message", (event) => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    if (!message || typeof message !== "object") return;
+    const message = parseMessage(event.data);
+    if (!message) return;
     if (message.type === "status") {
       const { type, ...fields } = message;
       state.status = { ...(state.status || {}), ...fields };
