@@ -90,7 +90,9 @@ class CallController(QObject):
         pane.volume_changed.connect(self._on_volume)
         pane.devices_changed.connect(self._on_devices_changed)
         pane.chat_submitted.connect(self._on_chat_submitted)
-        self._list_devices(default_devices)
+        self._defaults = default_devices
+        self._scanned = False  # the system's devices, asked for with the media stack
+        self._show_devices([], [], [], default_devices)
 
     # -- the chart's visit ----------------------------------------------------------------
 
@@ -123,27 +125,46 @@ class CallController(QObject):
 
     # -- starting and ending ----------------------------------------------------------------
 
+    def _ready(self) -> bool:
+        return self._scanned and all(name in sys.modules for name in MEDIA_MODULES)
+
     def _with_media(self, then: Callable[[], None]) -> None:
-        """Run ``then`` once the media stack (aiortc, PyAV, NumPy) is loaded: the first time,
-        it loads on a worker thread, so the window keeps answering meanwhile."""
-        if all(name in sys.modules for name in MEDIA_MODULES):
+        """Run ``then`` once the media stack (aiortc, PyAV, NumPy, PortAudio) is loaded and
+        the system's cameras and sound devices are listed: the first time, on a worker thread,
+        so the window keeps answering (and nothing of it slows the start-up)."""
+        if self._ready():
             then()
             return
         import asyncio
         import importlib
 
-        def load() -> None:
+        Devices = list[tuple[str, object]]
+
+        def load() -> tuple[Devices, Devices, Devices]:
             for name in MEDIA_MODULES:
                 importlib.import_module(name)
+            from workstation.devices.audio import list_audio_devices
+            from workstation.devices.camera import list_cameras
+
+            sound = list_audio_devices()
+            return ([(c.name, c.index) for c in list_cameras()],
+                    [(d.name, d.index) for d in sound if d.inputs],
+                    [(d.name, d.index) for d in sound if d.outputs])
+
+        def loaded(devices: tuple[Devices, Devices, Devices]) -> None:
+            self._scanned = True
+            if any(devices):
+                cameras, microphones, speakers = devices
+                self._show_devices(cameras, microphones, speakers, self._defaults)
+            then()
 
         self._pane.state_label.setText(self.tr("Loading the video components…"))
-        self._bridge.submit(asyncio.to_thread(load), lambda _none: then(),
-                            self._on_start_failed)
+        self._bridge.submit(asyncio.to_thread(load), loaded, self._on_start_failed)
 
     def start(self) -> None:
         if self._client is None or self._visit_id is None or self._call is not None:
             return
-        if not all(name in sys.modules for name in MEDIA_MODULES):
+        if not self._ready():
             self._with_media(self.start)
             return
         from workstation.ui.device_check import SETTINGS_DONE
@@ -319,7 +340,7 @@ class CallController(QObject):
             [self.tr("The message was not sent: %1").replace("%1", str(error))]))
 
     def check_devices(self, *, then_start: bool = False, hub_url: str | None = None) -> None:
-        if not all(name in sys.modules for name in MEDIA_MODULES):
+        if not self._ready():
             self._with_media(lambda: self.check_devices(then_start=then_start, hub_url=hub_url))
             return
         self._open_device_check(then_start, hub_url)
@@ -356,31 +377,6 @@ class CallController(QObject):
             index = combo.findData(value)
             if index >= 0:
                 combo.setCurrentIndex(index)
-
-    def _list_devices(self, defaults: tuple[object, object, object] | None) -> None:
-        """The test pattern, tone and "no speaker" at once; the system's cameras and sound
-        devices once a worker thread has asked for them (PortAudio may take a while)."""
-        self._show_devices([], [], [], defaults)
-
-        Devices = list[tuple[str, object]]
-
-        def scan() -> tuple[Devices, Devices, Devices]:
-            from workstation.devices.audio import list_audio_devices
-            from workstation.devices.camera import list_cameras
-
-            sound = list_audio_devices()
-            return ([(c.name, c.index) for c in list_cameras()],
-                    [(d.name, d.index) for d in sound if d.inputs],
-                    [(d.name, d.index) for d in sound if d.outputs])
-
-        def found(devices: tuple[Devices, Devices, Devices]) -> None:
-            if any(devices):
-                cameras, microphones, speakers = devices
-                self._show_devices(cameras, microphones, speakers, defaults)
-
-        import asyncio
-
-        self._bridge.submit(asyncio.to_thread(scan), found)
 
     def _show_devices(self, cameras: list[tuple[str, object]],
                       microphones: list[tuple[str, object]],
