@@ -100,10 +100,9 @@ class DeviceCheck(QDialog):
         ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText(self.tr("Use these devices"))
 
+        camera_form = QFormLayout()
+        camera_form.addRow(self.tr("&Camera"), self.camera_combo)
         form = QFormLayout()
-        form.addRow(self.tr("&Camera"), self.camera_combo)
-        form.addRow("", self.preview)
-        form.addRow(self.camera_status)
         form.addRow(self.tr("&Microphone"), self.microphone_combo)
         form.addRow(self.tr("Level"), self.level_bar)
         form.addRow(self.microphone_status)
@@ -113,6 +112,9 @@ class DeviceCheck(QDialog):
         form.addRow(self.tr("Hub"), self.hub_status)
         form.addRow(self.tr("STUN/TURN"), self.ice_status)
         layout = QVBoxLayout(self)
+        layout.addLayout(camera_form)
+        layout.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.camera_status)
         layout.addLayout(form)
         layout.addWidget(buttons)
 
@@ -130,6 +132,12 @@ class DeviceCheck(QDialog):
         if app is not None:
             app.aboutToQuit.connect(self._stop_devices)
         self.setMinimumWidth(560)
+        # Room for two lines of each status from the start: the window does not grow under
+        # the provider's pointer when a message arrives.
+        for label in (self.camera_status, self.microphone_status, self.speaker_status,
+                      self.hub_status, self.ice_status):
+            label.setMinimumHeight(2 * label.fontMetrics().lineSpacing() + 4)
+        self.resize(self.sizeHint().expandedTo(self.minimumSizeHint()))
         self._start_preview()
         self._start_meter()
         self.check_connection()
