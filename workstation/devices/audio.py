@@ -52,25 +52,22 @@ def list_audio_devices() -> list[AudioDevice]:
                         int(d["max_output_channels"])) for i, d in enumerate(found)]
 
 
-class Microphone:
-    """Captures 20 ms s16 mono frames; ``deliver`` gets each as an ``av.AudioFrame``."""
+class _Stream:
+    """A PortAudio stream of 20 ms s16 mono blocks at 48 kHz on one device."""
 
-    def __init__(self, device: int | None = None) -> None:
+    def __init__(self, device: int | None) -> None:
         self._sd = _sounddevice()
         self._device = device
         self._stream: Any = None
 
-    def start(self, deliver: Callable[[av.AudioFrame], None]) -> None:
-        def callback(data: np.ndarray, _frames: int, _time: Any, _status: Any) -> None:
-            deliver(silence_like(data[:, 0].copy()))
-
+    def _open(self, stream_type: str, callback: Callable[..., None], what: str) -> None:
         try:
-            self._stream = self._sd.InputStream(
+            self._stream = getattr(self._sd, stream_type)(
                 samplerate=AUDIO_RATE, blocksize=AUDIO_SAMPLES, channels=1, dtype="int16",
                 device=self._device, callback=callback)
             self._stream.start()
         except Exception as exc:
-            raise AudioUnavailable(f"No microphone could be opened: {exc}") from exc
+            raise AudioUnavailable(f"No {what} could be opened: {exc}") from exc
 
     def stop(self) -> None:
         if self._stream is not None:
@@ -78,17 +75,28 @@ class Microphone:
             self._stream = None
 
 
-class Speaker:
+class Microphone(_Stream):
+    """Captures 20 ms s16 mono frames; ``deliver`` gets each as an ``av.AudioFrame``."""
+
+    def __init__(self, device: int | None = None) -> None:  # the system default when None
+        super().__init__(device)
+
+    def start(self, deliver: Callable[[av.AudioFrame], None]) -> None:
+        def callback(data: np.ndarray, _frames: int, _time: Any, _status: Any) -> None:
+            deliver(silence_like(data[:, 0].copy()))
+
+        self._open("InputStream", callback, "microphone")
+
+
+class Speaker(_Stream):
     """Plays s16 mono 48 kHz samples handed to ``play``; keeps at most ``max_ms`` queued, so
     a late speaker drops old sound rather than drifting behind the call."""
 
     def __init__(self, device: int | None = None, max_ms: int = 200) -> None:
-        self._sd = _sounddevice()
-        self._device = device
+        super().__init__(device)
         self._buffer: collections.deque[np.ndarray] = collections.deque(
             maxlen=max(1, max_ms * AUDIO_RATE // 1000 // AUDIO_SAMPLES))
         self._lock = threading.Lock()
-        self._stream: Any = None
         self.volume = 1.0
 
     def play(self, samples: np.ndarray) -> None:
@@ -104,15 +112,4 @@ class Speaker:
                 n = min(frames, block.size)
                 out[:n, 0] = (block[:n] * self.volume).astype(np.int16)
 
-        try:
-            self._stream = self._sd.OutputStream(
-                samplerate=AUDIO_RATE, blocksize=AUDIO_SAMPLES, channels=1, dtype="int16",
-                device=self._device, callback=callback)
-            self._stream.start()
-        except Exception as exc:
-            raise AudioUnavailable(f"No speaker could be opened: {exc}") from exc
-
-    def stop(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+        self._open("OutputStream", callback, "speaker")

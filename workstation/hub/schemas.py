@@ -6,7 +6,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 OptionalShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
@@ -148,6 +155,15 @@ class ClaimNextIn(Strict):
     e_visit: bool = False  # the next E-Visit instead of the next video visit
 
 
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("Give the time with its UTC offset, e.g. 2026-11-24T15:00:00-06:00.")
+    return value
+
+
+AwareTime = Annotated[datetime, AfterValidator(_aware)]  # a time given with its UTC offset
+
+
 class CallEventIn(Strict):
     """What happened to the video call of a visit, as the provider's workstation saw it."""
 
@@ -158,15 +174,8 @@ class AppointmentIn(Strict):
     patient: PatientIn
     service_line: ShortText
     condition: ShortText
-    scheduled_for: datetime
+    scheduled_for: AwareTime
     copay: Decimal = Field(default=Decimal("0"), ge=0, le=10000, decimal_places=2)
-
-    @field_validator("scheduled_for")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("Give the time with its UTC offset, e.g. 2026-11-24T15:00:00-06:00.")
-        return value
 
 
 REQUEST_MODELS: dict[str, type[BaseModel]] = {
@@ -231,11 +240,4 @@ class ChatIn(Strict):
                                          pattern=r"^[A-Za-z0-9-]+$")]
     sender: Literal["provider", "patient"]
     text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-    sent_at: datetime
-
-    @field_validator("sent_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("Give the time with its UTC offset.")
-        return value
+    sent_at: AwareTime

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.ui.card import plain
 from workstation.ui.video_view import VideoView
 
 STATE_TEXTS = {
@@ -107,9 +108,7 @@ class CallPane(QWidget):
         self.timer_label.setAccessibleName(self.tr("Call time"))
         self.quality_label = QLabel("")
         self.quality_label.setAccessibleName(self.tr("Call quality"))
-        self.device_banner = QLabel("")
-        self.device_banner.setWordWrap(True)
-        self.device_banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.device_banner = plain()
         self.device_banner.setStyleSheet(
             "QLabel { background: #fff4ce; color: #4a3b00; padding: 4px; }")
         self.device_banner.setAccessibleName(self.tr("Device problem"))

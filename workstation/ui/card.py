@@ -1,12 +1,23 @@
-"""The centred card that full-window forms (sign-in, lock screen) sit in."""
+"""Shared pieces of the views: the centred card that full-window forms (sign-in, lock screen)
+sit in, plain-text labels, and error labels."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLayout, QVBoxLayout, QWidget
 
 ERROR_STYLE = ("QLabel#error { color: #8b0000; background: #fde8e8; border: 1px solid #e2a4a4;"
                " border-radius: 4px; padding: 6px; }")
+
+
+def plain(text: str = "") -> QLabel:
+    """A label that shows its text as text (never rich text), wrapped and selectable."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
 
 
 def centred_card(owner: QWidget, *items: QWidget | QLayout) -> QFrame:

@@ -29,18 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.ui.call_pane import CallPane
+from workstation.ui.card import plain
 from workstation.ui.chart_panes import DiagnosisPane, DispositionPane, PlanPane
 
 NO_ALLERGY_WORDS = {"", "none", "no", "nka", "nkda", "n/a", "none known", "no known allergies",
                     "no known drug allergies", "no allergies"}
-
-
-def plain(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
 
 
 def _us_date(iso: str) -> str:

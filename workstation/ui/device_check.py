@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.ui.bridge import AsyncBridge
+from workstation.ui.card import plain
 from workstation.ui.video_view import VideoView
 
 SETTINGS_DONE = "devices/checked"
@@ -253,8 +254,6 @@ def _combo(name: str, items: Sequence[tuple[str, object]]) -> QComboBox:
 
 
 def _status(name: str) -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
+    label = plain()
     label.setAccessibleName(name)
     return label
