@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure against reference baselines")
     bench.add_argument("--quick", action="store_true", help="fewer, shorter runs")
     bench.add_argument("--json", type=Path, help="also write the figures to this file")
+    bench.add_argument("--soak", type=float, metavar="MINUTES",
+                       help="also a long 720p call: the workstation's memory growth")
+    bench.add_argument("--only", choices=("hub", "startup", "call"), action="append",
+                       help="just these measurements (repeatable)")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -92,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             from workstation.bench import runner
 
-            return runner.run(quick=args.quick, json_path=args.json)
+            return runner.run(quick=args.quick, json_path=args.json, soak_minutes=args.soak,
+                              only=set(args.only or ()))
         if args.command == "db":
             return _db_upgrade(args.db)
         if args.command == "provider":

@@ -8,12 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-]
+from workstation.bench.chromium import CHROMIUM
+from workstation.bench.chromium import CHROMIUM_ARGS as ARGS
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from tests.factories import VALID_CARD, checkin_body
 from tests.hub_fixtures import PASSWORD, HubContext, closed_with, receive, receive_type
+from workstation.hub.server import start_hub
 
 pytestmark = pytest.mark.asyncio
 
@@ -481,3 +482,33 @@ async def test_chat_lines_are_kept_with_the_visit_once_and_only_by_its_provider(
         ("provider", "Cetirizine: C-E-T-I-R-I-Z-I-N-E"), ("patient", "<script>ok</script>")]
     events = hub_ctx.hub.service.store.audit_events(visit_id=visit["visit_id"])
     assert sum(e.action == "chart.chat" for e in events) == 2
+
+
+async def test_a_browser_signs_the_provider_socket_in_with_a_subprotocol(hub_ctx: HubContext):
+    # A browser cannot set Authorization on a WebSocket: the token rides in the subprotocol
+    # offer, never in the URL; the hub answers with the plain protocol name.
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    ws = await hub_ctx.http.ws_connect(f"{hub_ctx.url}/ws/provider",
+                                       protocols=("workstation", f"workstation.bearer.{token}"))
+    assert ws.protocol == "workstation"
+    assert (await receive(ws))["type"] == "queue.snapshot"
+    await ws.close()
+
+    ws = await hub_ctx.http.ws_connect(f"{hub_ctx.url}/ws/provider",
+                                       protocols=("workstation", "workstation.bearer.made-up"))
+    assert await closed_with(ws) == 4401
+
+
+async def test_the_provider_test_page_is_served_only_by_a_hub_started_for_benchmarks(
+        hub_ctx: HubContext, sqlite_store, site, resources):  # type: ignore[no-untyped-def]
+    async with hub_ctx.http.get(f"{hub_ctx.url}/provider-test") as r:
+        assert r.status == 404
+    bench_hub = await start_hub(sqlite_store, site, resources, provider_test_page=True)
+    try:
+        async with hub_ctx.http.get(f"{bench_hub.url}/provider-test") as r:
+            assert r.status == 200
+            assert "Provider test call" in await r.text()
+            assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    finally:
+        await bench_hub.close()

@@ -104,8 +104,11 @@ def test_the_call_pane_shows_both_pictures_chats_and_ends_the_visit(
     running, clock = hub
     window, controller, chart, pane, call = call_window(qtbot, bridge, running, clock, site)
     token = run(bridge, qtbot, check_in_with_token(running.url))
+    assert not call.media_ready
     claim_first(qtbot, window)
     qtbot.waitUntil(pane.isVisible, timeout=10_000)
+    # Opening a video visit's chart loads the media stack: "Start" will not wait on it.
+    qtbot.waitUntil(lambda: call.media_ready, timeout=10_000)
     assert pane.state_label.text() == "The video visit has not started."
 
     patient = Patient(running.url, token)

@@ -12,6 +12,7 @@ from workstation.devices.synthetic import (
     TestPattern,
     Tone,
     age_ms,
+    code_from_levels,
     read_time_code,
     rms,
     silence_like,
@@ -25,6 +26,25 @@ def test_the_time_code_reads_back_what_was_drawn(size: tuple[int, int]) -> None:
         frame = pattern.frame(stamp)
         assert (frame.width, frame.height) == size
         assert read_time_code(frame) == stamp
+
+
+@pytest.mark.parametrize("size", [(960, 540), (640, 360)])
+def test_the_time_code_reads_back_from_a_frame_the_sender_scaled_down(
+        size: tuple[int, int]) -> None:
+    # Browsers lower the resolution while their bandwidth estimate ramps up: the blocks
+    # shrink with the picture, and the reader is told the width it was drawn at.
+    frame = TestPattern(1280, 720).frame(987_654_321).reformat(width=size[0], height=size[1])
+    assert read_time_code(frame, sent_width=1280) == 987_654_321
+    assert read_time_code(frame) is None  # read as full size, the check fails
+
+
+def test_time_code_levels_decode_with_their_check() -> None:
+    frame = TestPattern(640, 480).frame(42)
+    luma = frame.to_ndarray()
+    levels = [float(luma[BLOCK + BLOCK // 2, i * BLOCK + BLOCK // 2]) for i in range(40)]
+    assert code_from_levels(levels, 128) == 42
+    levels[0] = 255 - levels[0]
+    assert code_from_levels(levels, 128) is None
 
 
 def test_a_damaged_time_code_is_not_read() -> None:

@@ -1,7 +1,8 @@
 """The hub (or a bare WebSocket echo server, the baseline) in a process of its own.
 
 ``python -m workstation.bench.hub_process hub PROVIDERS`` or ``... echo``; prints its URL on
-the first line of stdout and runs until stdin closes.
+the first line of stdout and runs until stdin closes. The hub serves the provider test page
+(the browser-to-browser baseline of the call measurements).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ async def run_hub(providers: int) -> None:
     for i in range(providers):
         store.add_provider(Provider(new_id(), f"bench{i}", f"Dr. Bench {i}",
                                     ("urgent_care",)), password_hash, now)
-    hub = await start_hub(store, always_open(), load_resources())
+    hub = await start_hub(store, always_open(), load_resources(), provider_test_page=True)
     print(hub.url, flush=True)
     await _wait_for_stdin_close()
     await hub.close()

@@ -23,6 +23,7 @@ PROBE = [sys.executable, "-m", "workstation.ui.startup_probe"]
 @dataclass
 class StartupResult:
     startup: Figure
+    startup_lateness: Figure
     gui_lateness: Figure
 
 
@@ -44,28 +45,33 @@ async def _remembered_token(url: str, patients: int) -> str:
 
 
 def _run_probe(args: list[str], env: dict[str, str], timeout: float = 120.0,
-               ) -> tuple[float, list[float]]:
-    """Seconds from spawning the process to its first ``PAINTED`` line, and any lateness."""
+               ) -> tuple[float, list[float], list[float]]:
+    """Seconds from spawning the process to its first ``PAINTED`` line, and any lateness
+    (while starting, then during work)."""
     started = time.perf_counter()
     proc = subprocess.Popen([*PROBE, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, env=env)
     assert proc.stdout is not None
     painted = None
     lateness: list[float] = []
+    starting: list[float] = []
     for line in proc.stdout:
         if line.startswith("PAINTED") and painted is None:
             painted = time.perf_counter() - started
         elif line.startswith("LATENESS "):
             lateness = [float(x) for x in json.loads(line[len("LATENESS "):])]
+        elif line.startswith("STARTUP_LATENESS "):
+            starting = [float(x) for x in json.loads(line[len("STARTUP_LATENESS "):])]
     proc.wait(timeout)
     if painted is None:
         raise RuntimeError(f"The start-up probe ({args[0]}) never painted.")
-    return painted, lateness
+    return painted, starting, lateness
 
 
 def measure(runs: int = 5, work_seconds: float = 6.0) -> StartupResult:
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
     bare = [_run_probe(["bare"], env)[0] * 1000 for _ in range(runs)]
+    starting: list[float] = []
     hub = ServerProcess("hub", "1")
     starts: list[float] = []
     lateness: list[float] = []
@@ -73,9 +79,10 @@ def measure(runs: int = 5, work_seconds: float = 6.0) -> StartupResult:
         for i in range(runs):
             token = asyncio.run(_remembered_token(hub.url, 3 if i == 0 else 1))
             work = work_seconds if i == runs - 1 else 0.0
-            seconds, late = _run_probe(["workstation", hub.url, str(work)],
-                                       {**env, "WORKSTATION_BENCH_REFRESH_TOKEN": token})
+            seconds, early, late = _run_probe(["workstation", hub.url, str(work)],
+                                              {**env, "WORKSTATION_BENCH_REFRESH_TOKEN": token})
             starts.append(seconds * 1000)
+            starting += early
             lateness += late
     finally:
         hub.stop()
@@ -83,9 +90,14 @@ def measure(runs: int = 5, work_seconds: float = 6.0) -> StartupResult:
         startup=Figure("cold start to the live queue painted", "ms", starts,
                        "bare PySide6 window painted", bare, goal="<= 2.0x bare window",
                        notes="new process each run; remembered sign-in to a hub process"),
+        startup_lateness=Figure(
+            "GUI-thread lateness finishing start-up", "ms", starting,
+            notes=f"{TICK_MS_NOTE}; first paint until claims open and the call's media stack "
+                  "is loaded (the interpreter is held by its C extensions' set-up)"),
         gui_lateness=Figure("GUI-thread lateness during normal work", "ms", lateness,
                             goal="p99 < 16 ms, max < 50 ms",
-                            notes=f"{TICK_MS_NOTE}; claim, chart, typing, code search"),
+                            notes=f"{TICK_MS_NOTE}; once started: claim, chart, typing, "
+                                  "code search"),
     )
 
 

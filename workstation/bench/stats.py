@@ -28,6 +28,8 @@ class Figure:
     baseline_samples: list[float] = field(default_factory=list)
     goal: str = ""
     notes: str = ""
+    compare: str = "median"  # the statistic the ratio to the baseline compares: median or p95
+    required: bool = True  # False: no samples is an outcome ("not reached"), not a failure
 
     @property
     def median(self) -> float:
@@ -50,14 +52,20 @@ class Figure:
         return statistics.median(self.baseline_samples) if self.baseline_samples else math.nan
 
     @property
+    def baseline_p95(self) -> float:
+        return percentile(self.baseline_samples, 95)
+
+    @property
     def ratio(self) -> float:
-        base = self.baseline_median
-        return self.median / base if base and not math.isnan(base) else math.nan
+        ours, base = ((self.p95, self.baseline_p95) if self.compare == "p95"
+                      else (self.median, self.baseline_median))
+        return ours / base if base and not math.isnan(base) else math.nan
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(median=self.median, p95=self.p95, p99=self.p99, max=self.max,
-                    baseline_median=self.baseline_median, ratio=self.ratio,
+                    baseline_median=self.baseline_median, baseline_p95=self.baseline_p95,
+                    ratio=self.ratio,
                     count=len(self.samples))
         data.pop("samples")
         data.pop("baseline_samples")
@@ -85,7 +93,9 @@ def table(figures: Sequence[Figure]) -> str:
     for f in figures:
         rows.append((
             f.name, f"{f.median:.2f} {f.unit}", f"{f.p95:.2f}", f"{f.p99:.2f}", f"{f.max:.2f}",
-            f"{f.baseline_median:.2f} ({f.baseline_name})" if f.baseline_samples else "-",
+            (f"{f.baseline_p95 if f.compare == 'p95' else f.baseline_median:.2f}"
+             f"{' p95' if f.compare == 'p95' else ''} ({f.baseline_name})")
+            if f.baseline_samples else "-",
             f"{f.ratio:.2f}x" if not math.isnan(f.ratio) else "-", f.goal,
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

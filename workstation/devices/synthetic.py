@@ -65,18 +65,29 @@ class TestPattern:
                                           format="yuv420p")
 
 
-def read_time_code(frame: av.VideoFrame) -> int | None:
+def read_time_code(frame: av.VideoFrame, sent_width: int | None = None) -> int | None:
     """The sender's clock (ms mod 2**32) drawn by TestPattern, or None if it cannot be read
-    (another source, a frame scaled down by the sender, or a check that fails)."""
-    if frame.width < CODE_BITS * BLOCK or frame.height < 4 * BLOCK:
+    (another source, or a check that fails). ``sent_width``: the width the pattern was drawn
+    at, for a frame the sender's encoder scaled down (the blocks scale with it)."""
+    scale = frame.width / sent_width if sent_width else 1.0
+    block = BLOCK * scale
+    if frame.width < CODE_BITS * block - 1 or frame.height < 2 * block:
         return None
     luma = frame.to_ndarray(format="gray") if frame.format.name != "yuv420p" else \
         frame.to_ndarray()[: frame.height]
-    row = luma[BLOCK + BLOCK // 4: 2 * BLOCK - BLOCK // 4]
+    row = luma[int(block * 1.25): max(int(block * 1.75), int(block * 1.25) + 1)]
+    return code_from_levels([
+        float(row[:, int((i + 0.25) * block): max(int((i + 0.75) * block),
+                                                   int((i + 0.25) * block) + 1)].mean())
+        for i in range(CODE_BITS)], (WHITE + BLACK) / 2)
+
+
+def code_from_levels(levels: list[float], threshold: float) -> int | None:
+    """The time code from the brightness of its CODE_BITS blocks, left to right; None when
+    the check fails (the same layout is read in the browser by the benchmark)."""
     word = 0
-    for i in range(CODE_BITS):
-        cell = row[:, i * BLOCK + BLOCK // 4:(i + 1) * BLOCK - BLOCK // 4]
-        word = (word << 1) | int(cell.mean() > (WHITE + BLACK) / 2)
+    for level in levels:
+        word = (word << 1) | int(level > threshold)
     value, check = word >> CHECK_BITS, word & 0xFF
     return value if _check(value) == check else None
 

@@ -64,6 +64,12 @@ async def video_page(request: web.Request) -> web.FileResponse:
     return _page("video.html")
 
 
+async def provider_test_page(_request: web.Request) -> web.FileResponse:
+    """The provider's side of a call in the browser: the benchmark's baseline. Routed only when
+    the hub is started for benchmarks (``create_app(provider_test_page=True)``)."""
+    return _page("provider-test.html")
+
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "

@@ -36,6 +36,7 @@ async def _openapi(_request: web.Request) -> web.Response:
 def create_app(
     store: VisitStore, config: SiteConfig, resources: Resources, *, embedded: bool = False,
     clock: Clock = utc_now, processor: PaymentProcessor | None = None,
+    provider_test_page: bool = False,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY,
                           middlewares=[pages.security_headers, json_errors])
@@ -51,6 +52,8 @@ def create_app(
     app.router.add_routes(sockets.routes)
     app.router.add_routes(pages.routes)
     app.router.add_get("/api/openapi.json", _openapi, name="openapi")
+    if provider_test_page:
+        app.router.add_get("/provider-test", pages.provider_test_page, name="provider_test")
     app.router.add_static("/static/", pages.WEB / "static", name="static")
     app.cleanup_ctx.append(_broker)
     app.cleanup_ctx.append(_expiry_loop)
@@ -121,10 +124,11 @@ async def start_hub(
     store: VisitStore, config: SiteConfig, resources: Resources, *, host: str = "127.0.0.1",
     port: int = 0, embedded: bool = False, ssl_context: ssl.SSLContext | None = None,
     clock: Clock = utc_now, processor: PaymentProcessor | None = None,
+    provider_test_page: bool = False,
 ) -> RunningHub:
     """Start serving; ``port=0`` picks a free port. Call inside the running event loop."""
     app = create_app(store, config, resources, embedded=embedded, clock=clock,
-                     processor=processor)
+                     processor=processor, provider_test_page=provider_test_page)
     # No access log: its lines would carry visit tokens.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()

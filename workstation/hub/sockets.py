@@ -3,6 +3,11 @@
 Close codes: 4400 a malformed or unknown message, 4401 not signed in, 4403 a message about a
 visit or queue the sender does not belong to, 4404 an unknown or expired visit link.
 Nothing is changed by a message that closes the socket.
+
+A provider signs the socket in with ``Authorization: Bearer <token>``; a browser, which cannot
+set that header on a WebSocket, offers the subprotocols ``workstation`` and
+``workstation.bearer.<token>`` instead (the hub answers with ``workstation``). Either way the
+token stays out of the URL, so out of any log line.
 """
 
 from __future__ import annotations
@@ -62,6 +67,22 @@ async def _messages(ws: web.WebSocketResponse):  # type: ignore[no-untyped-def]
         yield message
 
 
+PROTOCOL = "workstation"
+BEARER_PROTOCOL = "workstation.bearer."
+
+
+def _socket_token(request: web.Request) -> str | None:
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is not None:
+        return token
+    offered = request.headers.get("Sec-WebSocket-Protocol", "")
+    for item in offered.split(","):
+        item = item.strip()
+        if item.startswith(BEARER_PROTOCOL) and len(item) > len(BEARER_PROTOCOL):
+            return item[len(BEARER_PROTOCOL):]
+    return None
+
+
 def _signal_data(message: dict[str, Any]) -> dict[str, Any]:
     data = message.get("data")
     if not isinstance(data, dict):
@@ -87,10 +108,10 @@ async def _close(ws: web.WebSocketResponse, code: int, reason: str) -> None:
 @routes.get("/ws/provider", name="ws_provider")
 async def provider_socket(request: web.Request) -> web.WebSocketResponse:
     service: VisitService = request.app[SERVICE]
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE,
+                               protocols=(PROTOCOL,))
     try:
-        provider = await service.authenticate(
-            bearer_token(request.headers.get("Authorization")))
+        provider = await service.authenticate(_socket_token(request))
     except ApiError:
         if await _prepared(ws, request):
             await _close(ws, NOT_SIGNED_IN, "sign in first")

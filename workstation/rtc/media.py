@@ -43,9 +43,10 @@ class Sources:
 
 
 def open_video(camera: Choice, on_lost: Callable[[str], None] = lambda _m: None,
+               synthetic_size: tuple[int, int] = (1280, 720),
                ) -> tuple[FrameSource | None, list[str], list[Callable[[], None]]]:
     if camera == SYNTHETIC:
-        return TestPattern(1280, 720).frame, [], []
+        return TestPattern(*synthetic_size).frame, [], []
     if camera is None:
         return None, ["No camera chosen: the patient hears you but does not see you."], []
     try:
@@ -76,9 +77,11 @@ def open_audio(microphone: Choice,
 
 def open_sources(camera: Choice, microphone: Choice,
                  on_self_frame: Callable[[av.VideoFrame], None] | None = None,
-                 on_lost: Callable[[str], None] = lambda _m: None) -> Sources:
-    """Open what the provider chose; what cannot be opened is left out and explained."""
-    video, video_problems, video_stops = open_video(camera, on_lost)
+                 on_lost: Callable[[str], None] = lambda _m: None,
+                 synthetic_size: tuple[int, int] = (1280, 720)) -> Sources:
+    """Open what the provider chose; what cannot be opened is left out and explained.
+    ``synthetic_size``: the test pattern's size, when that is the camera."""
+    video, video_problems, video_stops = open_video(camera, on_lost, synthetic_size)
     audio, audio_problems, audio_stops = open_audio(microphone)
     if video is not None and on_self_frame is not None:
         video = _tapped(video, on_self_frame)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDialog
 
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.call_pane import CallPane
+from workstation.ui.heap import keep_loaded
 
 if TYPE_CHECKING:  # the media stack loads when the first call starts, not at start-up
     from workstation.client.hub_client import HubClient
@@ -28,7 +29,8 @@ if TYPE_CHECKING:  # the media stack loads when the first call starts, not at st
 
 log = logging.getLogger(__name__)
 
-# The call's media stack: loaded off the GUI thread before the first call or device check.
+# The call's media stack: loaded off the GUI thread after start-up (or when a video visit's
+# chart or the device check opens first), so "Call" does not wait on it.
 MEDIA_MODULES = ("workstation.rtc.media", "workstation.rtc.visit_call",
                  "workstation.rtc.quality", "workstation.ui.device_check")
 QUALITY_EVERY_MS = 2000
@@ -73,6 +75,7 @@ class CallController(QObject):
         self._good = 0
         self._lowered = False
         self.state = "idle"
+        self.synthetic_size = (1280, 720)  # the test pattern's, when it is the camera
         self.device_check: Any = None  # the open device check dialog, if any
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
@@ -92,6 +95,8 @@ class CallController(QObject):
         pane.chat_submitted.connect(self._on_chat_submitted)
         self._defaults = default_devices
         self._scanned = False  # the system's devices, asked for with the media stack
+        self._loading = False
+        self._after_load: list[Callable[[], None]] = []
         self._show_devices([], [], [], default_devices)
 
     # -- the chart's visit ----------------------------------------------------------------
@@ -105,6 +110,8 @@ class CallController(QObject):
         self._client = client
         self._visit_id = visit_id
         self._pane.setVisible(bool(visit_id) and video)
+        if visit_id and video:
+            self.prepare()  # a call is next: be ready for it
         if self._call is None:
             self._pane.clear_chat()
             for line in chat:
@@ -125,6 +132,18 @@ class CallController(QObject):
 
     # -- starting and ending ----------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Load the media stack and list the devices now, in the background (the app does it
+        right after start-up: loading it holds the interpreter for tens of milliseconds at a
+        time, better then than while the provider works)."""
+        if not self._ready() and not self._loading:
+            self._with_media(lambda: None)
+
+    @property
+    def media_ready(self) -> bool:
+        """The media stack is loaded and the devices listed: a call starts without waiting."""
+        return self._ready()
+
     def _ready(self) -> bool:
         return self._scanned and all(name in sys.modules for name in MEDIA_MODULES)
 
@@ -135,6 +154,11 @@ class CallController(QObject):
         if self._ready():
             then()
             return
+        self._after_load.append(then)
+        self._pane.state_label.setText(self.tr("Loading the video components…"))
+        if self._loading:
+            return
+        self._loading = True
         import asyncio
         import importlib
 
@@ -152,14 +176,23 @@ class CallController(QObject):
                     [(d.name, d.index) for d in sound if d.outputs])
 
         def loaded(devices: tuple[Devices, Devices, Devices]) -> None:
+            keep_loaded()  # the media stack stays loaded for the day
             self._scanned = True
+            self._loading = False
             if any(devices):
                 cameras, microphones, speakers = devices
                 self._show_devices(cameras, microphones, speakers, self._defaults)
-            then()
+            self._pane.show_state(self.state)
+            waiting, self._after_load = self._after_load, []
+            for action in waiting:
+                action()
 
-        self._pane.state_label.setText(self.tr("Loading the video components…"))
-        self._bridge.submit(asyncio.to_thread(load), loaded, self._on_start_failed)
+        def failed(error: BaseException) -> None:
+            self._loading = False
+            self._after_load.clear()
+            self._on_start_failed(error)
+
+        self._bridge.submit(asyncio.to_thread(load), loaded, failed)
 
     def start(self) -> None:
         if self._client is None or self._visit_id is None or self._call is not None:
@@ -178,7 +211,8 @@ class CallController(QObject):
         camera, microphone, speaker = self._pane.chosen()
         self._sources = open_sources(camera, microphone,  # type: ignore[arg-type]
                                      on_self_frame=self._pane.self_view.offer,
-                                     on_lost=self._problem.emit)
+                                     on_lost=self._problem.emit,
+                                     synthetic_size=self.synthetic_size)
         self._speaker, speaker_problem = open_speaker(speaker)  # type: ignore[arg-type]
         problems = self._sources.problems + ([speaker_problem] if speaker_problem else [])
         self._pane.show_device_problems(problems)

@@ -6,9 +6,10 @@ when its first paint is done (the baseline).
 ``python -m workstation.ui.startup_probe workstation HUB_URL [WORK_SECONDS]``: the real app,
 composed by ``workstation.app.run`` against a hub, signed in with a remembered token handed over
 in ``WORKSTATION_BENCH_REFRESH_TOKEN`` (kept in an in-process keyring); prints ``PAINTED``
-when the live queue has painted with its patients. With WORK_SECONDS, it then does a
-provider's normal work (claim, chart, typing, code search) while a 4 ms timer measures how late
-the GUI thread answers, and prints ``LATENESS <json list of ms>``.
+when the live queue has painted with its patients. With WORK_SECONDS, a 4 ms timer measures
+how late the GUI thread answers: through the rest of the start-up (going live, loading the
+media stack), printed as ``STARTUP_LATENESS <json list of ms>``, then through a provider's
+normal work (claim, chart, typing, code search), printed as ``LATENESS <json list of ms>``.
 """
 
 from __future__ import annotations
@@ -103,23 +104,37 @@ def workstation(hub_url: str, work_seconds: float) -> int:
 
 
 def _normal_work(window: object, seconds: float, qapp: QApplication) -> None:
-    """Claim the next patient, wait for the chart, type a plan, search codes, measuring from
-    the first paint (going live after it counts too); the work starts once a claim can be
-    made."""
+    """Measure from the first paint: first the rest of the start-up (going live, loading the
+    call's media stack), printed as ``STARTUP_LATENESS``; then, once the provider can claim
+    and the app has finished starting, a provider's normal work (claim, chart, typing, code
+    search), printed as ``LATENESS``."""
     lateness = _Lateness()
     lateness.start()
-    _when_live(window, seconds, qapp, lateness)
+    _when_ready(window, seconds, qapp, lateness)
 
 
-def _when_live(window: object, seconds: float, qapp: QApplication,
-               lateness: _Lateness) -> None:
+def _ready(window: object) -> bool:
+    from workstation.ui.call_pane import CallPane
+    from workstation.ui.call_presenter import CallController
     from workstation.ui.main_window import MainWindow
 
     assert isinstance(window, MainWindow)
-    if window.queue_view.claim_next_button.isEnabled():
+    if not window.queue_view.claim_next_button.isEnabled():
+        return False
+    pane = window.chart_view.findChild(CallPane)
+    call = pane.findChild(CallController) if pane is not None else None
+    return call is not None and call.media_ready
+
+
+def _when_ready(window: object, seconds: float, qapp: QApplication,
+                lateness: _Lateness) -> None:
+    if _ready(window):
+        print("STARTUP_LATENESS " + json.dumps([round(s, 3) for s in lateness.samples]),
+              flush=True)
+        lateness.samples.clear()
         _steps(window, seconds, qapp, lateness)
     else:
-        QTimer.singleShot(20, lambda: _when_live(window, seconds, qapp, lateness))
+        QTimer.singleShot(20, lambda: _when_ready(window, seconds, qapp, lateness))
 
 
 def _steps(window: object, seconds: float, qapp: QApplication, lateness: _Lateness) -> None:

@@ -59,6 +59,11 @@ class VideoView(QWidget):
 
     # -- GUI thread -----------------------------------------------------------------------
 
+    @property
+    def image(self) -> QImage | None:
+        """The frame on screen (RGB), or None while the placeholder shows."""
+        return self._image
+
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text
         self.update()
