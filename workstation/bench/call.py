@@ -32,6 +32,7 @@ from workstation.bench.stats import Figure
 HARNESS = Path(__file__).with_name("browser_harness.js").read_text(encoding="utf-8")
 PROBE = [sys.executable, "-m", "workstation.ui.call_probe"]
 WARM_UP_S = 2.0
+RESULT_LIMIT = 256 * 1024 * 1024  # a soak's RESULT line holds every sample of an hour
 SETTLE_LIMIT_S = 45.0  # the senders' bandwidth estimates ramp up to the full size in this
 REMOTE_SIZE = ("(() => { const v = document.getElementById('remote_video');"
                " return [v.videoWidth, v.videoHeight]; })()")
@@ -97,10 +98,14 @@ class _Browser:
         before = processes.chromium_browsers()
         self.browser = await self._playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        new = processes.chromium_browsers() - before
-        if len(new) != 1:
-            raise RuntimeError("Could not tell which processes are the new Chromium's.")
-        self.root = new.pop()
+        for _ in range(20):
+            new = processes.chromium_browsers() - before
+            if new:
+                # One new browser process; should another appear meanwhile, the biggest tree.
+                self.root = max(new, key=lambda pid: len(processes.tree(pid)))
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError("Could not tell which processes are the new Chromium's.")
 
     def usage(self) -> processes.Usage:
         return processes.usage(processes.tree(self.root))
@@ -163,7 +168,8 @@ class _Probe:
                "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
         proc = await asyncio.create_subprocess_exec(
             *PROBE, hub.url, str(width), str(height), env=env, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            limit=RESULT_LIMIT)
         return cls(proc)
 
     async def expect(self, prefix: str, timeout: float = 60.0) -> str:
@@ -237,7 +243,7 @@ async def workstation_call(hub: _Hub, patient: _Browser, width: int, height: int
         setup_ms=setup, full_size_s=full_size, to_provider_ms=ours["ages_ms"],
         to_patient_ms=theirs["ages"],
         provider_fps=decoded / ours["wall_s"],
-        provider_shown_pct=100 * ours["painted"] / decoded if decoded else 0.0,
+        provider_shown_pct=100 * min(1.0, ours["painted"] / decoded) if decoded else 0.0,
         provider_cores=ours["cpu_s"] / ours["wall_s"], provider_memory_mb=ours["peak_rss_mb"],
         patient_cores=patient_cores, lateness_ms=ours["lateness_ms"],
         notes={"unreadable_at_provider": ours["unreadable"],
@@ -425,8 +431,8 @@ async def _soak(minutes: float) -> Figure:
         await hub.close()
     growth = [s - samples[0] for s in samples]
     return Figure(f"workstation memory growth over a {minutes:g}-minute 720p call", "MB",
-                  growth, notes=f"RSS every 10 s; start {samples[0]:.0f} MB, "
-                                f"end {samples[-1]:.0f} MB")
+                  growth, notes=f"RSS every 10 s from the end of the warm-up: "
+                                f"{', '.join(f'{s:.0f}' for s in samples)} MB")
 
 
 def soak(minutes: float) -> Figure:

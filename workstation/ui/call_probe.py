@@ -9,7 +9,7 @@ commands on stdin, one a line:
 
 - ``START``: clicks "Start video visit"; prints ``FIRST_FRAME <ms>`` once the first remote
   frame has painted (milliseconds from the click).
-- ``SIZE``: prints ``SIZE <width> <height>`` of the remote picture now (0 0 before one).
+- ``SIZE``: prints ``SIZE <width> <height>`` of the remote video as received (0 0 before).
 - ``RESET``: starts the measured window.
 - ``COLLECT``: prints ``RESULT <json>`` for the window: the age of every remote frame painted
   (its time code read back from the screen image, on the machine's shared clock), frames
@@ -154,8 +154,7 @@ class Probe(QObject):
             self.clicked_at = time.perf_counter()
             self.pane.start_button.click()
         elif text == "SIZE":
-            image = self.pane.remote_view.image
-            size = (image.width(), image.height()) if image is not None else (0, 0)
+            size = self.pane.remote_view.frame_size
             print(f"SIZE {size[0]} {size[1]}", flush=True)
         elif text == "RESET":
             assert self.screen is not None
@@ -181,7 +180,8 @@ class Probe(QObject):
             "wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0,
             "decoded": view.frames_offered - offered0, "painted": view.frames_shown - shown0,
             "ages_ms": self.screen.ages, "unreadable": self.screen.unreadable,
-            "received_size": [view.image.width(), view.image.height()] if view.image else None,
+            "received_size": list(view.frame_size),
+            "shown_size": [view.image.width(), view.image.height()] if view.image else None,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "lateness_ms": [round(s, 3) for s in self.lateness.samples],
         }
