@@ -8,6 +8,7 @@ the first line of stdout and runs until stdin closes. The hub serves the provide
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 import tempfile
 from datetime import UTC, datetime, time
@@ -46,11 +47,14 @@ async def run_hub(providers: int) -> None:
     for i in range(providers):
         store.add_provider(Provider(new_id(), f"bench{i}", f"Dr. Bench {i}",
                                     ("urgent_care",)), password_hash, now)
-    hub = await start_hub(store, always_open(), load_resources(), provider_test_page=True)
-    print(hub.url, flush=True)
-    await _wait_for_stdin_close()
-    await hub.close()
-    store.close()
+    try:
+        hub = await start_hub(store, always_open(), load_resources(), provider_test_page=True)
+        print(hub.url, flush=True)
+        await _wait_for_stdin_close()
+        await hub.close()
+    finally:
+        store.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def run_echo() -> None:

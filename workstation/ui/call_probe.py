@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import threading
@@ -201,8 +202,11 @@ def main(hub_url: str, width: int, height: int) -> int:
     qapp = QApplication(sys.argv)
     probe = Probe(qapp, width, height)
     QTimer.singleShot(0, probe.find_window)
-    return workstation_app.run(config=SiteConfig(), data_dir=folder / "data", hub_url=hub_url,
-                               demo=False)
+    try:
+        return workstation_app.run(config=SiteConfig(), data_dir=folder / "data",
+                                   hub_url=hub_url, demo=False)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

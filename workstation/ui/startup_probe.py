@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -98,9 +100,12 @@ def workstation(hub_url: str, work_seconds: float) -> int:
         _normal_work(window, work_seconds, qapp)
 
     QTimer.singleShot(0, watch_queue)
-    data_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"ws-probe-{os.getpid()}"
-    return workstation_app.run(config=SiteConfig(), data_dir=data_dir, hub_url=hub_url,
-                               demo=False)
+    data_dir = Path(tempfile.mkdtemp(prefix="ws-probe-"))
+    try:
+        return workstation_app.run(config=SiteConfig(), data_dir=data_dir, hub_url=hub_url,
+                                   demo=False)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def _normal_work(window: object, seconds: float, qapp: QApplication) -> None:
