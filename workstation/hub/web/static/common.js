@@ -431,3 +431,21 @@ export function parseMessage(data) {
     return null;
   }
 }
+
+/**
+ * Resolves once the peer connection's ICE gathering is complete, or after timeoutMs with what
+ * it has (host candidates at least): the workstation's aiortc takes complete descriptions only.
+ */
+export function iceGathered(pc, timeoutMs) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState === "complete") {
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      }
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, timeoutMs);
+  });
+}

@@ -5,7 +5,7 @@
 // working connection, {kind: "bye"} to hang up. The hub serves this page only when started
 // for benchmarks; it is the browser-to-browser baseline of `workstation bench`.
 
-import { $, parseMessage, setText } from "./common.js";
+import { $, iceGathered, parseMessage, setText } from "./common.js";
 
 const GATHER_TIMEOUT_MS = 5000;
 const ATTEMPT_MS = 4000;
@@ -27,17 +27,6 @@ function signal(data) {
   if (ws && ws.readyState === WebSocket.OPEN) {
     ws.send(JSON.stringify({ type: "signal", visit_id: visitId, data }));
   }
-}
-
-function gathered(pc) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState === "complete") resolve();
-    };
-    pc.addEventListener("icegatheringstatechange", done);
-    setTimeout(resolve, GATHER_TIMEOUT_MS);
-  });
 }
 
 async function offer() {
@@ -74,7 +63,7 @@ async function offer() {
   }
   pc.createDataChannel("chat");
   await pc.setLocalDescription(await pc.createOffer());
-  await gathered(pc);
+  await iceGathered(pc, GATHER_TIMEOUT_MS);
   if (pc !== state.pc) return;
   signal({ kind: "offer", sdp: pc.localDescription.sdp, session });
   state.offeredAt = performance.now();

@@ -9,7 +9,7 @@
 // Chat runs on the "chat" data channel the workstation opens: {id, from, text, at}, shown as
 // text, never as HTML. Nothing is recorded: media goes to the <video> elements only.
 
-import { $, parseMessage, setText } from "./common.js";
+import { $, iceGathered, parseMessage, setText } from "./common.js";
 
 const RETRY_MS = 2000;
 const GATHER_TIMEOUT_MS = 5000;
@@ -167,23 +167,9 @@ async function answer(sdp, session) {
     for (const track of state.local.getTracks()) pc.addTrack(track, state.local);
   }
   await pc.setLocalDescription(await pc.createAnswer());
-  await gathered(pc);
+  await iceGathered(pc, GATHER_TIMEOUT_MS);
   if (pc !== state.pc) return;
   signal({ kind: "answer", sdp: pc.localDescription.sdp, session });
-}
-
-function gathered(pc) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState === "complete") {
-        pc.removeEventListener("icegatheringstatechange", done);
-        resolve();
-      }
-    };
-    pc.addEventListener("icegatheringstatechange", done);
-    setTimeout(resolve, GATHER_TIMEOUT_MS); // send what we have: host candidates at least
-  });
 }
 
 function interrupted() {
