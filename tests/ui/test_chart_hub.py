@@ -235,3 +235,18 @@ def test_closing_the_window_with_nothing_to_save_closes_it_at_once(
 
     assert window.close() is True  # no save in flight: nothing to wait for
     assert not window.isVisible()
+
+
+def test_a_window_closed_for_good_hears_nothing_more_from_the_hub(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
+    running, clock = hub
+    window, controller, _chart = signed_in_window(qtbot, bridge, running, clock, site,
+                                                  owned_by_test=True)
+    qtbot.waitUntil(lambda: window.queue_view.connection_label.text().startswith("Connected"),
+                    timeout=10_000)
+    shiboken6.delete(window)
+    # A patient checks in: the push reaches the controller's old stream, which must drop it
+    # (pytest-qt fails the test on any exception raised in the Qt event loop).
+    run(bridge, qtbot, check_in(running.url))
+    qtbot.wait(500)
+    assert controller.session is not None  # the session itself was not signed out

@@ -111,7 +111,15 @@ class ProviderController(QObject):
         self._schedule.refresh_requested.connect(self.refresh_schedule)
         self._panel.release_requested.connect(self._on_visit_panel_release_requested)
         window.sign_out_requested.connect(self._on_window_sign_out_requested)
+        # A window gone (closed for good) hears nothing more from the hub.
+        window.destroyed.connect(self._stop_events)
         bridge.add_cleanup(self._close_client)
+
+    def _stop_events(self, *_args: object) -> None:
+        self._generation += 1  # whatever is already on its way is dropped
+        if self._stream is not None:
+            self._stream.cancel()
+            self._stream = None
 
     # -- public ---------------------------------------------------------------------------
 
