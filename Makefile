@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEB := installers/debian
 
-.PHONY: run test lint bench system-run system-test clean
+.PHONY: run test lint bench system-run system-test system-bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,10 @@ test: system-test lint
 	WORKSTATION_TEST_PG_URL="$$url" QT_QPA_PLATFORM=xcb \
 	xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/pytest $(SCREENSHOT_TEST)
 
-bench: system-run $(VENV)/.stamp-install
+system-bench:
+	@bash $(DEB)/ensure-packages.sh $(DEB)/run-packages.txt $(DEB)/bench-packages.txt
+
+bench: system-bench $(VENV)/.stamp-install
 	QT_QPA_PLATFORM=offscreen $(BIN)/workstation bench $(BENCH_ARGS)
 
 clean:

@@ -64,3 +64,18 @@ def test_cpu_and_memory_of_a_process_tree_are_counted() -> None:
     finally:
         child.wait()
     assert processes.usage({child.pid}).cpu_s == 0.0  # gone: nothing counted
+
+
+def test_without_chromium_the_bench_says_so_before_measuring_anything(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from workstation import cli
+    from workstation.bench import call, hub_fanout
+
+    def measured(**_kwargs: object) -> None:
+        raise AssertionError("a measurement ran before Chromium was checked")
+
+    monkeypatch.setattr(call, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setattr(hub_fanout, "measure", measured)
+    monkeypatch.setattr(call, "measure", measured)
+    assert cli.main(["bench", "--quick"]) == 1  # every part: the hub's would come first
+    assert "need Debian's Chromium at /nonexistent/chromium" in capsys.readouterr().err

@@ -15,6 +15,7 @@ import asyncio
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -316,9 +317,18 @@ class CallResult:
 SIZES_FULL = ((640, 480), (1280, 720))
 
 
+def need_chromium() -> None:
+    """Raise RuntimeError, saying how to get it, when Debian's Chromium is missing."""
+    if shutil.which(CHROMIUM) is None:
+        raise RuntimeError(f"The call measurements need Debian's Chromium at {CHROMIUM}: "
+                           "'make bench' installs it (apt-get install chromium).")
+
+
 async def _measure(runs: int, sizes: tuple[tuple[int, int], ...], seconds: float,
                    ) -> CallResult:
     from playwright.async_api import async_playwright
+
+    need_chromium()
 
     hub = _Hub()
     figures: list[Figure] = []
@@ -408,6 +418,8 @@ def measure(*, quick: bool) -> CallResult:
 
 async def _soak(minutes: float) -> Figure:
     from playwright.async_api import async_playwright
+
+    need_chromium()
 
     hub = _Hub()
     samples: list[float] = []

@@ -16,6 +16,10 @@ def run(*, quick: bool, json_path: Path | None, soak_minutes: float | None = Non
         only: set[str] | None = None) -> int:
     """All the measurements (or ``only`` some); 1 when one of them produced no number."""
     wanted = only or set(PARTS)
+    if "call" in wanted or soak_minutes:
+        from workstation.bench import call
+
+        call.need_chromium()  # said at once, not after minutes of other measurements
     figures: list[Figure] = []
     notes: list[str] = []
     if "hub" in wanted:
