@@ -17,6 +17,7 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from workstation.bench import processes
 from workstation.bench.chromium import CHROMIUM, CHROMIUM_ARGS
 from workstation.bench.hub_fanout import ServerProcess, checkin_body
 from workstation.bench.hub_process import PASSWORD
+from workstation.bench.probe_env import FOLDER_ENV, TOKEN_ENV
 from workstation.bench.stats import Figure
 
 HARNESS = Path(__file__).with_name("browser_harness.js").read_text(encoding="utf-8")
@@ -159,19 +161,21 @@ def _delta(after: dict[str, Any], before: dict[str, Any], side: str, key: str) -
 class _Probe:
     """The workstation, in its own process (see ``workstation.ui.call_probe``)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, folder: str) -> None:
         self.proc = proc
+        self.folder = folder
 
     @classmethod
     async def start(cls, hub: _Hub, width: int, height: int) -> _Probe:
         token = (await hub.sign_in("bench0"))["refresh_token"]
-        env = {**os.environ, "WORKSTATION_BENCH_REFRESH_TOKEN": token,
+        folder = tempfile.mkdtemp(prefix="ws-call-probe-")
+        env = {**os.environ, TOKEN_ENV: token, FOLDER_ENV: folder,
                "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
         proc = await asyncio.create_subprocess_exec(
             *PROBE, hub.url, str(width), str(height), env=env, stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
             limit=RESULT_LIMIT)
-        return cls(proc)
+        return cls(proc, folder)
 
     async def expect(self, prefix: str, timeout: float = 60.0) -> str:
         assert self.proc.stdout is not None
@@ -200,6 +204,8 @@ class _Probe:
         except (TimeoutError, ConnectionError):
             self.proc.kill()
             await self.proc.wait()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     @property
     def rss_mb(self) -> float:

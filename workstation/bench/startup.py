@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ import aiohttp
 
 from workstation.bench.hub_fanout import ServerProcess, checkin_body
 from workstation.bench.hub_process import PASSWORD
+from workstation.bench.probe_env import FOLDER_ENV, TOKEN_ENV
 from workstation.bench.stats import Figure
 
 PROBE = [sys.executable, "-m", "workstation.ui.startup_probe"]
@@ -48,9 +50,16 @@ def _run_probe(args: list[str], env: dict[str, str], timeout: float = 120.0,
                ) -> tuple[float, list[float], list[float]]:
     """Seconds from spawning the process to its first ``PAINTED`` line, and any lateness
     (while starting, then during work)."""
+    with tempfile.TemporaryDirectory(prefix="ws-probe-") as folder:
+        return _probe_in(folder, args, env, timeout)
+
+
+def _probe_in(folder: str, args: list[str], env: dict[str, str], timeout: float,
+              ) -> tuple[float, list[float], list[float]]:
     started = time.perf_counter()
     proc = subprocess.Popen([*PROBE, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env)
+                            stderr=subprocess.DEVNULL, text=True,
+                            env={**env, FOLDER_ENV: folder})
     assert proc.stdout is not None
     painted = None
     lateness: list[float] = []
@@ -80,7 +89,7 @@ def measure(runs: int = 5, work_seconds: float = 6.0) -> StartupResult:
             token = asyncio.run(_remembered_token(hub.url, 3 if i == 0 else 1))
             work = work_seconds if i == runs - 1 else 0.0
             seconds, early, late = _run_probe(["workstation", hub.url, str(work)],
-                                              {**env, "WORKSTATION_BENCH_REFRESH_TOKEN": token})
+                                              {**env, TOKEN_ENV: token})
             starts.append(seconds * 1000)
             starting += early
             lateness += late

@@ -17,7 +17,7 @@ from workstation.ui.bridge import AsyncBridge
 from workstation.ui.call_pane import CallPane
 from workstation.ui.heap import keep_loaded
 
-if TYPE_CHECKING:  # the media stack loads when the first call starts, not at start-up
+if TYPE_CHECKING:  # the media stack loads on a worker thread after start-up
     from workstation.client.hub_client import HubClient
     from workstation.devices.audio import Speaker
     from workstation.rtc.call import ChatMessage
@@ -150,7 +150,7 @@ class CallController(QObject):
     def _with_media(self, then: Callable[[], None]) -> None:
         """Run ``then`` once the media stack (aiortc, PyAV, NumPy, PortAudio) is loaded and
         the system's cameras and sound devices are listed: the first time, on a worker thread,
-        so the window keeps answering (and nothing of it slows the start-up)."""
+        so the window keeps answering."""
         if self._ready():
             then()
             return
@@ -431,6 +431,7 @@ class CallController(QObject):
         for choice in (defaults, remembered):  # what this computer chose last wins
             if choice is not None:
                 self._choose(choice)
+
 
 def wire_call(call: CallController, chart: ChartController,
               session: ProviderController) -> None:

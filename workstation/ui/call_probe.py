@@ -3,7 +3,8 @@ whose browser the benchmark drives.
 
 ``python -m workstation.ui.call_probe HUB_URL WIDTH HEIGHT``, signed in with a remembered token
 in ``WORKSTATION_BENCH_REFRESH_TOKEN`` (kept in an in-process keyring), with the test pattern
-(WIDTH×HEIGHT, 30 fps) and tone as camera and microphone (settings in a throw-away folder). It
+(WIDTH×HEIGHT, 30 fps) and tone as camera and microphone (settings and data in the run's
+folder, ``WORKSTATION_BENCH_FOLDER``). It
 claims the next patient and prints ``CLAIMED`` once the chart's call pane is ready, then follows
 commands on stdin, one a line:
 
@@ -21,14 +22,10 @@ commands on stdin, one a line:
 from __future__ import annotations
 
 import json
-import os
 import resource
-import shutil
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
@@ -36,7 +33,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from workstation.ui.first_paint import FirstPaint
-from workstation.ui.startup_probe import TOKEN_ENV, _Lateness
+from workstation.ui.startup_probe import Lateness, run_app, signed_in_qapp
 
 
 def read_screen_code(image: QImage, sent_width: int) -> int | None:
@@ -103,7 +100,7 @@ class Probe(QObject):
         self.pane: Any = None
         self.call: Any = None
         self.screen: _Screen | None = None
-        self.lateness = _Lateness()
+        self.lateness = Lateness()
         self.clicked_at = 0.0
         self._paint: FirstPaint | None = None
         self._window_start = (0.0, 0.0, 0, 0)
@@ -111,12 +108,14 @@ class Probe(QObject):
         self.commands.line.connect(self.command)
 
     def find_window(self) -> None:
+        from workstation.devices import SYNTHETIC
+        from workstation.ui.device_check import KINDS, SETTINGS_CHOICE, SETTINGS_DONE
         from workstation.ui.main_window import MainWindow
 
         settings = QSettings()
-        settings.setValue("devices/checked", True)
-        for kind in ("camera", "microphone", "speaker"):
-            settings.setValue(f"devices/{kind}", "synthetic")
+        settings.setValue(SETTINGS_DONE, True)
+        for kind in KINDS:
+            settings.setValue(SETTINGS_CHOICE.format(kind=kind), SYNTHETIC)
         self.window = next(w for w in self.qapp.topLevelWidgets() if isinstance(w, MainWindow))
         self.when(lambda: self.window.queue_view.claim_next_button.isEnabled()
                   and self.window.queue_view.model.rowCount() > 0, self.claim)
@@ -189,24 +188,10 @@ class Probe(QObject):
 
 
 def main(hub_url: str, width: int, height: int) -> int:
-    import keyring
-
-    from workstation import app as workstation_app
-    from workstation.core.site import SiteConfig
-    from workstation.storage.keystore import ProcessKeyring
-
-    folder = Path(tempfile.mkdtemp(prefix="ws-call-probe-"))
-    os.environ["XDG_CONFIG_HOME"] = str(folder / "config")  # this run's settings only
-    keyring.set_keyring(ProcessKeyring())
-    keyring.set_password(workstation_app.REFRESH_SERVICE, hub_url, os.environ[TOKEN_ENV])
-    qapp = QApplication(sys.argv)
+    qapp, folder = signed_in_qapp(hub_url)
     probe = Probe(qapp, width, height)
     QTimer.singleShot(0, probe.find_window)
-    try:
-        return workstation_app.run(config=SiteConfig(), data_dir=folder / "data",
-                                   hub_url=hub_url, demo=False)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return run_app(hub_url, folder)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,9 +24,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 
+from workstation.bench.probe_env import FOLDER_ENV, TOKEN_ENV
 from workstation.ui.first_paint import FirstPaint
 
-TOKEN_ENV = "WORKSTATION_BENCH_REFRESH_TOKEN"
 TICK_MS = 4
 
 
@@ -47,7 +45,7 @@ def bare() -> int:
     return app.exec()
 
 
-class _Lateness(QObject):
+class Lateness(QObject):
     """A fast timer; how late each tick comes is how long the GUI thread was busy."""
 
     def __init__(self) -> None:
@@ -69,16 +67,9 @@ class _Lateness(QObject):
 
 
 def workstation(hub_url: str, work_seconds: float) -> int:
-    import keyring
-
-    from workstation import app as workstation_app
-    from workstation.core.site import SiteConfig
-    from workstation.storage.keystore import ProcessKeyring
     from workstation.ui.main_window import MainWindow
 
-    keyring.set_keyring(ProcessKeyring())
-    keyring.set_password(workstation_app.REFRESH_SERVICE, hub_url, os.environ[TOKEN_ENV])
-    qapp = QApplication(sys.argv)
+    qapp, folder = signed_in_qapp(hub_url)
     probes: list[FirstPaint] = []
 
     def watch_queue() -> None:
@@ -100,12 +91,34 @@ def workstation(hub_url: str, work_seconds: float) -> int:
         _normal_work(window, work_seconds, qapp)
 
     QTimer.singleShot(0, watch_queue)
-    data_dir = Path(tempfile.mkdtemp(prefix="ws-probe-"))
-    try:
-        return workstation_app.run(config=SiteConfig(), data_dir=data_dir, hub_url=hub_url,
-                                   demo=False)
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    return run_app(hub_url, folder)
+
+
+def signed_in_qapp(hub_url: str) -> tuple[QApplication, Path]:
+    """The QApplication of a probe run, and the run's folder (``WORKSTATION_BENCH_FOLDER``,
+    which the bench removes after the process: Qt writes settings until its very end) for
+    settings (QSettings) and data of this run only; the remembered sign-in from
+    ``WORKSTATION_BENCH_REFRESH_TOKEN`` in an in-process keyring. Set up before the app so
+    nothing reaches the user's own."""
+    import keyring
+
+    from workstation import app as workstation_app
+    from workstation.storage.keystore import ProcessKeyring
+
+    folder = Path(os.environ[FOLDER_ENV])
+    os.environ["XDG_CONFIG_HOME"] = str(folder / "config")
+    keyring.set_keyring(ProcessKeyring())
+    keyring.set_password(workstation_app.REFRESH_SERVICE, hub_url, os.environ[TOKEN_ENV])
+    return QApplication(sys.argv), folder
+
+
+def run_app(hub_url: str, folder: Path) -> int:
+    """The real app against the hub, as ``workstation --hub-url`` runs it."""
+    from workstation import app as workstation_app
+    from workstation.core.site import SiteConfig
+
+    return workstation_app.run(config=SiteConfig(), data_dir=folder / "data",
+                               hub_url=hub_url, demo=False)
 
 
 def _normal_work(window: object, seconds: float, qapp: QApplication) -> None:
@@ -113,7 +126,7 @@ def _normal_work(window: object, seconds: float, qapp: QApplication) -> None:
     call's media stack), printed as ``STARTUP_LATENESS``; then, once the provider can claim
     and the app has finished starting, a provider's normal work (claim, chart, typing, code
     search), printed as ``LATENESS``."""
-    lateness = _Lateness()
+    lateness = Lateness()
     lateness.start()
     _when_ready(window, seconds, qapp, lateness)
 
@@ -132,7 +145,7 @@ def _ready(window: object) -> bool:
 
 
 def _when_ready(window: object, seconds: float, qapp: QApplication,
-                lateness: _Lateness) -> None:
+                lateness: Lateness) -> None:
     if _ready(window):
         print("STARTUP_LATENESS " + json.dumps([round(s, 3) for s in lateness.samples]),
               flush=True)
@@ -142,7 +155,7 @@ def _when_ready(window: object, seconds: float, qapp: QApplication,
         QTimer.singleShot(20, lambda: _when_ready(window, seconds, qapp, lateness))
 
 
-def _steps(window: object, seconds: float, qapp: QApplication, lateness: _Lateness) -> None:
+def _steps(window: object, seconds: float, qapp: QApplication, lateness: Lateness) -> None:
     from workstation.ui.main_window import MainWindow
 
     assert isinstance(window, MainWindow)
