@@ -15,10 +15,13 @@ from typing import Any
 
 import av
 import pytest
+from aiortc.rtp import RtcpSenderInfo, RtcpSrPacket
 
 from workstation.devices.synthetic import TestPattern, Tone, age_ms, read_time_code, rms
 from workstation.rtc.call import Call, ChatMessage
 from workstation.settings import user_data_dir
+
+NTP_UNIX_OFFSET_S = 2_208_988_800  # 1900-01-01 to 1970-01-01
 
 
 @dataclass
@@ -72,19 +75,30 @@ async def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-async def pair() -> AsyncIterator[tuple[Call, Received, Call, Received, Relay]]:
+Pair = tuple[Call, Received, Call, Received, Relay]
+
+
+@contextlib.asynccontextmanager
+async def _connected(size: tuple[int, int]) -> AsyncIterator[Pair]:
     relay = Relay()
-    provider, at_provider = _side("offerer", relay, "patient", (640, 480), 440.0)
-    patient, at_patient = _side("answerer", relay, "provider", (640, 480), 660.0)
+    provider, at_provider = _side("offerer", relay, "patient", size, 440.0)
+    patient, at_patient = _side("answerer", relay, "provider", size, 660.0)
     relay.targets = {"provider": provider, "patient": patient}
     await patient.start()
     await provider.start()
     await _until(lambda: provider.state == "connected" and patient.state == "connected",
                  15, "both sides connected")
-    yield provider, at_provider, patient, at_patient, relay
-    await provider.close()
-    await patient.close()
+    try:
+        yield provider, at_provider, patient, at_patient, relay
+    finally:
+        await provider.close()
+        await patient.close()
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[Pair]:
+    async with _connected((640, 480)) as connected:
+        yield connected
 
 
 async def test_media_flows_both_ways_with_readable_time_codes(pair) -> None:  # type: ignore[no-untyped-def]
@@ -238,3 +252,42 @@ async def test_lower_limits_send_smaller_and_fewer_frames_without_dropping_the_c
     await _until(lambda: any(f.height == 480 for f in at_patient.frames_since(restored)), 10,
                  "full-size frames again")
     assert provider.state == "connected" and provider.interruptions == 0
+
+
+def _ntp_ms(ntp: int) -> int:
+    """An NTP timestamp as the time code's clock (Unix milliseconds mod 2**32)."""
+    unix_s = (ntp >> 32) - NTP_UNIX_OFFSET_S + (ntp & 0xFFFFFFFF) / 2**32
+    return int(unix_s * 1000) % 2**32
+
+
+async def test_sender_reports_give_the_time_each_frame_was_captured() -> None:
+    """The patient's browser lines up our audio and video by the reports' times: a video
+    frame reported as captured when it left (after encoding) is held back by as much."""
+    async with _connected((1280, 720)) as (_provider, _at_provider, patient, at_patient, _):
+        await _check_reports_against_time_codes(patient, at_patient)
+
+
+async def _check_reports_against_time_codes(patient: Call, at_patient: Received) -> None:
+    receiver = next(r for r in patient._pc.getReceivers() if r.track.kind == "video")
+    reports: list[RtcpSenderInfo] = []
+    handle = receiver._handle_rtcp_packet
+
+    async def spy(packet: object) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            reports.append(packet.sender_info)
+        await handle(packet)
+
+    receiver._handle_rtcp_packet = spy
+    await _until(lambda: len(reports) >= 4, 15, "four sender reports for the video")
+    # Frames come out of aiortc's receiver with pts counted from its first RTP timestamp.
+    origin = receiver._RTCRtpReceiver__timestamp_mapper._origin
+    codes = {f.pts: read_time_code(f) for _at, f in at_patient.video}
+    errors = []
+    for info in reports:
+        code = codes.get((info.rtp_timestamp - origin) % 2**32)
+        if code is not None:
+            errors.append((_ntp_ms(info.ntp_timestamp) - code + 2**31) % 2**32 - 2**31)
+    assert len(errors) >= 3, f"reports matched to frames: {len(errors)} of {len(reports)}"
+    # The time code is stamped as the frame is drawn, a few milliseconds before the track
+    # hands it out; encoding and sending a 720p frame (about 10 ms or more) must not show.
+    assert all(0 <= e <= 5 for e in errors), errors

@@ -6,7 +6,8 @@
 //   and an 8-bit check, as workstation/devices/synthetic.py draws it. The microphone stays
 //   Chromium's fake one.
 // - Every remote frame presented in #remote_video is read back (requestVideoFrameCallback,
-//   canvas readback) and its age on the shared clock recorded: glass-to-glass latency.
+//   canvas readback) and its age on the shared clock at its expected display time recorded:
+//   glass-to-glass latency.
 // - A click on #start_button marks the start; the first remote frame presented, the end.
 (() => {
   const cfg = Object.assign({ width: 1280, height: 720, fps: 30 }, window.__benchConfig || {});
@@ -15,7 +16,8 @@
   const CHECK_BITS = 8;
   const TWO32 = 4294967296;
   const bench = {
-    cfg, clickedAt: null, firstFrameAt: null, ages: [], unreadable: 0, presented: 0,
+    cfg, clickedAt: null, firstFrameAt: null, ages: [], readAfterShownMs: [], unreadable: 0,
+    presented: 0,
     sizes: {}, pcs: [], since: performance.now(),
   };
   window.__bench = bench;
@@ -106,7 +108,7 @@
   function watch(video) {
     const reader = { canvas: document.createElement("canvas") };
     reader.ctx = reader.canvas.getContext("2d", { willReadFrequently: true });
-    const onFrame = () => {
+    const onFrame = (_now, metadata) => {
       const now = performance.now();
       if (bench.firstFrameAt === null && bench.clickedAt !== null) bench.firstFrameAt = now;
       bench.presented += 1;
@@ -114,7 +116,13 @@
       bench.sizes[key] = (bench.sizes[key] || 0) + 1;
       const code = readCode(video, reader);
       if (code === null) bench.unreadable += 1;
-      else bench.ages.push(((Date.now() % TWO32) - code + TWO32) % TWO32);
+      else {
+        // The frame's age when it reaches the glass: the compositor's expected display time
+        // for it, not the moment this callback (run after presentation) finishes reading it.
+        const shownAt = performance.timeOrigin + metadata.expectedDisplayTime;
+        bench.ages.push(((Math.round(shownAt) % TWO32) - code + TWO32) % TWO32);
+        bench.readAfterShownMs.push(Date.now() - shownAt);
+      }
       video.requestVideoFrameCallback(onFrame);
     };
     video.requestVideoFrameCallback(onFrame);
@@ -129,6 +137,7 @@
 
   bench.reset = () => {
     bench.ages = [];
+    bench.readAfterShownMs = [];
     bench.unreadable = 0;
     bench.presented = 0;
     bench.sizes = {};
@@ -142,7 +151,9 @@
     if (pc) {
       (await pc.getStats()).forEach((s) => {
         if (s.type === "inbound-rtp" && s.kind === "audio") {
-          stats.audio = { jitterBufferMs: ms(s.jitterBufferDelay, s.jitterBufferEmittedCount) };
+          stats.audio = { jitterBufferMs: ms(s.jitterBufferDelay, s.jitterBufferEmittedCount),
+            targetDelayMs: ms(s.jitterBufferTargetDelay, s.jitterBufferEmittedCount),
+            jitterMs: 1000 * (s.jitter || 0) };
         }
         if (s.kind !== "video") return;
         if (s.type === "inbound-rtp") {
@@ -162,6 +173,7 @@
       firstFrameMs: bench.firstFrameAt !== null && bench.clickedAt !== null
         ? bench.firstFrameAt - bench.clickedAt : null,
       ages: bench.ages, unreadable: bench.unreadable, presented: bench.presented,
+      readAfterShownMs: bench.readAfterShownMs,
       sizes: bench.sizes, stats,
     };
   };

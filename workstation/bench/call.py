@@ -16,6 +16,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -152,6 +153,11 @@ async def _patient_ready(page: Any) -> None:
                        f".includes({json.dumps(READY)})")
 
 
+def _median(values: list[float]) -> float | None:
+    """A diagnostic's median for the notes (None when there were no samples)."""
+    return round(statistics.median(values), 1) if values else None
+
+
 def _delta(after: dict[str, Any], before: dict[str, Any], side: str, key: str) -> float:
     a = (after.get("stats") or {}).get(side) or {}
     b = (before.get("stats") or {}).get(side) or {}
@@ -257,6 +263,7 @@ async def workstation_call(hub: _Hub, patient: _Browser, width: int, height: int
                "unreadable_at_patient": theirs["unreadable"],
                "provider_received": ours["received_size"], "patient_received": theirs["sizes"],
                "patient_stats": theirs["stats"],
+               "patient_read_after_shown_ms": _median(theirs["readAfterShownMs"]),
                "patient_decoded_fps": _delta(theirs, before, "inbound", "framesDecoded")
                / theirs["seconds"]})
 
@@ -311,7 +318,9 @@ async def browser_call(hub: _Hub, patient: _Browser, provider: _Browser, width: 
         notes={"unreadable_at_provider": ours["unreadable"],
                "unreadable_at_patient": theirs["unreadable"],
                "provider_received": ours["sizes"], "patient_received": theirs["sizes"],
-               "patient_stats": theirs["stats"], "provider_stats": ours["stats"]})
+               "patient_stats": theirs["stats"], "provider_stats": ours["stats"],
+               "patient_read_after_shown_ms": _median(theirs["readAfterShownMs"]),
+               "provider_read_after_shown_ms": _median(ours["readAfterShownMs"])})
 
 
 @dataclass

@@ -40,6 +40,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from workstation.rtc.capture_clock import date_reports_at_capture
 from workstation.rtc.tracks import AudioTrack, VideoTrack
 
 FrameSource = Callable[[], av.VideoFrame | None]
@@ -299,6 +300,8 @@ class Call:
                     pc.addTransceiver(track, direction="sendrecv")
                 else:  # no device: receive only, the call goes on with what is left
                     pc.addTransceiver(kind, direction="recvonly")
+            for transceiver in pc.getTransceivers():
+                date_reports_at_capture(transceiver.sender)
             self._use_channel(pc.createDataChannel("chat"))
             await pc.setLocalDescription(await pc.createOffer())
             self._offered_at = 0.0
@@ -329,6 +332,7 @@ class Call:
                     transceiver.direction = "sendrecv"
                 else:
                     transceiver.direction = "recvonly"
+                date_reports_at_capture(transceiver.sender)
             await pc.setLocalDescription(await pc.createAnswer())
             await self._say({"kind": "answer", "sdp": pc.localDescription.sdp,
                              "session": session})

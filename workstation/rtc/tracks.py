@@ -29,6 +29,7 @@ class _Paced(MediaStreamTrack):
         self._period = period
         self._start: float | None = None
         self._count = 0
+        self.captured_at: float | None = None  # loop time of the last frame handed out
 
     async def _tick(self) -> int:
         """Wait for the next frame's time; returns the frame's number since the start."""
@@ -45,6 +46,10 @@ class _Paced(MediaStreamTrack):
             elif delay < -0.5:  # fell far behind (the loop was busy): skip ahead, no burst
                 self._count = int((loop.time() - self._start) / self._period)
         return self._count
+
+    def _capture_time(self, count: int) -> float | None:
+        """The loop time frame ``count`` of the current timeline stands for."""
+        return None if self._start is None else self._start + count * self._period
 
 
 class VideoTrack(_Paced):
@@ -96,6 +101,7 @@ class VideoTrack(_Paced):
                     self._origin = now
                 frame.pts = int((now - self._origin) * VIDEO_CLOCK)
                 frame.time_base = VIDEO_TIME_BASE
+                self.captured_at = now
                 return frame
 
 
@@ -130,4 +136,5 @@ class AudioTrack(_Paced):
         frame.pts = count * AUDIO_SAMPLES
         frame.time_base = AUDIO_TIME_BASE
         frame.sample_rate = AUDIO_RATE
+        self.captured_at = self._capture_time(count)
         return frame
