@@ -79,13 +79,16 @@ def _probe_in(folder: str, args: list[str], env: dict[str, str], timeout: float,
 
 def measure(runs: int = 5, work_seconds: float = 6.0) -> StartupResult:
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
-    bare = [_run_probe(["bare"], env)[0] * 1000 for _ in range(runs)]
     starting: list[float] = []
     hub = ServerProcess("hub", "1")
+    bare: list[float] = []
     starts: list[float] = []
     lateness: list[float] = []
     try:
         for i in range(runs):
+            # Side by side: each workstation start right after a bare window's, with the same
+            # idle hub running, so the machine's drift over the runs falls on both alike.
+            bare.append(_run_probe(["bare"], env)[0] * 1000)
             token = asyncio.run(_remembered_token(hub.url, 3 if i == 0 else 1))
             work = work_seconds if i == runs - 1 else 0.0
             seconds, early, late = _run_probe(["workstation", hub.url, str(work)],
