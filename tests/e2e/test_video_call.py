@@ -38,12 +38,14 @@ window.RTCPeerConnection = class extends RealPC {
 INBOUND = """async () => {
   const pc = window.__pcs[window.__pcs.length - 1];
   if (!pc) return null;
-  const out = { video: 0, audio: 0, width: 0, state: pc.connectionState };
+  const out = { video: 0, audio: 0, level: 0, width: 0, state: pc.connectionState };
   (await pc.getStats()).forEach((s) => {
     if (s.type === "inbound-rtp" && s.kind === "video") {
       out.video = s.framesDecoded || 0; out.width = s.frameWidth || 0;
     }
-    if (s.type === "inbound-rtp" && s.kind === "audio") out.audio = s.totalSamplesReceived || 0;
+    if (s.type === "inbound-rtp" && s.kind === "audio") {
+      out.audio = s.totalSamplesReceived || 0; out.level = s.audioLevel || 0;
+    }
   });
   return out;
 }"""
@@ -136,7 +138,8 @@ async def test_browser_patient_and_workstation_see_and_hear_each_other_then_the_
     frame = ws.got.video[-1]
     assert frame.width > 0 and frame.height > 0
     await eventually(page, "(async () => { const s = await (" + INBOUND + ")();"
-                     " return s && s.video > 30 && s.width === 640 && s.audio > 48000; })()",
+                     " return s && s.video > 30 && s.width === 640 && s.audio > 48000"
+                     " && s.level > 0.01; })()",  # the workstation's tone is heard
                      timeout=15)
     await expect(page.locator("#call_status")).to_have_text("Connected to your provider.")
     await expect(page.locator("#remote_placeholder")).to_be_hidden()

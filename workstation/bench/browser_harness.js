@@ -15,6 +15,7 @@
   const DATA_BITS = 32;
   const CHECK_BITS = 8;
   const TWO32 = 4294967296;
+  const MAX_AGE_MS = 10000;
   const bench = {
     cfg, clickedAt: null, firstFrameAt: null, ages: [], readAfterShownMs: [], unreadable: 0,
     presented: 0,
@@ -117,11 +118,18 @@
       const code = readCode(video, reader);
       if (code === null) bench.unreadable += 1;
       else {
-        // The frame's age when it reaches the glass: the compositor's expected display time
-        // for it, not the moment this callback (run after presentation) finishes reading it.
-        const shownAt = performance.timeOrigin + metadata.expectedDisplayTime;
-        bench.ages.push(((Math.round(shownAt) % TWO32) - code + TWO32) % TWO32);
-        bench.readAfterShownMs.push(Date.now() - shownAt);
+        // The frame's age when it reaches the glass (the compositor's expected display time),
+        // not when this callback, run after presentation, has read it: its age now on the
+        // wall clock the code carries, less the time since display on the page's own clock
+        // (timeOrigin + performance.now() may stray from Date.now() by milliseconds).
+        const wall = Date.now();
+        const sinceShown = performance.now() - metadata.expectedDisplayTime;
+        const age = ((wall % TWO32) - code + TWO32) % TWO32 - sinceShown;
+        if (age < 0 || age > MAX_AGE_MS) bench.unreadable += 1;  // a code misread: no age
+        else {
+          bench.ages.push(Math.round(age));
+          bench.readAfterShownMs.push(sinceShown);
+        }
       }
       video.requestVideoFrameCallback(onFrame);
     };

@@ -66,6 +66,9 @@ class _Commands(QObject):
         threading.Thread(target=read, daemon=True).start()
 
 
+MAX_AGE_MS = 10_000  # older than this (or "negative", wrapped round), a time code was misread
+
+
 class _Screen(QObject):
     """Watches the remote picture's paints: each newly painted frame's age."""
 
@@ -82,12 +85,13 @@ class _Screen(QObject):
             self._seen = self._view.frames_shown
             image = self._view.image
             code = None if image is None else read_screen_code(image, self._sent_width)
-            if code is None:
+            from workstation.devices.synthetic import age_ms
+
+            age = None if code is None else age_ms(code)
+            if age is None or age > MAX_AGE_MS:  # no code, or a misread one (in the future)
                 self.unreadable += 1
             else:
-                from workstation.devices.synthetic import age_ms
-
-                self.ages.append(age_ms(code))
+                self.ages.append(age)
         return False
 
 
