@@ -35,3 +35,16 @@ async def test_muted_sends_packets_that_decode_to_silence() -> None:
     frames = _decoded([await track.recv() for _ in range(5)])
     assert len(frames) == 5
     assert max(rms(f) for f in frames) < 0.002  # the tone is gone (codec noise only)
+
+
+async def test_a_frame_of_the_wrong_length_goes_out_as_silence_not_an_error() -> None:
+    tone = Tone()
+
+    def produce() -> av.AudioFrame:
+        frame = tone.frame()
+        return av.AudioFrame.from_ndarray(frame.to_ndarray()[:, :500], format="s16",
+                                          layout="mono")
+
+    track = AudioTrack(produce)
+    frames = _decoded([await track.recv() for _ in range(3)])
+    assert len(frames) == 3 and max(rms(f) for f in frames) < 0.002

@@ -141,6 +141,8 @@ class AudioTrack(_Paced):
         while True:
             count = await self._tick()
             produced = self._produce()
+            if produced is not None and produced.samples != AUDIO_SAMPLES:
+                produced = None  # the encoder takes 20 ms exactly (PortAudio's fixed block)
             frame = produced if produced is not None and not self.muted else silence_like()
             frame.pts = count * AUDIO_SAMPLES
             frame.time_base = AUDIO_TIME_BASE
