@@ -128,8 +128,10 @@ async def _start_embedded(db_path: Path, config: SiteConfig, demo: bool) -> Runn
             from workstation.demo.seed import seed
 
             await asyncio.to_thread(seed, store, config)
+        from workstation.erx.sender import sender_factory
+
         return await start_hub(store, config, await asyncio.to_thread(load_resources),
-                               embedded=True)
+                               embedded=True, outbox=sender_factory())
     except BaseException:
         store.close()
         raise

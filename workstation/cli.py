@@ -78,7 +78,35 @@ def build_parser() -> argparse.ArgumentParser:
     fhir.add_argument("--out", type=Path, metavar="FILE",
                       help="write to this file instead of standard output")
     fhir.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+    erx = sub.add_parser("erx", help="e-prescribing messages")
+    erx_sub = erx.add_subparsers(dest="erx_command", required=True)
+    validate = erx_sub.add_parser(
+        "validate", help="check a NewRx or CancelRx file (NCPDP SCRIPT 2017071)",
+        description="Check a NewRx or CancelRx (NCPDP SCRIPT 2017071 XML) and print each "
+                    "missing or malformed field. Exit code 0 only for a complete message; 1 "
+                    "when fields are missing or malformed; 2 when the file cannot be read.")
+    validate.add_argument("file", type=Path, metavar="FILE.xml")
     return parser
+
+
+def _erx_validate(path: Path) -> int:
+    from workstation.core.ncpdp_check import check_message
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"workstation: {path} could not be read: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    problems = check_message(data)
+    for problem in problems:
+        print(f"{path}: {problem}")
+    if problems:
+        print(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}; "
+              "not a complete message.")
+        return 1
+    print(f"{path}: complete.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             return _provider_add(args, config)
         if args.command == "export":
             return _export_fhir(args)
+        if args.command == "erx":
+            return _erx_validate(args.file)
         from workstation.app import run  # Qt is imported only when the window is wanted
 
         return run(config=config, data_dir=args.data_dir or user_data_dir(),
@@ -165,6 +195,7 @@ def _provider_add(args: argparse.Namespace, config) -> int:  # type: ignore[no-u
 
 
 def _run_hub(args: argparse.Namespace, config) -> int:  # type: ignore[no-untyped-def]
+    from workstation.erx.sender import sender_factory
     from workstation.hub.server import start_hub, tls_context
     from workstation.resource_files import load_resources
     from workstation.storage.database import open_store
@@ -181,7 +212,7 @@ def _run_hub(args: argparse.Namespace, config) -> int:  # type: ignore[no-untype
 
     async def serve() -> None:
         hub = await start_hub(store, config, resources, host=args.host, port=args.port,
-                              ssl_context=ssl_context)
+                              ssl_context=ssl_context, outbox=sender_factory())
         log.info("Visit hub serving at %s", hub.url)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

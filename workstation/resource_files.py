@@ -13,6 +13,8 @@ from typing import Any
 
 from workstation.core.charting import TreatmentPlan
 from workstation.core.conditions import ConditionList
+from workstation.core.formulary import Formulary, FormularyError
+from workstation.core.prescribing import PrescribingRules
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class Resources:
     # Condition code → the plan the provider starts from.
     plan_templates: Mapping[str, TreatmentPlan] = field(
         default_factory=lambda: MappingProxyType({}), hash=False)
+    formulary: Formulary = field(default_factory=lambda: Formulary(()), hash=False)
+    # Allergy classes, cross-sensitivities and the interaction table.
+    prescribing_rules: PrescribingRules = field(default_factory=PrescribingRules, hash=False)
 
     def shortlist_for(self, condition: str) -> tuple[str, ...]:
         """The diagnosis codes to offer first for this condition; () for an unknown one."""
@@ -159,4 +164,23 @@ def load_resources(path: Path | None = None) -> Resources:
         diagnosis_shortlists=_read_shortlists(base / "diagnosis_shortlists.json"),
         diagnosis_synonyms=_read_shortlists(base / "diagnosis_synonyms.json", "synonyms"),
         plan_templates=_read_plan_templates(base / "plan_templates.json"),
+        formulary=_read_formulary(base / "formulary.json"),
+        prescribing_rules=_read_rules(base / "allergy_classes.json",
+                                      base / "drug_interactions.json"),
     )
+
+
+def _read_formulary(path: Path) -> Formulary:
+    try:
+        return Formulary.from_mapping(_read(path))
+    except FormularyError as exc:
+        raise ResourceFileError(f"{path}: {exc}") from exc
+
+
+def _read_rules(allergy_path: Path, interactions_path: Path) -> PrescribingRules:
+    allergy, interactions = _read(allergy_path), _read(interactions_path)
+    try:
+        return PrescribingRules.from_mappings(allergy, interactions)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ResourceFileError(
+            f"{allergy_path} or {interactions_path} is not shaped as expected: {exc!r}") from exc

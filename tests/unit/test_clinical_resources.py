@@ -221,3 +221,49 @@ def test_a_template_that_is_not_text_is_named(copied: Path):
         json.dumps({"templates": {"cough": {"plan": ["Rest."]}}}), encoding="utf-8")
     with pytest.raises(ResourceFileError, match=r"plan_templates\.json.*cough"):
         load_resources(copied)
+
+
+# --- e-prescribing data ---------------------------------------------------------------------
+
+
+def _prescribable_names(resources: Resources) -> set[str]:
+    names: set[str] = set()
+    for drug in resources.formulary.drugs:
+        names |= {drug.ingredient.casefold(), *drug.ingredients,
+                  *(c.casefold() for c in drug.classes)}
+    return names
+
+
+def test_formulary_loads_with_unique_rxnorm_codes_each_with_its_source(
+        resources: Resources) -> None:
+    drugs = resources.formulary.drugs
+    assert len(drugs) >= 30
+    assert len({d.rxcui for d in drugs}) == len(drugs)
+    assert all(d.source and d.rxcui.isdigit() for d in drugs)
+    assert {d.dea_schedule for d in drugs if d.controlled} >= {"III", "IV"}
+
+
+def test_formulary_conditions_are_offered_conditions(resources: Resources) -> None:
+    known = condition_codes(resources)
+    for drug in resources.formulary.drugs:
+        assert set(drug.conditions) <= known, drug.rxcui
+
+
+def test_each_default_script_passes_its_own_amount_checks(resources: Resources) -> None:
+    """The defaults a provider starts from raise no quantity, dose or days-supply warning."""
+    from workstation.core.prescribing import RxDraft, check_amounts
+
+    for drug in resources.formulary.drugs:
+        assert check_amounts(RxDraft.from_defaults(drug)) == [], drug.name
+
+
+def test_every_interaction_rule_can_fire_on_a_formulary_drug(resources: Resources) -> None:
+    names = _prescribable_names(resources)
+    for row in resources.prescribing_rules.interactions:
+        assert row.a in names or row.b in names, (row.a, row.b)
+
+
+def test_cross_sensitivities_name_known_allergy_classes(resources: Resources) -> None:
+    rules = resources.prescribing_rules
+    for cross in rules.cross:
+        assert cross.allergy_class in rules.allergens, cross

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from workstation.core.people import ServiceLine
+from workstation.core.people import Address, ServiceLine
 
 SCHEMA_VERSION = 1
 
@@ -55,6 +55,13 @@ class SiteConfig:
     remember_days: int = 14  # "remember me" signs in again without a password this long
     alert_during_calls: bool = False  # new-patient sound and tray message while on a call
     ice_servers: tuple[Mapping[str, Any], ...] = ()
+    # Where prescriptions go: empty means the hub's own pharmacy network simulator.
+    erx_gateway_url: str = ""
+    # The practice address and phone printed on prescriptions as the prescriber's.
+    clinic_address: Address | None = None
+    clinic_phone: str = ""
+    # The simulator answers "closed, try later" for these NCPDP IDs (trainers show retries).
+    erx_simulator_closed: tuple[str, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -81,6 +88,10 @@ class SiteConfig:
                 kwargs[key] = tuple(ServiceLine(str(s["code"]), str(s["name"])) for s in value)
             elif key == "ice_servers":
                 kwargs[key] = tuple(dict(s) for s in value)
+            elif key == "clinic_address":
+                kwargs[key] = _parse_address(value)
+            elif key == "erx_simulator_closed":
+                kwargs[key] = tuple(str(v) for v in value)
             else:
                 kwargs[key] = value
         config = cls(**kwargs)
@@ -105,6 +116,16 @@ def migrate(data: Mapping[str, Any]) -> Mapping[str, Any]:
             f"{SCHEMA_VERSION}. Update the workstation."
         )
     return {**data, "schema_version": SCHEMA_VERSION}
+
+
+def _parse_address(value: Mapping[str, Any]) -> Address:
+    try:
+        return Address(line1=str(value["line1"]), city=str(value["city"]),
+                       state=str(value["state"]), postal_code=str(value["postal_code"]),
+                       line2=str(value.get("line2", "")))
+    except (KeyError, TypeError) as exc:
+        raise SiteConfigError(
+            "clinic_address needs line1, city, state and postal_code.") from exc
 
 
 def _parse_hours(value: Mapping[str, Any]) -> OpeningHours:

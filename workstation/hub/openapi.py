@@ -80,6 +80,18 @@ ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any
      [{"name": "q", "in": "query", "required": False,
        "schema": {"type": "string", "maxLength": 100}},
       {"name": "condition", "in": "query", "required": False, "schema": {"type": "string"}}]),
+    ("get", "/api/visits/{visit_id}/prescriptions", "The visit's prescriptions and their "
+     "status (audited)", None, 200, True, [VISIT_ID]),
+    ("post", "/api/visits/{visit_id}/prescriptions", "Check and queue a prescription for the "
+     "pharmacy (NCPDP NewRx); repeating a message_id returns the first", schemas.PrescriptionIn,
+     201, True, [VISIT_ID]),
+    ("post", "/api/visits/{visit_id}/prescriptions/check", "What would stop or question a "
+     "prescription: warnings and missing fields, nothing sent", schemas.PrescriptionIn, 200,
+     True, [VISIT_ID]),
+    ("post", "/api/prescriptions/{prescription_id}/cancel", "Withdraw a queued prescription "
+     "or send a CancelRx", schemas.CancelPrescriptionIn, 200, True,
+     [{"name": "prescription_id", "in": "path", "required": True,
+       "schema": {"type": "string"}}]),
 ]
 
 

@@ -7,6 +7,7 @@ from aiohttp import web
 from workstation.core.eligibility import EMERGENCY_MESSAGE, RED_FLAGS
 from workstation.core.visit_link import looks_like_token
 from workstation.hub.errors import parse_body
+from workstation.hub.prescription_api import PRESCRIPTIONS
 from workstation.hub.schemas import CheckInIn, ECheckInIn, EligibilityIn
 from workstation.hub.visit_service import LINK_EXPIRED, VisitService
 
@@ -86,7 +87,11 @@ async def visit_status(request: web.Request) -> web.Response:
     service = _service(request)
     detail = await service.detail_for_token(_token(request))
     await service.viewed_by_patient(detail)
-    return web.json_response(await service.status(detail))
+    status = await service.status(detail)
+    prescriptions = request.app.get(PRESCRIPTIONS)
+    if prescriptions is not None:
+        status["prescriptions"] = await prescriptions.for_patient_page(detail.visit.id)
+    return web.json_response(status)
 
 
 @routes.post("/api/visits/{token}/echeckin", name="echeckin")

@@ -241,3 +241,35 @@ class ChatIn(Strict):
     sender: Literal["provider", "patient"]
     text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     sent_at: AwareTime
+
+
+class SigIn(Strict):
+    dose: Annotated[Decimal, Field(gt=0, le=1000, max_digits=8, decimal_places=3)]
+    dose_unit: Literal["capsule", "tablet", "mL", "g", "spray", "drop", "application", "packet"]
+    frequency: Literal["QD", "BID", "TID", "QID", "Q4H", "Q6H", "Q8H", "Q12H", "QHS", "ONCE"]
+    duration_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    prn: bool = False
+
+
+class PrescriptionIn(Strict):
+    """A script to send. ``message_id`` is made by the workstation when the provider presses
+    Send, so a request repeated after a lost answer finds the first script, not a second."""
+
+    message_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{8,35}$")]
+    rxcui: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,8}$")]
+    sig: SigIn
+    quantity: Annotated[Decimal, Field(gt=0, le=10000, max_digits=9, decimal_places=3)]
+    quantity_unit: Literal["capsule", "tablet", "mL", "g"]
+    days_supply: Annotated[int, Field(ge=1, le=365)]
+    refills: Annotated[int, Field(ge=0, le=11)] = 0
+    substitution_allowed: bool = True
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=210)] = ""
+    pharmacy_ncpdp_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{7}$")]
+    pharmacy_change_reason: Annotated[str, StringConstraints(strip_whitespace=True,
+                                                             max_length=500)] = ""
+    override_reason: Annotated[str, StringConstraints(strip_whitespace=True,
+                                                      max_length=500)] = ""
+
+
+class CancelPrescriptionIn(Strict):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""

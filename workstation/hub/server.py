@@ -6,27 +6,54 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from aiohttp import web
 
 from workstation.core.payment import PaymentProcessor, RecordingProcessor
+from workstation.core.prescribing import PrescriptionRecord
 from workstation.core.site import SiteConfig
-from workstation.hub import chart_api, codes, openapi, pages, patient_api, provider_api, sockets
+from workstation.hub import (
+    chart_api,
+    codes,
+    openapi,
+    pages,
+    patient_api,
+    pharmacy_network,
+    prescription_api,
+    provider_api,
+    sockets,
+)
 from workstation.hub.broker import Broker, FanoutBroker
 from workstation.hub.chart_service import ChartService
 from workstation.hub.errors import json_errors
 from workstation.hub.patient_api import SERVICE
+from workstation.hub.prescription_service import Outbox, PrescriptionService
 from workstation.hub.visit_service import Clock, VisitService, utc_now
 from workstation.resource_files import Resources
 from workstation.storage.notify import event_channel_for
+from workstation.storage.prescriptions import PrescriptionStore
 from workstation.storage.store import VisitStore
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 EXPIRY_INTERVAL = 60.0
+
+
+class RunningOutbox(Outbox, Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+# Builds the e-prescribing sender (``workstation.erx``) for this hub: given the outbox's store,
+# the gateway URL (asked at each send) and what to call when a script's status changes.
+OutboxFactory = Callable[
+    [PrescriptionStore, Callable[[], str], Callable[[PrescriptionRecord], Awaitable[None]]],
+    RunningOutbox]
 
 
 async def _openapi(_request: web.Request) -> web.Response:
@@ -36,8 +63,10 @@ async def _openapi(_request: web.Request) -> web.Response:
 def create_app(
     store: VisitStore, config: SiteConfig, resources: Resources, *, embedded: bool = False,
     clock: Clock = utc_now, processor: PaymentProcessor | None = None,
-    provider_test_page: bool = False,
+    provider_test_page: bool = False, outbox: OutboxFactory | None = None,
 ) -> web.Application:
+    """The hub's application. Without ``outbox`` scripts are queued but nothing sends them
+    (tests of other parts); the workstation and ``workstation hub`` pass the erx sender."""
     app = web.Application(client_max_size=MAX_BODY,
                           middlewares=[pages.security_headers, json_errors])
     channel = event_channel_for(store)
@@ -46,9 +75,13 @@ def create_app(
                            processor or RecordingProcessor(), clock=clock, embedded=embedded)
     app[SERVICE] = service
     app[chart_api.CHARTS] = ChartService(service)
+    prescriptions = PrescriptionService(service)
+    app[prescription_api.PRESCRIPTIONS] = prescriptions
     app.router.add_routes(patient_api.routes)
     app.router.add_routes(provider_api.routes)
     app.router.add_routes(chart_api.routes)
+    app.router.add_routes(prescription_api.routes)
+    app.router.add_routes(pharmacy_network.routes)
     app.router.add_routes(sockets.routes)
     app.router.add_routes(pages.routes)
     app.router.add_get("/api/openapi.json", _openapi, name="openapi")
@@ -58,8 +91,21 @@ def create_app(
     app.cleanup_ctx.append(_broker)
     app.cleanup_ctx.append(_expiry_loop)
     app.cleanup_ctx.append(_warm_diagnosis_codes)
+    if outbox is not None:
+        app.cleanup_ctx.append(_outbox_context(outbox))
     app.on_shutdown.append(_close_sockets)
     return app
+
+
+def _outbox_context(factory: OutboxFactory):  # type: ignore[no-untyped-def]
+    async def context(app: web.Application):  # type: ignore[no-untyped-def]
+        prescriptions = app[prescription_api.PRESCRIPTIONS]
+        sender = factory(prescriptions.store, prescriptions.gateway_url, prescriptions.changed)
+        prescriptions.outbox = sender
+        await sender.start()
+        yield
+        await sender.stop()
+    return context
 
 
 async def _broker(app: web.Application):  # type: ignore[no-untyped-def]
@@ -124,11 +170,12 @@ async def start_hub(
     store: VisitStore, config: SiteConfig, resources: Resources, *, host: str = "127.0.0.1",
     port: int = 0, embedded: bool = False, ssl_context: ssl.SSLContext | None = None,
     clock: Clock = utc_now, processor: PaymentProcessor | None = None,
-    provider_test_page: bool = False,
+    provider_test_page: bool = False, outbox: OutboxFactory | None = None,
 ) -> RunningHub:
     """Start serving; ``port=0`` picks a free port. Call inside the running event loop."""
     app = create_app(store, config, resources, embedded=embedded, clock=clock,
-                     processor=processor, provider_test_page=provider_test_page)
+                     processor=processor, provider_test_page=provider_test_page,
+                     outbox=outbox)
     # No access log: its lines would carry visit tokens.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
@@ -139,4 +186,6 @@ async def start_hub(
     bound_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     scheme = "https" if ssl_context else "http"
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    return RunningHub(f"{scheme}://{shown_host}:{bound_port}", runner, app)
+    url = f"{scheme}://{shown_host}:{bound_port}"
+    app[prescription_api.PRESCRIPTIONS].self_url = lambda: url  # the simulator's address
+    return RunningHub(url, runner, app)

@@ -372,11 +372,19 @@ class VisitService:
     async def sign_in(self, username: str, password: str, *, remember: bool = False,
                       ) -> IssuedSession:
         now = self.clock()
+        provider = await self.check_credentials(username, password,
+                                                detail="remember" if remember else "")
+        return await self._issue(provider, now, remember=remember)
+
+    async def check_credentials(self, username: str, password: str, *,
+                                action: str = "provider.sign_in", detail: str = "") -> Provider:
+        """The provider with this username and password (audited, slowed after failures)."""
+        now = self.clock()
         try:
             self._check_attempts(username, now)
         except ApiError:
             await asyncio.to_thread(self.store.audit, AuditEvent(
-                now, "anonymous", "provider.sign_in", AuditOutcome.DENIED,
+                now, "anonymous", action, AuditOutcome.DENIED,
                 detail="too many wrong passwords"))
             raise
         account = await asyncio.to_thread(self.store.provider_account, username)
@@ -385,7 +393,7 @@ class VisitService:
         if account is None or not ok or not account.active:
             self._password_failed(username, now)
             await asyncio.to_thread(self.store.audit, AuditEvent(
-                now, "anonymous", "provider.sign_in", AuditOutcome.DENIED,
+                now, "anonymous", action, AuditOutcome.DENIED,
                 detail="bad username or password"))
             raise ApiError(401, "bad_credentials", "The username or password is not right.")
         self._failed_passwords.pop(username.casefold(), None)
@@ -394,9 +402,9 @@ class VisitService:
             await asyncio.to_thread(self.store.update_password_hash, account.provider.id,
                                     new_hash)
         await asyncio.to_thread(self.store.audit, AuditEvent(
-            now, f"provider:{account.provider.id}", "provider.sign_in", AuditOutcome.SUCCESS,
-            detail="remember" if remember else ""))
-        return await self._issue(account.provider, now, remember=remember)
+            now, f"provider:{account.provider.id}", action, AuditOutcome.SUCCESS,
+            detail=detail))
+        return account.provider
 
     async def refresh(self, refresh_token: str) -> IssuedSession:
         """"Remember me": a refresh token is spent once for a new session and a new one."""

@@ -231,3 +231,55 @@ class ChatMessageRow(Base):
     sender: Mapped[str] = mapped_column(String(8))  # "provider" or "patient"
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime]
+
+
+class PrescriptionRow(Base):
+    """A prescription written in a visit, with its latest status from the pharmacy network."""
+
+    __tablename__ = "prescriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pharmacy_ncpdp_id: Mapped[str] = mapped_column(String(7))
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)  # the NewRx's
+    cancel_message_id: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ErxOutboxRow(Base):
+    """A NewRx or CancelRx waiting to be delivered, or delivered. The MessageID is the key the
+    gateway recognises a repeat by, so a send retried after a crash is not a second script."""
+
+    __tablename__ = "erx_outbox"
+
+    message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    prescription_id: Mapped[str] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # NewRx or CancelRx
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class PharmacyInboxRow(Base):
+    """What the pharmacy network simulator received, once per MessageID, with its answer."""
+
+    __tablename__ = "pharmacy_inbox"
+
+    message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ncpdp_id: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    payload: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    received_at: Mapped[datetime]

@@ -123,6 +123,8 @@ function connect() {
       const { type, ...fields } = message;
       state.status = { ...(state.status || {}), ...fields };
       render();
+    } else if (message.type === "prescription" && message.prescription) {
+      mergePrescription(message.prescription);
     } else if (message.type === "provider_ready") {
       if (state.status && typeof message.provider_name === "string") {
         state.status.provider_name = message.provider_name;
@@ -225,6 +227,68 @@ function render() {
     setStatus("Your visit is in progress.", "Your visit");
   }
   scheduleBeginCheck(s);
+  renderPrescriptions();
+}
+
+// What the patient reads for each status of a prescription.
+const RX_STATUS_TEXT = {
+  queued: "Being sent to the pharmacy.",
+  sent: "Sent. Waiting for the pharmacy to confirm.",
+  accepted: "The pharmacy has it.",
+  error: "Not sent yet. Your provider has been told and will sort it out.",
+  cancelling: "Your provider is cancelling this prescription.",
+  cancelled: "Cancelled by your provider.",
+  cancel_failed: "Your provider asked to cancel this prescription; call the pharmacy before picking it up.",
+};
+const RX_PENDING = new Set(["queued", "sent", "cancelling"]);
+const RX_POLL_MS = 15000;
+
+function mergePrescription(rx) {
+  if (!state.status) return;
+  const list = (state.status.prescriptions || []).filter((p) => p.id !== rx.id);
+  if (rx.status !== "withdrawn") list.push(rx);
+  state.status.prescriptions = list;
+  renderPrescriptions();
+}
+
+function renderPrescriptions() {
+  const list = (state.status && state.status.prescriptions) || [];
+  show("prescriptions_panel", list.length > 0);
+  const ul = $("prescriptions_list");
+  ul.replaceChildren(...list.map((rx) => {
+    const li = document.createElement("li");
+    const head = document.createElement("strong");
+    const pharmacy = (rx.pharmacy && rx.pharmacy.name) || "your pharmacy";
+    head.textContent = rx.status === "withdrawn" || rx.status === "cancelled"
+      ? `Prescription for ${pharmacy}` : `Prescription sent to ${pharmacy}`;
+    const drug = document.createElement("p");
+    drug.textContent = [rx.drug, rx.sig_text].filter(Boolean).join(" — ");
+    const status = document.createElement("p");
+    status.className = "muted";
+    status.textContent = RX_STATUS_TEXT[rx.status] || rx.status_text || "";
+    li.append(head, drug, status);
+    li.dataset.status = rx.status;
+    return li;
+  }));
+  // After the visit the live connection closes: look again now and then until each is settled.
+  clearTimeout(state.rxTimer);
+  if (state.stopped || !state.ws) {
+    if (list.some((rx) => RX_PENDING.has(rx.status))) {
+      state.rxTimer = setTimeout(refreshPrescriptions, RX_POLL_MS);
+    }
+  }
+}
+
+async function refreshPrescriptions() {
+  try {
+    const fresh = await fetchJSON(api());
+    if (state.status && Array.isArray(fresh.prescriptions)) {
+      state.status.prescriptions = fresh.prescriptions;
+    }
+  } catch (err) {
+    // Offline for a moment: the next look tries again.
+  }
+  renderPrescriptions();
 }
 
 function setStatus(text, title) {

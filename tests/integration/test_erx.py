@@ -1,0 +1,409 @@
+"""E-prescribing over the real hub: checks, the outbox and its sender, the pharmacy network
+simulator, live status to the provider and the patient, and delivery exactly once through a
+gateway that fails, times out and answers nonsense."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from tests.factories import checkin_body
+from tests.hub_fixtures import PASSWORD, Clock, HubContext, receive_type
+from workstation.core import ncpdp
+from workstation.core.people import Address
+from workstation.erx.sender import OutboxSender, SenderSettings, sender_factory
+from workstation.hub.prescription_api import PRESCRIPTIONS
+from workstation.hub.server import start_hub
+from workstation.storage.prescriptions import DELIVERED, FAILED, SENDING
+
+pytestmark = pytest.mark.asyncio
+
+FAST = SenderSettings(timeout=1.0, first_retry=0.05, longest_retry=0.2, lease=1.5,
+                      idle_poll=0.2)
+NPI = "1234567893"
+AZITHROMYCIN, AMOXICILLIN, CODEINE = "308460", "308191", "993781"
+CHOSEN = checkin_body()["pharmacy_id"]
+
+
+def clinic_site(site: Any, **changes: Any) -> Any:
+    return dataclasses.replace(
+        site, clinic_address=Address("500 Clinic Way", "Austin", "TX", "78702"),
+        clinic_phone="512-555-0100", **changes)
+
+
+@contextlib.asynccontextmanager
+async def erx_hub(store: Any, site: Any, resources: Any, *, gateway: str = "",
+                  settings: SenderSettings = FAST, npi: str = NPI,
+                  ) -> AsyncIterator[tuple[HubContext, str, dict[str, Any]]]:
+    """A hub with its sender running, a signed-in provider and a claimed visit."""
+    hub = await start_hub(store, clinic_site(site, erx_gateway_url=gateway), resources,
+                          embedded=True, clock=Clock(), outbox=sender_factory(settings))
+    try:
+        async with aiohttp.ClientSession() as http:
+            ctx = HubContext(hub, Clock(), http)
+            await hub.service.add_provider("house", "Gregory House, MD", PASSWORD,
+                                           ("urgent_care",), npi)
+            token = await ctx.sign_in("house")
+            _, visit = await ctx.post("/api/checkins", checkin_body())
+            status, _ = await ctx.post(f"/api/visits/{visit['visit_id']}/claim", token=token)
+            assert status == 200
+            yield ctx, token, visit
+    finally:
+        await hub.close()
+
+
+def script(rxcui: str = AZITHROMYCIN, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "message_id": uuid.uuid4().hex, "rxcui": rxcui,
+        "sig": {"dose": "1", "dose_unit": "tablet", "frequency": "QD", "duration_days": 5},
+        "quantity": "6", "quantity_unit": "tablet", "days_supply": 5, "refills": 0,
+        "substitution_allowed": True, "note": "", "pharmacy_ncpdp_id": CHOSEN}
+    body.update(changes)
+    return body
+
+
+async def wait_status(ctx: HubContext, token: str, visit_id: str, rx_id: str,
+                      wanted: set[str], timeout: float = 10.0) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            _, listed = await ctx.get(f"/api/visits/{visit_id}/prescriptions", token)
+            found = next(p for p in listed["prescriptions"] if p["id"] == rx_id)
+            if found["status"] in wanted:
+                return found  # type: ignore[no-any-return]
+            await asyncio.sleep(0.05)
+
+
+def prescriptions(ctx: HubContext) -> Any:
+    return ctx.hub.app[PRESCRIPTIONS]
+
+
+async def test_a_script_reaches_the_pharmacy_and_everyone_sees_it_accepted(
+        store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(store, site, resources) as (ctx, token, visit):
+        provider_ws = await ctx.provider_socket(token)
+        patient_ws = await ctx.patient_socket(visit["visit_token"])
+        vid = visit["visit_id"]
+
+        status, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
+
+        assert status == 201, rx
+        assert rx["status"] == "queued" and rx["pharmacy"]["name"] == "Main Street Pharmacy"
+        assert rx["sig_text"] == "Take 1 tablet by mouth once a day for 5 days."
+        while (await receive_type(provider_ws, "prescription"))["prescription"]["status"] \
+                != "accepted":
+            pass
+        seen = (await receive_type(patient_ws, "prescription"))["prescription"]
+        while seen["status"] != "accepted":
+            seen = (await receive_type(patient_ws, "prescription"))["prescription"]
+        assert seen["pharmacy"]["name"] == "Main Street Pharmacy"
+        _, page = await ctx.get(f"/api/visits/{visit['visit_token']}")
+        assert [p["status"] for p in page["prescriptions"]] == ["accepted"]
+        [kept] = prescriptions(ctx).store.inbox(CHOSEN)
+        received = ncpdp.parse_prescription(kept.payload)
+        assert received.medication.rxcui == AZITHROMYCIN
+        assert received.patient.last_name == "Quartermaine"
+        assert received.prescriber.npi == NPI and received.prescriber.last_name == "House"
+        actions = [e.action for e in store.audit_events(visit_id=vid)]
+        assert "erx.prescribe" in actions
+
+
+async def test_an_allergy_needs_a_reason_and_the_reason_is_audited(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, visit):
+        vid = visit["visit_id"]
+        amox = script(AMOXICILLIN, sig={"dose": "1", "dose_unit": "capsule",
+                                         "frequency": "TID", "duration_days": 10},
+                      quantity="30", quantity_unit="capsule", days_supply=10)
+
+        status, answer = await ctx.post(f"/api/visits/{vid}/prescriptions", amox, token)
+        assert status == 409 and answer["error"]["code"] == "needs_override"
+        assert [f["kind"] for f in answer["error"]["findings"]] == ["allergy"]
+        assert prescriptions(ctx).store.for_visit(vid) == []  # nothing written
+
+        amox["override_reason"] = "Tolerated amoxicillin in 2024 per patient"
+        status, _rx = await ctx.post(f"/api/visits/{vid}/prescriptions", amox, token)
+        assert status == 201
+        [override] = [e for e in sqlite_store.audit_events(visit_id=vid)
+                      if e.action == "erx.override"]
+        assert "allergy" in override.detail
+        assert "Tolerated amoxicillin in 2024 per patient" in override.detail
+
+
+async def test_a_controlled_substance_is_refused_with_the_reason(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, visit):
+        body = script(CODEINE, override_reason="any", sig={
+            "dose": "1", "dose_unit": "tablet", "frequency": "Q6H", "duration_days": 3,
+            "prn": True}, quantity="12", days_supply=3)
+        status, answer = await ctx.post(f"/api/visits/{visit['visit_id']}/prescriptions",
+                                        body, token)
+        assert status == 422 and answer["error"]["code"] == "refused"
+        assert "two-factor" in answer["error"]["message"]
+        assert prescriptions(ctx).store.outbox() == []
+
+
+async def test_the_pre_send_check_lists_what_the_pharmacy_needs_instead_of_sending(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources, npi="") as (ctx, token, visit):
+        vid = visit["visit_id"]
+        status, checked = await ctx.post(f"/api/visits/{vid}/prescriptions/check", script(),
+                                         token)
+        assert status == 200
+        assert {p["label"] for p in checked["problems"]} >= {"prescriber NPI",
+                                                              "from (prescriber NPI)"}
+        status, answer = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
+        assert status == 422 and answer["error"]["code"] == "incomplete"
+        assert "prescriber NPI missing" in answer["error"]["message"]
+        assert prescriptions(ctx).store.outbox() == []
+
+
+async def test_another_pharmacy_needs_a_reason_which_is_recorded(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, visit):
+        vid = visit["visit_id"]
+        elsewhere = script(pharmacy_ncpdp_id="4410022")
+        status, answer = await ctx.post(f"/api/visits/{vid}/prescriptions", elsewhere, token)
+        assert status == 409 and answer["error"]["code"] == "pharmacy_change_reason"
+        elsewhere["pharmacy_change_reason"] = "Patient is travelling"
+        status, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", elsewhere, token)
+        assert status == 201 and rx["pharmacy"]["ncpdp_id"] == "4410022"
+        [change] = [e for e in sqlite_store.audit_events(visit_id=vid)
+                    if e.action == "erx.pharmacy_change"]
+        assert f"from {CHOSEN} to 4410022" in change.detail
+        assert "Patient is travelling" in change.detail
+
+
+async def test_sending_the_same_script_twice_makes_one(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, visit):
+        vid, body = visit["visit_id"], script()
+        first = await ctx.post(f"/api/visits/{vid}/prescriptions", body, token)
+        again = await ctx.post(f"/api/visits/{vid}/prescriptions", body, token)
+        assert (first[0], again[0]) == (201, 200)
+        assert first[1]["id"] == again[1]["id"]
+        assert len(prescriptions(ctx).store.outbox()) == 1
+
+
+async def test_a_closed_pharmacy_keeps_the_script_queued_with_the_reason_until_it_opens(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, clinic_site(site, erx_simulator_closed=(CHOSEN,)),
+                       resources) as (ctx, token, visit):
+        vid = visit["visit_id"]
+        _, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
+        service = ctx.hub.service
+        async with asyncio.timeout(10):
+            while "closed" not in (await wait_status(ctx, token, vid, rx["id"],
+                                                     {"queued"}))["reason"]:
+                await asyncio.sleep(0.05)
+        assert prescriptions(ctx).store.inbox() == []
+        service.config = dataclasses.replace(service.config, erx_simulator_closed=())
+        done = await wait_status(ctx, token, vid, rx["id"], {"accepted"})
+        assert done["reason"].startswith("Received by")
+        assert len(prescriptions(ctx).store.inbox()) == 1
+
+
+async def test_cancel_a_sent_script_sends_a_cancel_rx(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, visit):
+        vid = visit["visit_id"]
+        _, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
+        await wait_status(ctx, token, vid, rx["id"], {"accepted"})
+        status, cancelled = await ctx.post(f"/api/prescriptions/{rx['id']}/cancel",
+                                           {"reason": "Wrong drug"}, token)
+        assert status == 200 and cancelled["status"] == "cancelling"
+        await wait_status(ctx, token, vid, rx["id"], {"cancelled"})
+        kinds = [m.kind for m in prescriptions(ctx).store.inbox(CHOSEN)]
+        assert kinds == ["NewRx", "CancelRx"]
+
+
+async def test_a_gateway_refusal_leaves_a_readable_reason_and_no_retry(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    calls: list[str] = []
+
+    async def refuse(request: web.Request) -> web.Response:
+        root = ncpdp.parse_xml(await request.read())
+        message_id = ncpdp.text_at(root.find("Header"), "MessageID")
+        calls.append(message_id)
+        return web.Response(body=ncpdp.build_answer(
+            ncpdp.Answer("Error", "900", message_id, "Unknown pharmacy NCPDP ID 4410011."),
+            message_id="x1", sent_time=datetime.now(UTC), to="me", sender="net"),
+            content_type="application/xml")
+
+    async with gateway_app(refuse) as url, \
+            erx_hub(sqlite_store, site, resources, gateway=url) as (ctx, token, visit):
+        vid = visit["visit_id"]
+        _, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
+        failed = await wait_status(ctx, token, vid, rx["id"], {"error"})
+        assert "error 900" in failed["reason"] and "Unknown pharmacy" in failed["reason"]
+        await asyncio.sleep(0.5)
+        assert len(calls) == 1
+        [(_item, state, reason)] = prescriptions(ctx).store.outbox()
+        assert state == FAILED and "Unknown pharmacy" in reason
+
+
+@contextlib.asynccontextmanager
+async def gateway_app(handler: Any) -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_post("/gateway", handler)
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/gateway"
+    finally:
+        await runner.cleanup()
+
+
+async def test_through_a_failing_gateway_every_script_reaches_the_pharmacy_once(
+        store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    """Half of the first attempts fail (HTTP 503, a dropped connection or an answer that is
+    not SCRIPT); some are passed on and then answered too late. Every script still reaches
+    the simulated pharmacy, once."""
+    forwarded: Counter[str] = Counter()
+    attempts: Counter[str] = Counter()
+    simulator: list[str] = []
+    order: list[str] = []
+
+    async def flaky(request: web.Request) -> web.StreamResponse:
+        data = await request.read()
+        message_id = ncpdp.text_at(ncpdp.parse_xml(data).find("Header"), "MessageID")
+        attempts[message_id] += 1
+        first = attempts[message_id] == 1
+        if first:
+            order.append(message_id)
+        n = order.index(message_id)  # the scripts' order of arrival decides their fate
+        if first and n % 2 == 0:  # half of the first attempts fail outright
+            mode = n // 2 % 3
+            if mode == 0:
+                return web.Response(status=503, text="busy")
+            if mode == 1:
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response()
+            return web.Response(text="<html>proxy error</html>", content_type="text/html")
+        forwarded[message_id] += 1
+        async with aiohttp.ClientSession() as http, \
+                http.post(simulator[0], data=data) as answer:
+            body = await answer.read()
+        if first and n % 4 == 1:  # passed on, then answered after the sender gave up
+            await asyncio.sleep(FAST.timeout * 2)
+        return web.Response(body=body, content_type="application/xml")
+
+    async with gateway_app(flaky) as url, \
+            erx_hub(store, site, resources, gateway=url) as (ctx, token, visit):
+        simulator.append(f"{ctx.url}/erx/gateway")
+        vid = visit["visit_id"]
+        drugs = ["308460", "248656", "1649988", "309309", "311681", "310273", "1014678",
+                 "876193", "312935", "978010"]
+        ids = []
+        for rxcui in drugs:
+            drug = ctx.hub.service.resources.formulary.get(rxcui)
+            body = script(rxcui, sig={"dose": str(drug.sig.dose),
+                                      "dose_unit": drug.sig.dose_unit,
+                                      "frequency": drug.sig.frequency,
+                                      "duration_days": drug.sig.duration_days,
+                                      "prn": drug.sig.prn},
+                          quantity=str(drug.quantity), quantity_unit=drug.quantity_unit,
+                          days_supply=drug.days_supply, override_reason="training case")
+            status, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", body, token)
+            assert status == 201, rx
+            ids.append(rx["id"])
+        for rx_id in ids:
+            await wait_status(ctx, token, vid, rx_id, {"accepted"}, timeout=30)
+
+        store = prescriptions(ctx).store
+        assert [state for _item, state, _e in store.outbox()] == [DELIVERED] * len(drugs)
+        inbox = Counter(m.message_id for m in store.inbox())
+        sent = {item.message_id for item, _s, _e in store.outbox()}
+        assert set(inbox) == sent and set(inbox.values()) == {1}
+        assert sum(1 for n in attempts.values() if n >= 2) >= len(drugs) // 2 + 2  # retried
+        assert sum(1 for n in forwarded.values() if n >= 2) >= 2  # repeats reached the network
+
+
+async def test_a_sender_stopped_mid_send_leaves_it_for_the_next_which_delivers_it_once(
+        store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    """The sender dies after the gateway has the script but before the answer is written;
+    the sender that starts next posts it again under the same MessageID."""
+    arrived = asyncio.Event()
+    release = asyncio.Event()
+    simulator: list[str] = []
+
+    async def slow(request: web.Request) -> web.Response:
+        data = await request.read()
+        async with aiohttp.ClientSession() as http, \
+                http.post(simulator[0], data=data) as answer:
+            body = await answer.read()
+        arrived.set()
+        await release.wait()
+        return web.Response(body=body, content_type="application/xml")
+
+    async with gateway_app(slow) as url, \
+            erx_hub(store, site, resources, gateway=url,
+                    settings=dataclasses.replace(FAST, timeout=30)) as (ctx, token, visit):
+        simulator.append(f"{ctx.url}/erx/gateway")
+        service = prescriptions(ctx)
+        vid = visit["visit_id"]
+        _, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
+        await asyncio.wait_for(arrived.wait(), 10)
+
+        await service.outbox.stop()  # the app closes (or dies) mid-send
+        [(item, state, _e)] = service.store.outbox()
+        assert state == SENDING and len(service.store.inbox()) == 1
+        release.set()
+
+        restarted = OutboxSender(service.store, service.gateway_url,
+                                 listener=service.changed, settings=FAST)
+        service.outbox = restarted
+        await restarted.start()
+        try:
+            await wait_status(ctx, token, vid, rx["id"], {"accepted"}, timeout=15)
+        finally:
+            await restarted.stop()
+        assert len(service.store.inbox()) == 1
+        [(item, state, _e)] = service.store.outbox()
+        assert state == DELIVERED and item.attempts == 2
+
+
+async def test_the_simulator_pages_need_a_provider_and_list_what_arrived(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, visit):
+        _, rx = await ctx.post(f"/api/visits/{visit['visit_id']}/prescriptions", script(),
+                               token)
+        await wait_status(ctx, token, visit["visit_id"], rx["id"], {"accepted"})
+        async with ctx.http.get(f"{ctx.url}/erx/pharmacies/{CHOSEN}") as r:
+            assert r.status == 401
+        signed = base64.b64encode(f"house:{PASSWORD}".encode()).decode()
+        auth = {"Authorization": f"Basic {signed}"}
+        async with ctx.http.get(f"{ctx.url}/erx/pharmacies/{CHOSEN}", headers=auth) as r:
+            page = await r.text()
+        assert r.status == 200
+        assert "Quartermaine, Rosalind" in page and "azithromycin 250 MG Oral Tablet" in page
+        async with ctx.http.get(f"{ctx.url}/erx/pharmacies", headers=auth) as r:
+            assert "Main Street Pharmacy" in await r.text()
+
+
+async def test_a_repeated_message_gets_the_first_answer_and_is_kept_once(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, visit):
+        _, rx = await ctx.post(f"/api/visits/{visit['visit_id']}/prescriptions", script(),
+                               token)
+        await wait_status(ctx, token, visit["visit_id"], rx["id"], {"accepted"})
+        [(item, _state, _e)] = prescriptions(ctx).store.outbox()
+        async with ctx.http.post(f"{ctx.url}/erx/gateway", data=item.payload) as r:
+            again = ncpdp.parse_answer(await r.read())
+        assert again.accepted and again.relates_to_message_id == item.message_id
+        assert len(prescriptions(ctx).store.inbox()) == 1
+

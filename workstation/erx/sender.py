@@ -1,0 +1,194 @@
+"""The background sender: posts each outbox message to the gateway until it is answered.
+
+Every message is checked again just before it is posted (the same check as
+``workstation erx validate``); a message that fails it is never sent. A timeout, a dropped
+connection, an HTTP error, an answer that is not SCRIPT, or an error the network calls temporary
+(600-602) leave the message in the outbox, due again after a backoff that doubles up to a cap;
+an Error 900 keeps it there with the pharmacy's reason and stops. The MessageID goes with every
+attempt, so the gateway recognises a repeat and the pharmacy gets the script once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+
+from workstation.core import ncpdp
+from workstation.core.ncpdp_check import check_message
+from workstation.core.prescribing import PrescriptionRecord, RxStatus
+from workstation.storage.prescriptions import OutboxItem, PrescriptionStore
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Listener = Callable[[PrescriptionRecord], Awaitable[None]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SenderSettings:
+    timeout: float = 15.0  # seconds for one post
+    first_retry: float = 2.0  # seconds; doubles each attempt
+    longest_retry: float = 300.0
+    lease: float = 60.0  # a message being posted is left alone this long by other senders
+    idle_poll: float = 30.0  # looks at the outbox at least this often
+
+
+def backoff(attempts: int, settings: SenderSettings, rng: random.Random) -> float:
+    """Seconds before the next attempt: doubling from ``first_retry``, capped, ±20 % jitter."""
+    base = min(settings.longest_retry, settings.first_retry * 2 ** max(0, attempts - 1))
+    return float(base * rng.uniform(0.8, 1.2))
+
+
+class OutboxSender:
+    """Drains the outbox in the background. ``wake()`` after queueing a message."""
+
+    def __init__(self, store: PrescriptionStore, gateway_url: Callable[[], str], *,
+                 listener: Listener | None = None, settings: SenderSettings | None = None,
+                 clock: Clock = utc_now, rng: random.Random | None = None) -> None:
+        self._store = store
+        self._gateway_url = gateway_url
+        self._listener = listener
+        self._settings = settings or SenderSettings()
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self._settings.timeout))
+        self._task = asyncio.create_task(self._run(), name="erx-outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.send_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("The e-prescribing outbox could not be read; trying again")
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        due = await asyncio.to_thread(self._store.next_due)
+        wait = self._settings.idle_poll
+        if due is not None:
+            wait = min(wait, max(0.0, (due - self._clock()).total_seconds()))
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def send_due(self) -> int:
+        """Post every message due now; returns how many were attempted."""
+        lease = timedelta(seconds=self._settings.lease)
+        items = await asyncio.to_thread(self._store.claim_due, self._clock(), lease)
+        for item in items:
+            record = await self._send(item)
+            if self._listener is not None:
+                try:
+                    await self._listener(record)
+                except Exception:
+                    log.exception("Telling the workstations about a script failed")
+        return len(items)
+
+    async def _send(self, item: OutboxItem) -> PrescriptionRecord:
+        store, now = self._store, self._clock()
+        problems = check_message(item.payload)
+        if problems:
+            reason = "Not sent: " + "; ".join(str(p) for p in problems)
+            return await asyncio.to_thread(store.failed, item, _refused(item), reason, now)
+        try:
+            answer = await self._post(item)
+        except (aiohttp.ClientError, TimeoutError, ncpdp.MessageError) as exc:
+            return await self._later(item, _transport_reason(exc))
+        now = self._clock()
+        if answer.accepted:
+            status = _accepted(item, answer)
+            reason = answer.description
+            return await asyncio.to_thread(store.delivered, item, status, reason, now)
+        reason = _answer_reason(answer)
+        if answer.transient:
+            return await self._later(item, reason)
+        return await asyncio.to_thread(store.failed, item, _refused(item), reason, now)
+
+    async def _post(self, item: OutboxItem) -> ncpdp.Answer:
+        assert self._http is not None, "start() first"
+        async with self._http.post(
+                self._gateway_url(), data=item.payload.encode("utf-8"),
+                headers={"Content-Type": "application/xml; charset=utf-8",
+                         "Idempotency-Key": item.message_id}) as response:
+            body = await response.read()
+            if response.status >= 500:
+                raise aiohttp.ClientResponseError(response.request_info, (),
+                                                  status=response.status,
+                                                  message=response.reason or "")
+        answer = ncpdp.parse_answer(body)
+        if answer.relates_to_message_id and answer.relates_to_message_id != item.message_id:
+            raise ncpdp.MessageError("the answer is about another message")
+        return answer
+
+    async def _later(self, item: OutboxItem, reason: str) -> PrescriptionRecord:
+        wait = backoff(item.attempts, self._settings, self._rng)
+        now = self._clock()
+        # Not the reason: a gateway's words may name the patient.
+        log.info("A %s was not delivered (attempt %d); next try in %.0f s", item.kind,
+                 item.attempts, wait)
+        return await asyncio.to_thread(self._store.retry_later, item,
+                                       f"{reason} Trying again automatically.",
+                                       now + timedelta(seconds=wait), now)
+
+
+def _accepted(item: OutboxItem, answer: ncpdp.Answer) -> RxStatus:
+    if item.kind == "CancelRx":
+        return RxStatus.CANCELLED
+    return RxStatus.ACCEPTED if answer.code == ncpdp.STATUS_ACCEPTED else RxStatus.SENT
+
+
+def _refused(item: OutboxItem) -> RxStatus:
+    return RxStatus.CANCEL_FAILED if item.kind == "CancelRx" else RxStatus.ERROR
+
+
+def _answer_reason(answer: ncpdp.Answer) -> str:
+    said = answer.description or "no reason given"
+    return f"The pharmacy network answered error {answer.code}: {said}."
+
+
+def _transport_reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "The pharmacy network did not answer in time."
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"The pharmacy network answered HTTP {exc.status}."
+    if isinstance(exc, ncpdp.MessageError):
+        return f"The pharmacy network's answer could not be read ({exc})."
+    return "The pharmacy network could not be reached."
+
+
+def sender_factory(settings: SenderSettings | None = None,
+                   ) -> Callable[[PrescriptionStore, Callable[[], str], Listener], OutboxSender]:
+    """What the hub is given to start its sender with (``start_hub(outbox=...)``)."""
+    def make(store: PrescriptionStore, gateway_url: Callable[[], str],
+             listener: Listener) -> OutboxSender:
+        return OutboxSender(store, gateway_url, listener=listener, settings=settings)
+    return make

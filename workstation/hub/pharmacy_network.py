@@ -1,0 +1,195 @@
+"""The pharmacy network simulator: the embedded default gateway for NewRx and CancelRx.
+
+It does what a network and its pharmacies do to a message, as far as a trainer or a test can
+see: checks it (the same check the workstation runs before sending), answers Error 900 for a
+missing or malformed field or an NCPDP ID not in the directory, Error 601 ("closed, try later")
+for the pharmacies the site lists in ``erx_simulator_closed``, and Status 010 otherwise. It keeps
+each message once by its MessageID: a repeat gets the first answer back and is not a second
+script. Trainers see what each pharmacy received at ``/erx/pharmacies`` (provider sign-in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import html
+import uuid
+from datetime import datetime
+
+from aiohttp import web
+
+from workstation.core import ncpdp
+from workstation.core.audit import AuditEvent, AuditOutcome
+from workstation.core.ncpdp_check import check_message
+from workstation.core.people import Provider
+from workstation.hub.errors import ApiError
+from workstation.hub.prescription_api import PRESCRIPTIONS
+from workstation.hub.prescription_service import PrescriptionService
+from workstation.storage.prescriptions import Received
+
+routes = web.RouteTableDef()
+NETWORK_ID = "SIMULATOR"
+MAX_MESSAGE = 64 * 1024
+
+
+def _service(request: web.Request) -> PrescriptionService:
+    return request.app[PRESCRIPTIONS]
+
+
+def _answer(kind: str, code: str, relates_to: str, description: str, now: datetime,
+            to: str) -> bytes:
+    return ncpdp.build_answer(
+        ncpdp.Answer(kind=kind, code=code, relates_to_message_id=relates_to,
+                     description=description),
+        message_id=uuid.uuid4().hex, sent_time=now, to=to or "unknown", sender=NETWORK_ID)
+
+
+def _xml(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(body=body, status=status, content_type="application/xml",
+                        charset="utf-8")
+
+
+@routes.post("/erx/gateway", name="erx_gateway")
+async def gateway(request: web.Request) -> web.Response:
+    service = _service(request)
+    now = service.visits.clock()
+    data = await request.content.read(MAX_MESSAGE + 1)
+    if len(data) > MAX_MESSAGE:
+        return _xml(_answer("Error", ncpdp.ERROR_REJECTED, "", "Message too large.", now, ""))
+    try:
+        root = ncpdp.parse_xml(data)
+    except ncpdp.MessageError as exc:
+        return _xml(_answer("Error", ncpdp.ERROR_REJECTED, "", f"Unreadable: {exc}.", now, ""))
+    header = root.find("Header")
+    message_id = ncpdp.text_at(header, "MessageID")
+    sender = ncpdp.text_at(header, "From")
+    if not message_id or len(message_id) > 35:
+        return _xml(_answer("Error", ncpdp.ERROR_REJECTED, "", "No usable MessageID.", now,
+                            sender))
+    store = service.store
+    first = await asyncio.to_thread(store.received, message_id)
+    if first is not None:  # a repeat: the first answer, and no second script
+        return _xml(first.answer.encode("utf-8"))
+    kind, _body = ncpdp.body_kind(root)
+    to = ncpdp.text_at(header, "To")
+    accepted, code, text = await asyncio.to_thread(_judge, service, data, kind, to, header)
+    answer = _answer("Status" if accepted else "Error", code, message_id, text, now, sender)
+    if code in ncpdp.TRANSIENT_ERRORS:
+        return _xml(answer)  # not kept: the same message is welcome once the pharmacy opens
+    kept = await asyncio.to_thread(store.receive, Received(
+        message_id=message_id, ncpdp_id=to[:16], kind=kind[:10], payload=data.decode("utf-8"),
+        answer=answer.decode("utf-8"), accepted=accepted, received_at=now))
+    return _xml(kept.answer.encode("utf-8"))
+
+
+def _judge(service: PrescriptionService, data: bytes, kind: str, to: str,
+           header: object) -> tuple[bool, str, str]:
+    """(accepted, answer code, description) for a first-seen message."""
+    problems = check_message(data)
+    if problems:
+        listed = "; ".join(str(p) for p in problems)
+        return False, ncpdp.ERROR_REJECTED, f"Missing or malformed: {listed}"
+    pharmacy = service.visits.resources.pharmacy(to)
+    if pharmacy is None:
+        return False, ncpdp.ERROR_REJECTED, f"Unknown pharmacy NCPDP ID {to}."
+    if to in service.visits.config.erx_simulator_closed:
+        return False, "601", f"{pharmacy.name} is closed and not taking messages; try later."
+    if kind == "CancelRx":
+        relates = ncpdp.text_at(header, "RelatesToMessageID")  # type: ignore[arg-type]
+        original = service.store.received(relates)
+        if original is None or not original.accepted or original.ncpdp_id != to:
+            return False, ncpdp.ERROR_REJECTED, "No prescription with that MessageID to cancel."
+        return True, ncpdp.STATUS_ACCEPTED, f"Cancelled by {pharmacy.name}."
+    return True, ncpdp.STATUS_ACCEPTED, f"Received by {pharmacy.name}."
+
+
+# --- the trainers' pages ---
+
+
+async def _signed_in(request: web.Request) -> Provider:
+    """A provider's username and password, by HTTP Basic auth (the pages show patient data)."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            username, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            username = password = ""
+        if username:
+            try:
+                return await _service(request).visits.check_credentials(
+                    username, password, action="erx.simulator_view")
+            except ApiError:
+                pass
+    raise web.HTTPUnauthorized(
+        headers={"WWW-Authenticate": 'Basic realm="Pharmacy network simulator"'},
+        text="Sign in with a provider's username and password.")
+
+
+def _page(title: str, body: str) -> web.Response:
+    return web.Response(
+        text=f"<!doctype html><html lang=en><head><meta charset=utf-8><title>"
+             f"{html.escape(title)}</title><link rel=stylesheet href=/static/simulator.css>"
+             f"</head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>",
+        content_type="text/html")
+
+
+@routes.get("/erx/pharmacies", name="erx_pharmacies")
+async def pharmacies(request: web.Request) -> web.Response:
+    await _signed_in(request)
+    service = _service(request)
+    received = await asyncio.to_thread(service.store.inbox)
+    counts: dict[str, int] = {}
+    for message in received:
+        counts[message.ncpdp_id] = counts.get(message.ncpdp_id, 0) + 1
+    closed = service.visits.config.erx_simulator_closed
+    rows = "".join(
+        f"<tr><td><a href=/erx/pharmacies/{html.escape(p.ncpdp_id)}>{html.escape(p.name)}</a>"
+        f"</td><td>{html.escape(p.ncpdp_id)}</td><td>{html.escape(p.city)}</td>"
+        f"<td>{'closed' if p.ncpdp_id in closed else 'open'}</td>"
+        f"<td>{counts.get(p.ncpdp_id, 0)}</td></tr>"
+        for p in service.visits.resources.pharmacies)
+    return _page("Pharmacy network simulator",
+                 "<p>Messages each demo pharmacy received.</p><table><thead><tr><th>Pharmacy"
+                 "</th><th>NCPDP ID</th><th>City</th><th>Now</th><th>Messages</th></tr>"
+                 f"</thead><tbody>{rows}</tbody></table>")
+
+
+@routes.get("/erx/pharmacies/{ncpdp_id}", name="erx_pharmacy")
+async def pharmacy(request: web.Request) -> web.Response:
+    provider = await _signed_in(request)
+    service = _service(request)
+    ncpdp_id = request.match_info["ncpdp_id"]
+    found = service.visits.resources.pharmacy(ncpdp_id)
+    if found is None:
+        raise web.HTTPNotFound(text="No such pharmacy in the directory.")
+    received = await asyncio.to_thread(service.store.inbox, ncpdp_id)
+    await asyncio.to_thread(service.visits.store.audit, AuditEvent(
+        service.visits.clock(), f"provider:{provider.id}", "erx.simulator_view",
+        AuditOutcome.SUCCESS, detail=f"pharmacy {ncpdp_id}: {len(received)} messages"))
+    rows = "".join(_row(message) for message in reversed(received))
+    return _page(f"{found.name} ({ncpdp_id})",
+                 "<p><a href=/erx/pharmacies>All pharmacies</a></p><table><thead><tr>"
+                 "<th>Received</th><th>Type</th><th>Patient</th><th>Drug</th><th>Quantity</th>"
+                 "<th>Directions</th><th>Answer</th></tr></thead>"
+                 f"<tbody>{rows or '<tr><td colspan=7>Nothing received yet.</td></tr>'}"
+                 "</tbody></table>")
+
+
+def _row(message: Received) -> str:
+    try:
+        rx = ncpdp.parse_prescription(message.payload)
+        patient = f"{rx.patient.last_name}, {rx.patient.first_name}"
+        drug, sig = rx.medication.description, rx.medication.sig_text
+        unit = ncpdp.UNIT_NAMES.get(rx.medication.quantity_unit, rx.medication.quantity_unit)
+        quantity = f"{rx.medication.quantity.normalize()} {unit}"
+    except ncpdp.MessageError:
+        patient = drug = sig = quantity = "(unreadable)"
+    try:
+        said = ncpdp.parse_answer(message.answer)
+        answer = f"{said.kind} {said.code}: {said.description}"
+    except ncpdp.MessageError:
+        answer = "(unreadable)"
+    cells = (message.received_at.isoformat(timespec="seconds"), message.kind, patient, drug,
+             quantity, sig, answer)
+    return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"

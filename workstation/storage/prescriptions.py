@@ -1,0 +1,256 @@
+"""Prescriptions, the e-prescribing outbox, and the pharmacy network simulator's inbox.
+
+A script and its NewRx go into the outbox in the same transaction as the audit event, so a
+script is never written without its message or sent without its record. The outbox is claimed
+row by row with a conditional update (a lease), so two senders, or one restarted mid-send,
+never post a message at the same moment; a message whose lease ran out is posted again with the
+same MessageID, which the gateway recognises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from workstation.core.audit import AuditEvent
+from workstation.core.prescribing import PrescriptionRecord, RxStatus
+from workstation.storage.orm import ErxOutboxRow, PharmacyInboxRow, PrescriptionRow
+from workstation.storage.store import VisitStore, _audit_row, new_id
+
+QUEUED, SENDING, DELIVERED, FAILED, WITHDRAWN = (
+    "queued", "sending", "delivered", "failed", "withdrawn")
+
+
+class PrescriptionNotFound(LookupError):
+    pass
+
+
+class StatusChanged(ValueError):
+    """The script moved on (sent, or being sent) since the provider looked; try again."""
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    message_id: str
+    prescription_id: str
+    kind: str
+    payload: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message the simulator kept, with the answer it gave."""
+
+    message_id: str
+    ncpdp_id: str
+    kind: str
+    payload: str
+    answer: str
+    accepted: bool
+    received_at: datetime
+
+
+def _record(r: PrescriptionRow) -> PrescriptionRecord:
+    return PrescriptionRecord(
+        id=r.id, visit_id=r.visit_id, patient_id=r.patient_id, provider_id=r.provider_id,
+        content=dict(r.content), pharmacy_ncpdp_id=r.pharmacy_ncpdp_id,
+        message_id=r.message_id, status=RxStatus(r.status), status_reason=r.status_reason,
+        created_at=r.created_at, updated_at=r.updated_at)
+
+
+def _item(r: ErxOutboxRow) -> OutboxItem:
+    return OutboxItem(r.message_id, r.prescription_id, r.kind, r.payload, r.attempts)
+
+
+class PrescriptionStore:
+    def __init__(self, store: VisitStore) -> None:
+        self._sessions = store.sessions
+
+    # --- scripts ---
+
+    def add(self, *, visit_id: str, patient_id: str, provider_id: str,
+            content: Mapping[str, Any], pharmacy_ncpdp_id: str, message_id: str,
+            payload: str, now: datetime, audit: Iterable[AuditEvent]) -> PrescriptionRecord:
+        """A new script, its NewRx queued, and its audit events: all or nothing."""
+        row = PrescriptionRow(
+            id=new_id(), visit_id=visit_id, patient_id=patient_id, provider_id=provider_id,
+            content=dict(content), pharmacy_ncpdp_id=pharmacy_ncpdp_id, message_id=message_id,
+            status=RxStatus.QUEUED.value, status_reason="", created_at=now, updated_at=now)
+        with self._sessions.begin() as s:
+            s.add(row)
+            s.flush()
+            s.add(ErxOutboxRow(message_id=message_id, prescription_id=row.id, kind="NewRx",
+                               payload=payload, state=QUEUED, attempts=0, next_attempt_at=now,
+                               lease_until=None, last_error="", created_at=now,
+                               delivered_at=None))
+            s.add_all(_audit_row(event) for event in audit)
+            s.flush()
+            return _record(row)
+
+    def get(self, prescription_id: str) -> PrescriptionRecord:
+        with self._sessions() as s:
+            row = s.get(PrescriptionRow, prescription_id)
+            if row is None:
+                raise PrescriptionNotFound(prescription_id)
+            return _record(row)
+
+    def for_visit(self, visit_id: str) -> list[PrescriptionRecord]:
+        with self._sessions() as s:
+            rows = s.scalars(select(PrescriptionRow).where(PrescriptionRow.visit_id == visit_id)
+                             .order_by(PrescriptionRow.created_at, PrescriptionRow.id))
+            return [_record(r) for r in rows]
+
+    def queue_cancel(self, prescription_id: str, *, message_id: str, payload: str,
+                     now: datetime, expected: Iterable[RxStatus],
+                     audit: AuditEvent) -> PrescriptionRecord:
+        """Put a CancelRx in the outbox, if the script is still in one of ``expected``."""
+        with self._sessions.begin() as s:
+            moved = s.execute(
+                update(PrescriptionRow)
+                .where(PrescriptionRow.id == prescription_id,
+                       PrescriptionRow.status.in_([e.value for e in expected]))
+                .values(status=RxStatus.CANCELLING.value, status_reason="",
+                        cancel_message_id=message_id, updated_at=now))
+            if not _changed(moved):
+                raise StatusChanged(prescription_id)
+            s.add(ErxOutboxRow(message_id=message_id, prescription_id=prescription_id,
+                               kind="CancelRx", payload=payload, state=QUEUED, attempts=0,
+                               next_attempt_at=now, lease_until=None, last_error="",
+                               created_at=now, delivered_at=None))
+            s.add(_audit_row(audit))
+            row = s.get(PrescriptionRow, prescription_id)
+            assert row is not None
+            s.flush()
+            return _record(row)
+
+    def withdraw(self, prescription_id: str, *, now: datetime,
+                 audit: AuditEvent) -> PrescriptionRecord:
+        """Take a script that never left out of the outbox; StatusChanged if it is being sent."""
+        with self._sessions.begin() as s:
+            row = s.get(PrescriptionRow, prescription_id)
+            if row is None:
+                raise PrescriptionNotFound(prescription_id)
+            taken = s.execute(
+                update(ErxOutboxRow)
+                .where(ErxOutboxRow.message_id == row.message_id,
+                       ErxOutboxRow.state.in_([QUEUED, FAILED]))
+                .values(state=WITHDRAWN))
+            if not _changed(taken):
+                raise StatusChanged(prescription_id)
+            row.status, row.status_reason, row.updated_at = RxStatus.WITHDRAWN.value, "", now
+            s.add(_audit_row(audit))
+            s.flush()
+            return _record(row)
+
+    # --- the outbox, for the sender ---
+
+    def claim_due(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
+        """Messages due now (or whose sender's lease ran out), each leased to this caller."""
+        due = or_((ErxOutboxRow.state == QUEUED) & (ErxOutboxRow.next_attempt_at <= now),
+                  (ErxOutboxRow.state == SENDING) & (ErxOutboxRow.lease_until <= now))
+        claimed = []
+        with self._sessions.begin() as s:
+            rows = s.scalars(select(ErxOutboxRow).where(due)
+                             .order_by(ErxOutboxRow.next_attempt_at).limit(limit)).all()
+            for row in rows:
+                got = s.execute(
+                    update(ErxOutboxRow)
+                    .where(ErxOutboxRow.message_id == row.message_id,
+                           ErxOutboxRow.state == row.state,
+                           ErxOutboxRow.attempts == row.attempts)
+                    .values(state=SENDING, lease_until=now + lease,
+                            attempts=row.attempts + 1))
+                if _changed(got):
+                    claimed.append(OutboxItem(row.message_id, row.prescription_id, row.kind,
+                                              row.payload, row.attempts + 1))
+        return claimed
+
+    def next_due(self) -> datetime | None:
+        """When the next queued message is due, or a lease runs out; None for an empty outbox."""
+        with self._sessions() as s:
+            queued = s.scalar(select(func.min(ErxOutboxRow.next_attempt_at))
+                              .where(ErxOutboxRow.state == QUEUED))
+            leased = s.scalar(select(func.min(ErxOutboxRow.lease_until))
+                              .where(ErxOutboxRow.state == SENDING))
+        times = [t for t in (queued, leased) if t is not None]
+        return min(times) if times else None
+
+    def _finish(self, item: OutboxItem, *, outbox: Mapping[str, Any], status: RxStatus | None,
+                reason: str, now: datetime) -> PrescriptionRecord:
+        with self._sessions.begin() as s:
+            s.execute(update(ErxOutboxRow).where(ErxOutboxRow.message_id == item.message_id)
+                      .values(**outbox))
+            row = s.get(PrescriptionRow, item.prescription_id)
+            assert row is not None  # a foreign key
+            if status is not None:
+                row.status = status.value
+            row.status_reason, row.updated_at = reason, now
+            s.flush()
+            return _record(row)
+
+    def delivered(self, item: OutboxItem, status: RxStatus, reason: str,
+                  now: datetime) -> PrescriptionRecord:
+        return self._finish(item, outbox={"state": DELIVERED, "delivered_at": now,
+                                          "lease_until": None, "last_error": ""},
+                            status=status, reason=reason, now=now)
+
+    def failed(self, item: OutboxItem, status: RxStatus, reason: str,
+               now: datetime) -> PrescriptionRecord:
+        """The gateway refused the message: kept in the outbox with the reason, not retried."""
+        return self._finish(item, outbox={"state": FAILED, "lease_until": None,
+                                          "last_error": reason},
+                            status=status, reason=reason, now=now)
+
+    def retry_later(self, item: OutboxItem, reason: str, at: datetime,
+                    now: datetime) -> PrescriptionRecord:
+        """Not delivered this time; due again at ``at``. The script keeps its status."""
+        return self._finish(item, outbox={"state": QUEUED, "next_attempt_at": at,
+                                          "lease_until": None, "last_error": reason},
+                            status=None, reason=reason, now=now)
+
+    def outbox(self) -> list[tuple[OutboxItem, str, str]]:
+        """Every message with its state and last error (for IT and tests)."""
+        with self._sessions() as s:
+            rows = s.scalars(select(ErxOutboxRow).order_by(ErxOutboxRow.created_at))
+            return [(_item(r), r.state, r.last_error) for r in rows]
+
+    # --- the pharmacy network simulator's inbox ---
+
+    def received(self, message_id: str) -> Received | None:
+        with self._sessions() as s:
+            row = s.get(PharmacyInboxRow, message_id)
+            return None if row is None else _received(row)
+
+    def receive(self, message: Received) -> Received:
+        """Keep a message once; a repeat of its MessageID gets the first one back."""
+        try:
+            with self._sessions.begin() as s:
+                s.add(PharmacyInboxRow(**message.__dict__))
+        except IntegrityError:
+            first = self.received(message.message_id)
+            assert first is not None
+            return first
+        return message
+
+    def inbox(self, ncpdp_id: str | None = None) -> list[Received]:
+        with self._sessions() as s:
+            query = select(PharmacyInboxRow).order_by(PharmacyInboxRow.received_at)
+            if ncpdp_id is not None:
+                query = query.where(PharmacyInboxRow.ncpdp_id == ncpdp_id)
+            return [_received(r) for r in s.scalars(query)]
+
+
+def _changed(result: Any) -> bool:
+    """Whether a conditional UPDATE found its row (it did not move on meanwhile)."""
+    return bool(result.rowcount == 1)
+
+
+def _received(r: PharmacyInboxRow) -> Received:
+    return Received(r.message_id, r.ncpdp_id, r.kind, r.payload, r.answer, r.accepted,
+                    r.received_at)
