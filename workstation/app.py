@@ -124,10 +124,12 @@ async def _start_embedded(db_path: Path, config: SiteConfig, demo: bool) -> Runn
 
     store = await asyncio.to_thread(open_store, f"sqlite:///{db_path}")
     try:
-        if demo and await asyncio.to_thread(store.provider_count) == 0:
-            from workstation.demo.seed import seed
+        if demo:
+            from workstation.demo.seed import demo_site, seed
 
-            await asyncio.to_thread(seed, store, config)
+            config = demo_site(config)
+            if await asyncio.to_thread(store.provider_count) == 0:
+                await asyncio.to_thread(seed, store, config)
         from workstation.erx.sender import sender_factory
 
         return await start_hub(store, config, await asyncio.to_thread(load_resources),
@@ -154,6 +156,10 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     from workstation.ui.call_pane import CallPane
     from workstation.ui.call_presenter import CallController, wire_call, wire_call_to_window
     from workstation.ui.chart_presenter import ChartController, wire_chart
+    from workstation.ui.prescription_presenter import (
+        PrescriptionController,
+        wire_prescriptions,
+    )
     from workstation.ui.provider_session import ProviderController
     from workstation.ui.session_lock import SessionLock
 
@@ -165,6 +171,8 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
         alert=QueueAlert(window, during_calls=config.alert_during_calls))
     chart = ChartController(bridge, window.chart_view)
     wire_chart(chart, controller, window)
+    wire_prescriptions(PrescriptionController(bridge, window.chart_view.prescriptions), chart,
+                       controller)
     call_pane = CallPane()
     call_pane.hide()
     window.chart_view.set_call_pane(call_pane)
@@ -215,7 +223,7 @@ LIVE_MODULES = (
     "workstation.ui.provider_session", "workstation.ui.chart_view",
     "workstation.ui.chart_presenter", "workstation.ui.call_pane",
     "workstation.ui.call_presenter", "workstation.ui.session_lock",
-    "workstation.ui.queue_alert",
+    "workstation.ui.queue_alert", "workstation.ui.prescription_presenter",
 )
 
 

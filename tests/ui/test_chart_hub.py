@@ -26,9 +26,10 @@ from workstation.ui.schedule_view import ScheduleView
 
 def signed_in_window(qtbot: QtBot, bridge: AsyncBridge, running: RunningHub, clock: Clock,
                      site, *, owned_by_test: bool = False,  # type: ignore[no-untyped-def]
+                     npi: str = "",
                      ) -> tuple[MainWindow, ProviderController, ChartController]:
     run(bridge, qtbot, running.service.add_provider("house", "Dr. House", PASSWORD,
-                                                    ("urgent_care",)))
+                                                    ("urgent_care",), npi))
     window = MainWindow(queue_view=QueueView(clock=clock),
                         schedule_view=ScheduleView(clock=clock, tz=site.zone))
     if not owned_by_test:

@@ -38,6 +38,8 @@ from workstation.hub.server import RunningHub
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.call_pane import CallPane
 from workstation.ui.main_window import MainWindow
+from workstation.ui.prescription_pane import DRUG_ROLE
+from workstation.ui.prescription_presenter import PrescriptionController, wire_prescriptions
 
 if os.environ.get("QT_QPA_PLATFORM") != "xcb":
     pytest.skip("screenshots need a real X screen: run with QT_QPA_PLATFORM=xcb under "
@@ -78,7 +80,10 @@ def open_chart(qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock],
     the template (draft saved), and a second patient waiting past the promise. The chart has
     its call pane, as in the app (the visit link's token goes to ``token``)."""
     running, clock = hub
-    window, _controller, _chart, _pane, _call = call_window(qtbot, bridge, running, clock, site)
+    window, controller, chart_controller, _pane, _call = call_window(qtbot, bridge, running,
+                                                                     clock, site)
+    wire_prescriptions(PrescriptionController(bridge, window.chart_view.prescriptions),
+                       chart_controller, controller)
     visit_token = run(bridge, qtbot, check_in_with_token(running.url))
     if token is not None:
         token.append(visit_token)
@@ -262,8 +267,36 @@ def disposition_problems(window: MainWindow) -> list[str]:
             if not visible_in_tab(window, widget)]
 
 
+def prescriptions_problems(window: MainWindow) -> list[str]:
+    """A drug chosen for the penicillin-allergic sample patient: its warning, directions,
+    pharmacy and the Send button all in view and in full."""
+    pane = window.chart_view.prescriptions
+    problems = [p for label, what in ((pane.drug_label, "the chosen drug"),
+                                      (pane.sig_text, "the directions"),
+                                      (pane.pharmacy_label, "the pharmacy"))
+                for p in _label_problems(label, window, what)]
+    problems += _button_problems(pane.send_button, "Send to pharmacy") + \
+        _button_problems(pane.change_pharmacy, "Change pharmacy")
+    return problems + [f"{what} is not visible without scrolling"
+                       for widget, what in ((pane.findings, "the warnings"),
+                                            (pane.override_reason, "the override reason"),
+                                            (pane.send_button, "the Send button"),
+                                            (pane.cancel_button, "Cancel selected"))
+                       if not visible_in_tab(window, widget)]
+
+
+def choose_first_drug(qtbot: QtBot, window: MainWindow) -> None:
+    pane = window.chart_view.prescriptions
+    qtbot.waitUntil(lambda: pane.drug_results.count() > 0, timeout=10_000)
+    pane.drug_search.setText("amoxicillin 500")
+    qtbot.waitUntil(lambda: pane.drug_results_label.text() == "Matching drugs", timeout=5_000)
+    pane.set_drug(pane.drug_results.item(0).data(DRUG_ROLE))
+    qtbot.waitUntil(lambda: pane.findings.count() > 0, timeout=5_000)
+
+
 PANE_CHECKS: dict[str, Callable[[MainWindow], list[str]]] = {
-    "diagnosis": diagnosis_problems, "plan": plan_problems, "disposition": disposition_problems}
+    "diagnosis": diagnosis_problems, "plan": plan_problems, "disposition": disposition_problems,
+    "prescriptions": prescriptions_problems}
 
 
 # -- the tests ------------------------------------------------------------------------------
@@ -274,7 +307,8 @@ def test_screenshots_with_a_patient_open_show_nothing_clipped(
         size: QSize) -> None:
     window = open_chart(qtbot, bridge, hub, site)
     found = {}
-    for tab in ("intake", "diagnosis", "plan", "disposition"):
+    choose_first_drug(qtbot, window)
+    for tab in ("intake", "diagnosis", "plan", "prescriptions", "disposition"):
         show_at(qtbot, window, size, tab)
         save(window, size, tab)
         if tab in PANE_CHECKS:

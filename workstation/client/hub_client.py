@@ -54,13 +54,16 @@ class HubError(Exception):
 
     def __init__(self, status: int, code: str, message: str,
                  fields: Mapping[str, str] | None = None,
-                 missing: Sequence[str] = ()) -> None:
+                 missing: Sequence[str] = (),
+                 details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.fields: Mapping[str, str] = dict(fields or {})
         self.missing = tuple(missing)  # what a note still lacks before it can be signed
+        # The rest of the hub's error: a prescription's findings or missing fields.
+        self.details: Mapping[str, Any] = dict(details or {})
 
     def __repr__(self) -> str:
         return f"HubError({self.status}, {self.code!r}, {self.message!r})"
@@ -271,6 +274,32 @@ class HubClient:
                                         as_text=True)
         return text
 
+    async def prescriptions(self, visit_id: str) -> list[dict[str, Any]]:
+        body = await self._request("GET", f"/api/visits/{_segment(visit_id)}/prescriptions")
+        return list(body["prescriptions"])
+
+    async def check_prescription(self, visit_id: str, script: Mapping[str, Any],
+                                 ) -> dict[str, Any]:
+        """Findings and missing fields for a script, without sending it."""
+        return dict(await self._request(
+            "POST", f"/api/visits/{_segment(visit_id)}/prescriptions/check",
+            json_body=dict(script)))
+
+    async def prescribe(self, visit_id: str, script: Mapping[str, Any]) -> dict[str, Any]:
+        """Queue a script for the pharmacy; a repeat of its message_id returns the first."""
+        return dict(await self._request(
+            "POST", f"/api/visits/{_segment(visit_id)}/prescriptions", json_body=dict(script)))
+
+    async def cancel_prescription(self, prescription_id: str, reason: str) -> dict[str, Any]:
+        return dict(await self._request(
+            "POST", f"/api/prescriptions/{_segment(prescription_id)}/cancel",
+            json_body={"reason": reason}))
+
+    async def search_pharmacies(self, query: str) -> list[dict[str, Any]]:
+        body = await self._request("GET", f"/api/pharmacies?q={quote(query[:100])}",
+                                   auth=False)
+        return list(body["pharmacies"])
+
     async def search_diagnoses(self, query: str, condition: str | None = None,
                                ) -> list[dict[str, Any]]:
         params = {"q": query, **({"condition": condition} if condition else {})}
@@ -446,7 +475,8 @@ def _error(status: int, body: Any) -> HubError:
             status, f"The hub answered with an error (HTTP {status}). Try again.")),
         {str(k): str(v) for k, v in fields.items()} if isinstance(fields, dict) else None,
         [str(m) for m in error.get("missing") or ()] if isinstance(error.get("missing"), list)
-        else ())
+        else (),
+        {k: v for k, v in error.items() if k in ("findings", "problems")})
 
 
 def _provider(data: Mapping[str, Any]) -> Provider:

@@ -59,7 +59,16 @@ class ConnectionChanged:
     connected: bool
 
 
-HubEvent = QueueSnapshot | QueueAdded | QueueClaimed | QueueLeft | Signal | ConnectionChanged
+@dataclass(frozen=True)
+class PrescriptionChanged:
+    """A script of this provider's moved on (queued, sent, accepted, refused, cancelled)."""
+
+    visit_id: str
+    prescription: Mapping[str, Any]
+
+
+HubEvent = (QueueSnapshot | QueueAdded | QueueClaimed | QueueLeft | Signal | ConnectionChanged
+            | PrescriptionChanged)
 
 
 def parse_entry(data: Any) -> QueueEntry:
@@ -104,6 +113,11 @@ def parse_event(message: Any) -> HubEvent | None:
             if not isinstance(data, Mapping):
                 raise MalformedEvent("signal data must be an object")
             return Signal(_str(message, "visit_id"), data)
+        if kind == "prescription":
+            data = message["prescription"]
+            if not isinstance(data, Mapping):
+                raise MalformedEvent("a prescription must be an object")
+            return PrescriptionChanged(_str(data, "visit_id"), data)
     except (KeyError, TypeError) as exc:
         raise MalformedEvent(f"bad {kind} message: {exc}") from exc
     return None  # "pong" and types added to the hub after this client was written

@@ -194,7 +194,10 @@ class Formulary:
             haystack = _words(f"{drug.name} {drug.ingredient} {' '.join(drug.classes)}")
             if all(any(w.startswith(word) for w in haystack) for word in words):
                 found.append(drug)
-        found.sort(key=lambda d: (not d.ingredient.casefold().startswith(words[0]), d.name))
+        typed_text = " ".join(words)
+        found.sort(key=lambda d: (not " ".join(_words(d.name)).startswith(typed_text),
+                                  not d.ingredient.casefold().startswith(words[0]),
+                                  len(d.ingredients), d.name))
         return tuple(found[:limit])
 
     def mentioned_in(self, text: str) -> Sequence[Drug]:

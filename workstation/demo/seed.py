@@ -6,6 +6,7 @@ Everyone here is fictitious. The demo database is a separate file from the real 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -135,3 +136,16 @@ def _earlier_visit(store: VisitStore, config: SiteConfig, patient: Patient,
         site_name=config.site_name, visit_date=long_date(when.date()), fee_note="")
     ChartStore(store).sign(visit.id, note, summary, provider_id=account.provider.id,
                            now=when + timedelta(minutes=18))
+
+
+DEMO_CLINIC = Address("500 Training Way", "Austin", "TX", "78702")
+DEMO_CLINIC_PHONE = "512-555-0100"
+
+
+def demo_site(config: SiteConfig) -> SiteConfig:
+    """The site as the demo hub runs it: a practice address and phone for prescriptions when
+    the site settings give none (a real site sets its own; the pre-send check names them)."""
+    if config.clinic_address is not None and config.clinic_phone:
+        return config
+    return replace(config, clinic_address=config.clinic_address or DEMO_CLINIC,
+                   clinic_phone=config.clinic_phone or DEMO_CLINIC_PHONE)

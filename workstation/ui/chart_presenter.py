@@ -60,11 +60,13 @@ class ChartController(QObject):
 
     Signals:
         opened(str): the chart of this visit is shown.
+        shown(str, object): the same, with the chart document (for the prescriptions).
         closed(): the chart was closed (after signing, or on sign-out).
         failed(str): the chart could not be opened; words for the provider.
     """
 
     opened = Signal(str)
+    shown = Signal(str, object)
     closed = Signal()
     failed = Signal(str)
 
@@ -196,6 +198,7 @@ class ChartController(QObject):
                 partial(self._on_local_copies, generation))
         assert self._visit_id is not None
         self.opened.emit(self._visit_id)
+        self.shown.emit(self._visit_id, chart)
 
     def _on_local_copies(self, generation: int, panes: dict[str, dict[str, Any]]) -> None:
         """Words typed here that the hub never confirmed win over the hub's older draft."""

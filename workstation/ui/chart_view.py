@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from workstation.ui.call_pane import CallPane
 from workstation.ui.card import plain
 from workstation.ui.chart_panes import DiagnosisPane, DispositionPane, PlanPane
+from workstation.ui.prescription_pane import PrescriptionPane
 
 NO_ALLERGY_WORDS = {"", "none", "no", "nka", "nkda", "n/a", "none known", "no known allergies",
                     "no known drug allergies", "no allergies"}
@@ -129,16 +130,13 @@ class ChartView(QWidget):
         self.diagnosis = DiagnosisPane()
         self.plan = PlanPane()
         self.disposition = DispositionPane()
-        prescriptions = plain(self.tr(
-            "Electronic prescribing is not part of this version yet. Nothing written here is "
-            "sent to a pharmacy."))
-        prescriptions.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.prescriptions = PrescriptionPane()
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for widget, title in ((intake, "&Intake"), (record, "&Record"),
                               (self.diagnosis, "Dia&gnosis"), (self.plan, "&Plan"),
-                              (prescriptions, "Pr&escriptions"),
+                              (self.prescriptions, "Pr&escriptions"),
                               (self.disposition, "Disposition && &sign")):
             self.tabs.addTab(_scrolling(widget), self.tr(title))
 

@@ -61,6 +61,7 @@ class ProviderController(QObject):
             app.py forgets it.
         visit_claimed(str): this provider won the claim of a visit (the chart opens next).
         signal_received(str, object): signaling data from the patient of a claimed visit.
+        prescription_changed(str, object): a script of a visit moved on (visit id, script).
     """
 
     signed_in = Signal(object, bool)
@@ -68,6 +69,7 @@ class ProviderController(QObject):
     remembered_sign_in_failed = Signal()
     visit_claimed = Signal(str)
     signal_received = Signal(str, object)
+    prescription_changed = Signal(str, object)
 
     def __init__(
         self, bridge: AsyncBridge, window: MainWindow, *,
@@ -302,6 +304,8 @@ class ProviderController(QObject):
             self._remove(event.visit_id)
         elif isinstance(event, ev.Signal):
             self.signal_received.emit(event.visit_id, event.data)
+        elif isinstance(event, ev.PrescriptionChanged):
+            self.prescription_changed.emit(event.visit_id, event.prescription)
 
     def _on_hub_events_failed(self, error: BaseException, generation: int) -> None:
         if generation != self._generation:
