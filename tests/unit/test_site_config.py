@@ -138,3 +138,13 @@ def test_no_file_means_defaults():
 def test_the_example_site_file_for_it_lists_the_defaults():
     example = Path(__file__).parents[2] / "installers" / "site.example.toml"
     assert load_site_config(example) == SiteConfig()
+
+
+def test_the_practice_address_for_prescriptions_is_read_and_checked() -> None:
+    config = SiteConfig.from_mapping({"clinic_address": {
+        "line1": "500 Clinic Way", "city": "Austin", "state": "TX", "postal_code": "78702"},
+        "clinic_phone": "512-555-0100", "erx_simulator_closed": ["4410044"]})
+    assert config.clinic_address is not None and config.clinic_address.city == "Austin"
+    assert config.erx_simulator_closed == ("4410044",)
+    with pytest.raises(SiteConfigError, match="clinic_address needs"):
+        SiteConfig.from_mapping({"clinic_address": {"line1": "500 Clinic Way"}})
