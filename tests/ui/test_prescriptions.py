@@ -8,21 +8,27 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import Qt
+import shiboken6
+from PySide6.QtCore import QObject, Qt, Signal
 from pytestqt.qtbot import QtBot
 
-from tests.hub_fixtures import Clock
+from tests.hub_fixtures import PASSWORD, Clock
 from tests.ui.conftest import run
 from tests.ui.test_chart_hub import claim_first, signed_in_window
 from tests.ui.test_provider_controller_hub import check_in
+from workstation.client.hub_client import HubClient
 from workstation.core.people import Address
 from workstation.erx.sender import SenderSettings, sender_factory
 from workstation.hub.prescription_api import PRESCRIPTIONS
 from workstation.hub.server import RunningHub, start_hub
+from workstation.storage.charts import ChartStore
 from workstation.ui.bridge import AsyncBridge
+from workstation.ui.chart_presenter import ChartController
 from workstation.ui.chart_view import ChartView
+from workstation.ui.main_window import MainWindow
 from workstation.ui.prescription_pane import PrescriptionPane
 from workstation.ui.prescription_presenter import PrescriptionController, wire_prescriptions
+from workstation.ui.queue_view import QueueView
 
 FAST = SenderSettings(timeout=2.0, first_retry=0.05, longest_retry=0.3, lease=3, idle_poll=0.2)
 NPI = "1234567893"
@@ -153,3 +159,54 @@ def test_another_pharmacy_needs_a_why_and_a_sent_script_can_be_cancelled(
     assert kinds == ["NewRx", "CancelRx"]
     actions = [e.action for e in running.service.store.audit_events(visit_id=visit_id)]
     assert "erx.pharmacy_change" in actions and "erx.cancel" in actions
+
+
+def test_the_script_being_written_comes_back_after_the_window_is_destroyed(
+        qtbot: QtBot, bridge: AsyncBridge, erx_hub) -> None:  # type: ignore[no-untyped-def]
+    running, clock, _clinic = erx_hub
+    window, controller, chart = signed_in_window(qtbot, bridge, running, clock, erx_hub[2],
+                                                 owned_by_test=True, npi=NPI)
+    pane = window.chart_view.prescriptions
+    wire_prescriptions(PrescriptionController(bridge, pane), chart, controller)
+    visit_id = run(bridge, qtbot, check_in(running.url))
+    claim_first(qtbot, window)
+    qtbot.waitUntil(lambda: pane.drug_results.count() > 0, timeout=10_000)
+    choose(qtbot, pane, "cetirizine", "cetirizine hydrochloride 10 MG Oral Tablet")
+    pane.refills.setValue(2)
+    qtbot.keyClicks(pane.note, "Keep <b>away</b> from children")
+    store = ChartStore(running.service.store)
+
+    def saved() -> dict[str, str]:
+        draft = store.drafts(visit_id).get("prescription")
+        return dict(draft.body.get("values") or {}) if draft else {}
+
+    qtbot.waitUntil(lambda: saved().get("note") == "Keep <b>away</b> from children",
+                    timeout=10_000)
+    assert saved()["refills"] == "2"
+    shiboken6.delete(window)  # gone, as in a crash
+
+    client = HubClient(running.url)
+    run(bridge, qtbot, client.sign_in("house", PASSWORD))
+    fresh = MainWindow(queue_view=QueueView(clock=clock))
+    qtbot.addWidget(fresh)
+    fresh_chart = ChartController(bridge, fresh.chart_view)
+    again = fresh.chart_view.prescriptions
+    session = _Session(client)
+    wire_prescriptions(PrescriptionController(bridge, again), fresh_chart, session)
+    fresh_chart.open(client, visit_id)
+    qtbot.waitUntil(lambda: again.drug() is not None, timeout=10_000)
+    assert again.drug().rxcui == "1014678"  # type: ignore[union-attr]
+    assert again.refills.value() == 2
+    assert again.note.text() == "Keep <b>away</b> from children"
+    assert again.sig_text.text() == "Take 1 tablet by mouth once a day for 30 days."
+    run(bridge, qtbot, client.close())
+
+
+class _Session(QObject):
+    """Stands in for the provider controller: the signed-in client and pushed statuses."""
+
+    prescription_changed = Signal(str, object)
+
+    def __init__(self, client: HubClient) -> None:
+        super().__init__()
+        self.client = client

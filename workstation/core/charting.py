@@ -16,6 +16,9 @@ from typing import Any
 from workstation.core.visit import VisitState
 
 PANES = ("diagnosis", "plan", "disposition")
+# Kept as drafts too: the note's panes, and the prescription being written (which is not part
+# of the note: a sent script lives in the prescriptions, not in the draft).
+DRAFT_PANES = (*PANES, "prescription")
 
 
 class Disposition(enum.StrEnum):

@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from workstation.core.charting import PANES
+from workstation.core.charting import DRAFT_PANES
 from workstation.core.people import Provider
 from workstation.hub.auth import bearer_token
 from workstation.hub.chart_service import ChartService
@@ -37,9 +37,9 @@ async def chart(request: web.Request) -> web.Response:
 async def save_draft(request: web.Request) -> web.Response:
     provider = await _provider(request)
     pane = request.match_info["pane"]
-    if pane not in PANES:
+    if pane not in DRAFT_PANES:
         raise ApiError(404, "not_found", f"There is no pane {pane[:40]!r}; panes are "
-                       f"{', '.join(PANES)}.")
+                       f"{', '.join(DRAFT_PANES)}.")
     body = await parse_body(request, PANE_MODELS[pane])
     saved = await _charts(request).save_draft(provider, request.match_info["visit_id"], pane,
                                              body.model_dump())

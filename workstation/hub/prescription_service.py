@@ -261,6 +261,9 @@ class PrescriptionService:
         message = self._new_rx(draft, detail, intake, pharmacy, provider, body.message_id,
                                self.visits.clock())
         problems = check_message(ncpdp.build(message))
+        await asyncio.to_thread(self.visits.store.audit, self._audit(
+            provider, "erx.check", AuditOutcome.SUCCESS, detail,
+            f"rxcui {draft.drug.rxcui}: {len(problems)} missing or malformed fields"))
         return {"findings": findings_json(self._findings(draft, intake, existing)),
                 "problems": [asdict(p) for p in problems], "sig_text": draft.sig.text}
 

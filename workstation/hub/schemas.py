@@ -216,8 +216,18 @@ class DispositionDraftIn(Strict):
     identity_confirmed: bool = False
 
 
+class PrescriptionDraftIn(Strict):
+    """The script being written, as typed; nothing here is checked until it is sent."""
+
+    rxcui: Annotated[str, StringConstraints(pattern=r"^[0-9]{0,8}$")] = ""
+    message_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{0,35}$")] = ""
+    values: dict[str, Annotated[str, StringConstraints(max_length=500)]] = Field(
+        default_factory=dict, max_length=20)
+
+
 PANE_MODELS: dict[str, type[Strict]] = {
     "diagnosis": DiagnosisDraftIn, "plan": PlanDraftIn, "disposition": DispositionDraftIn,
+    "prescription": PrescriptionDraftIn,
 }
 
 

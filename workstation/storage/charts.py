@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from workstation.core.audit import AuditEvent, AuditOutcome
 from workstation.core.charting import (
+    DRAFT_PANES,
     FINAL_STATE,
-    PANES,
     Addendum,
     ChatLine,
     NoteContent,
@@ -83,8 +83,8 @@ class ChartStore:
 
     def save_draft(self, visit_id: str, pane: str, body: Mapping[str, Any], *,
                    provider_id: str, now: datetime) -> Draft:
-        if pane not in PANES:
-            raise ValueError(f"Unknown pane {pane!r}; panes are {', '.join(PANES)}.")
+        if pane not in DRAFT_PANES:
+            raise ValueError(f"Unknown pane {pane!r}; panes are {', '.join(DRAFT_PANES)}.")
         with self._sessions.begin() as s:
             visit = self._writable(s, visit_id, provider_id)
             row = s.get(DraftRow, (visit_id, pane), with_for_update=True)

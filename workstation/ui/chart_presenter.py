@@ -20,7 +20,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from workstation.client.hub_client import HubError
-from workstation.core.charting import PANES, missing_for_signing, note_from_drafts
+from workstation.core.charting import (
+    DRAFT_PANES,
+    PANES,
+    missing_for_signing,
+    note_from_drafts,
+)
 from workstation.ui.bridge import AsyncBridge
 from workstation.ui.chart_view import ChartView
 from workstation.ui.main_window import MainWindow
@@ -173,8 +178,8 @@ class ChartController(QObject):
         def check() -> None:
             if not self._in_flight or time.monotonic() >= deadline:
                 done()
-            else:
-                QTimer.singleShot(50, check)
+            else:  # with the controller as context: nothing runs once the window is gone
+                QTimer.singleShot(50, self, check)
 
         check()
 
@@ -205,7 +210,7 @@ class ChartController(QObject):
         if generation != self._generation or not panes or self._signed:
             return
         self._view.set_panes(panes)
-        self._dirty.update(p for p in panes if p in PANES)
+        self._dirty.update(p for p in panes if p in DRAFT_PANES)
         self._update_missing()
         self._view.set_save_status(self.tr(
             "Restored unsaved work from this computer; saving it now."))
@@ -222,7 +227,7 @@ class ChartController(QObject):
     # -- drafts -----------------------------------------------------------------------------
 
     def _on_pane_changed(self, pane: str) -> None:
-        if self._visit_id is None or self._signed or pane not in PANES:
+        if self._visit_id is None or self._signed or pane not in DRAFT_PANES:
             return
         self._dirty.add(pane)
         self._view.set_save_status(self.tr("Unsaved changes…"))
@@ -324,7 +329,7 @@ class ChartController(QObject):
     def _sign(self) -> None:
         if self._client is None or self._visit_id is None or self._signed:
             return
-        panes = self._view.panes()
+        panes = {pane: body for pane, body in self._view.panes().items() if pane in PANES}
         missing = missing_for_signing(note_from_drafts(panes))
         if missing:
             self._view.disposition.set_missing(missing)

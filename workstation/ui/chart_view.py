@@ -153,6 +153,7 @@ class ChartView(QWidget):
         self.diagnosis.changed.connect(lambda: self.pane_changed.emit("diagnosis"))
         self.plan.changed.connect(lambda: self.pane_changed.emit("plan"))
         self.disposition.changed.connect(lambda: self.pane_changed.emit("disposition"))
+        self.prescriptions.changed.connect(lambda: self.pane_changed.emit("prescription"))
         self.export_button.clicked.connect(self.export_requested)
         self.close_button.clicked.connect(self.close_requested)
         self.record_visits.currentItemChanged.connect(self._on_record_visit_changed)
@@ -231,7 +232,8 @@ class ChartView(QWidget):
 
     def panes(self) -> dict[str, dict[str, Any]]:
         return {"diagnosis": self.diagnosis.body(), "plan": self.plan.body(),
-                "disposition": self.disposition.body()}
+                "disposition": self.disposition.body(),
+                "prescription": self.prescriptions.body()}
 
     def set_panes(self, panes: Mapping[str, Mapping[str, Any]]) -> None:
         if "diagnosis" in panes:
@@ -240,6 +242,8 @@ class ChartView(QWidget):
             self.plan.set_body(panes["plan"])
         if "disposition" in panes:
             self.disposition.set_body(panes["disposition"])
+        if "prescription" in panes:
+            self.prescriptions.set_body(panes["prescription"])
 
     def show_signed(self, note: Mapping[str, Any], addenda: Sequence[Mapping[str, Any]]) -> None:
         text = str(note["summary"])
@@ -278,6 +282,7 @@ class ChartView(QWidget):
         self.plan.set_body({})
         self.plan.set_template({})
         self.disposition.set_body({})
+        self.prescriptions.set_body({})
         self.disposition.show_editing()
         self.disposition.signed_text.clear()
         self.disposition.clear_addendum()

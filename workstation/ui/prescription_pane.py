@@ -8,7 +8,7 @@ provider asked for; the presenter checks, sends and cancels through the hub. The
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -52,7 +52,8 @@ class PrescriptionPane(QWidget):
 
     Signals:
         drug_search_changed(str): look up drugs (empty text: the condition's shortlist).
-        draft_changed(): a value of the script being written changed.
+        draft_changed(): a value of the script being written changed (checks run again).
+        changed(): the provider changed the script being written (its draft is saved).
         pharmacy_search_changed(str): look up pharmacies to send to instead.
         check_requested(): run the pre-send check without sending.
         send_requested(): send the script.
@@ -61,6 +62,7 @@ class PrescriptionPane(QWidget):
 
     drug_search_changed = Signal(str)
     draft_changed = Signal()
+    changed = Signal()
     pharmacy_search_changed = Signal(str)
     check_requested = Signal()
     send_requested = Signal()
@@ -72,6 +74,12 @@ class PrescriptionPane(QWidget):
         self._chosen_pharmacy: Mapping[str, Any] | None = None
         self._pharmacy: Mapping[str, Any] | None = None
         self._loading = False
+        self._quiet = 0  # programmatic changes: checks run, but no draft is saved for them
+        self._lookup: Callable[[str], Drug | None] | None = None
+        self._pending: Mapping[str, Any] | None = None
+        # Given when the script is first sent and kept with its draft until the provider
+        # changes it: a repeat of a send the hub already took is recognised, not doubled.
+        self.message_id: str | None = None
         self._findings: list[Finding] = []
         self._problems: list[str] = []
 
@@ -277,7 +285,7 @@ class PrescriptionPane(QWidget):
         for check in (self.prn, self.substitution):
             check.toggled.connect(self._on_value_changed)
         self.note.textChanged.connect(self._on_value_changed)
-        self.override_reason.textChanged.connect(self._update_buttons)
+        self.override_reason.textChanged.connect(self._on_reason_changed)
         self.pharmacy_reason.textChanged.connect(self._on_value_changed)
         self.change_pharmacy.clicked.connect(self._on_change_pharmacy)
         self.pharmacy_search.textChanged.connect(self.pharmacy_search_changed)
@@ -296,12 +304,92 @@ class PrescriptionPane(QWidget):
 
     def reset(self, chosen_pharmacy: Mapping[str, Any] | None) -> None:
         """A new chart: nothing written, the patient's pharmacy preselected, no scripts."""
-        self._chosen_pharmacy = chosen_pharmacy
-        self.drug_search.clear()
-        self.set_drug(None)
-        self.show_pharmacy(chosen_pharmacy)
-        self.show_prescriptions([])
-        self.show_message("")
+        self._quiet += 1
+        try:
+            self._chosen_pharmacy = chosen_pharmacy
+            self._pending = None
+            self.message_id = None
+            self.drug_search.clear()
+            self.set_drug(None)
+            self.show_pharmacy(chosen_pharmacy)
+            self.show_prescriptions([])
+            self.show_message("")
+        finally:
+            self._quiet -= 1
+
+    # -- the draft of the script being written ----------------------------------------------
+
+    def body(self) -> dict[str, Any]:
+        """The script being written as its draft: {} when no drug is chosen."""
+        if self._drug is None:
+            return {}
+        pharmacy = self._pharmacy or {}
+        values = {
+            "dose": str(_decimal(self.dose.value())), "dose_unit": self.dose_unit.currentText(),
+            "frequency": str(self.frequency.currentData()), "prn": str(self.prn.isChecked()),
+            "duration_days": str(self.duration.value()),
+            "quantity": str(_decimal(self.quantity.value())),
+            "quantity_unit": self.quantity_unit.currentText(),
+            "days_supply": str(self.days_supply.value()), "refills": str(self.refills.value()),
+            "substitution_allowed": str(self.substitution.isChecked()),
+            "note": self.note.text(), "override_reason": self.override_reason.text(),
+            "pharmacy_reason": self.pharmacy_reason.text(),
+            **{f"pharmacy_{key}": str(pharmacy.get(key, ""))
+               for key in ("ncpdp_id", "name", "address", "city")},
+        }
+        return {"rxcui": self._drug.rxcui, "message_id": self.message_id or "",
+                "values": values}
+
+    def set_body(self, body: Mapping[str, Any]) -> None:
+        """Restore a draft; shown once the formulary is at hand (``set_lookup``)."""
+        self._pending = dict(body)
+        self._apply_pending()
+
+    def set_lookup(self, lookup: Callable[[str], Drug | None]) -> None:
+        """How to find a drug by its RxNorm code (the formulary, once it is loaded)."""
+        self._lookup = lookup
+        self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        body = self._pending
+        if body is None or (body.get("rxcui") and self._lookup is None):
+            return
+        self._pending = None
+        drug = self._lookup(str(body["rxcui"])) if body.get("rxcui") and self._lookup else None
+        values = body.get("values") or {}
+        self._quiet += 1
+        try:
+            self.set_drug(drug)
+            self.message_id = str(body.get("message_id") or "") or None if drug else None
+            if drug is None:
+                return
+            self._loading = True
+            try:
+                self.dose.setValue(float(values.get("dose", drug.sig.dose)))
+                self.dose_unit.setCurrentText(str(values.get("dose_unit", drug.sig.dose_unit)))
+                index = self.frequency.findData(values.get("frequency", drug.sig.frequency))
+                self.frequency.setCurrentIndex(max(index, 0))
+                self.prn.setChecked(values.get("prn") == "True")
+                self.duration.setValue(int(values.get("duration_days") or 0))
+                self.quantity.setValue(float(values.get("quantity", drug.quantity)))
+                self.quantity_unit.setCurrentText(str(values.get("quantity_unit",
+                                                                 drug.quantity_unit)))
+                self.days_supply.setValue(int(values.get("days_supply") or drug.days_supply))
+                self.refills.setValue(int(values.get("refills") or 0))
+                self.substitution.setChecked(values.get("substitution_allowed") != "False")
+                self.note.setText(str(values.get("note", "")))
+                self.override_reason.setText(str(values.get("override_reason", "")))
+                self.pharmacy_reason.setText(str(values.get("pharmacy_reason", "")))
+            except (TypeError, ValueError):
+                pass  # a value that no longer reads keeps the drug's default
+            finally:
+                self._loading = False
+            if values.get("pharmacy_ncpdp_id"):
+                self.show_pharmacy({key: str(values.get(f"pharmacy_{key}", ""))
+                                    for key in ("ncpdp_id", "name", "address", "city")})
+            self._on_value_changed()
+        finally:
+            self._quiet -= 1
 
     def set_drug_results(self, drugs: Sequence[Drug], shortlist: bool) -> None:
         self.drug_results_label.setText(self.tr("Often used for this condition") if shortlist
@@ -343,6 +431,7 @@ class PrescriptionPane(QWidget):
                 self.substitution.setChecked(True)
                 self.note.clear()
             self.override_reason.clear()
+            self.message_id = None
         finally:
             self._loading = False
         self._on_value_changed()
@@ -454,9 +543,22 @@ class PrescriptionPane(QWidget):
         return None if item is None else str(item.data(ID_ROLE))
 
     def clear_after_send(self) -> None:
-        self.drug_search.clear()
-        self.set_drug(None)
-        self.show_findings([])
+        """The script went: the pane is ready for the next, and its draft is emptied."""
+        self._quiet += 1
+        try:
+            self.drug_search.clear()
+            self.set_drug(None)
+            self.show_findings([])
+            self.show_pharmacy(self._chosen_pharmacy)
+            self.pharmacy_reason.clear()
+        finally:
+            self._quiet -= 1
+        self.changed.emit()
+
+    def assign_message_id(self, message_id: str) -> None:
+        """The script is about to be sent: its id goes into the draft first."""
+        self.message_id = message_id
+        self.changed.emit()
 
     # -- the provider's actions -------------------------------------------------------------
 
@@ -464,6 +566,7 @@ class PrescriptionPane(QWidget):
         drug = item.data(DRUG_ROLE)
         if isinstance(drug, Drug):
             self.set_drug(drug)
+            self.changed.emit()
             self.dose.setFocus()
 
     def _on_value_changed(self, *_args: object) -> None:
@@ -472,7 +575,15 @@ class PrescriptionPane(QWidget):
         sig = self.sig()
         self.sig_text.setText(sig.text if sig is not None else "")
         self._update_buttons()
+        if not self._quiet:
+            self.message_id = None  # a changed script is a new message
+            self.changed.emit()
         self.draft_changed.emit()
+
+    def _on_reason_changed(self, *_args: object) -> None:
+        self._update_buttons()
+        if not self._quiet and not self._loading and self._drug is not None:
+            self.changed.emit()
 
     def _on_change_pharmacy(self) -> None:
         self.pharmacy_chooser.show()

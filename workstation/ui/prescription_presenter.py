@@ -75,7 +75,6 @@ class PrescriptionController(QObject):
         self._medications = ""
         self._generation = 0
         self._prescriptions: dict[str, dict[str, Any]] = {}
-        self._message_id: str | None = None
         self._drug_timer = QTimer(self)
         self._drug_timer.setSingleShot(True)
         self._drug_timer.setInterval(SEARCH_DELAY_MS)
@@ -104,8 +103,9 @@ class PrescriptionController(QObject):
         self._allergies = str(intake.get("allergies") or "")
         self._medications = str(intake.get("medications") or "")
         self._prescriptions = {}
-        self._message_id = None
         self._pane.reset(chart.get("pharmacy"))
+        draft = (chart.get("drafts") or {}).get("prescription") or {}
+        self._pane.set_body(draft.get("body") or {})
         self._pane.setEnabled(chart.get("note") is None)
         if self._resources is None:
             self._bridge.submit(asyncio.to_thread(self._load),
@@ -135,6 +135,7 @@ class PrescriptionController(QObject):
 
     def _on_resources(self, generation: int, resources: Resources) -> None:
         self._resources = resources
+        self._pane.set_lookup(resources.formulary.get)
         if generation == self._generation:
             self._search_drugs()
 
@@ -199,15 +200,14 @@ class PrescriptionController(QObject):
                            rules=self._resources.prescribing_rules)
 
     def _on_draft_changed(self) -> None:
-        self._message_id = None  # a changed script is a new message
         self._pane.show_findings(self._findings())
 
     def _script(self) -> dict[str, Any] | None:
         if self._pane.drug() is None or self._visit_id is None:
             return None
-        if self._message_id is None:
-            self._message_id = uuid.uuid4().hex
-        return {"message_id": self._message_id, **self._pane.draft_values()}
+        if self._pane.message_id is None:
+            self._pane.assign_message_id(uuid.uuid4().hex)
+        return {"message_id": self._pane.message_id, **self._pane.draft_values()}
 
     def _check(self) -> None:
         script, client = self._script(), self._client
@@ -240,7 +240,6 @@ class PrescriptionController(QObject):
                 return
             self._prescriptions[str(rx["id"])] = rx
             self._pane.clear_after_send()
-            self._message_id = None
             self._show_list()
             pharmacy = str((rx.get("pharmacy") or {}).get("name", ""))
             self._pane.show_message(self.tr("Queued for %1. Its status shows below.").replace(
