@@ -8,6 +8,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -407,3 +408,73 @@ async def test_a_repeated_message_gets_the_first_answer_and_is_kept_once(
         assert again.accepted and again.relates_to_message_id == item.message_id
         assert len(prescriptions(ctx).store.inbox()) == 1
 
+
+
+SENDER_PROCESS = """
+import asyncio, sys
+from workstation.erx.sender import OutboxSender, SenderSettings
+from workstation.storage.database import open_store
+from workstation.storage.prescriptions import PrescriptionStore
+
+async def main():
+    store = open_store(sys.argv[1], upgrade_schema=False)
+    sender = OutboxSender(PrescriptionStore(store), lambda: sys.argv[2],
+                          settings=SenderSettings(timeout=600, lease=2))
+    await sender.start()
+    await sender.send_due()  # never returns: the gateway does not answer
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.postgres
+async def test_a_sender_process_killed_mid_send_leaves_the_script_to_be_delivered_once(
+        pg_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    """A real process is killed (SIGKILL) while its post is in flight and the pharmacy already
+    has the script; the sender that runs next delivers it, and the pharmacy has it once."""
+    arrived = asyncio.Event()
+    hang = [True]
+    simulator: list[str] = []
+
+    async def gateway(request: web.Request) -> web.Response:
+        data = await request.read()
+        async with aiohttp.ClientSession() as http, \
+                http.post(simulator[0], data=data) as answer:
+            body = await answer.read()
+        if hang[0]:
+            arrived.set()
+            await asyncio.sleep(3600)
+        return web.Response(body=body, content_type="application/xml")
+
+    async with gateway_app(gateway) as url, \
+            erx_hub(pg_store, site, resources, gateway=url,
+                    settings=dataclasses.replace(FAST, idle_poll=3600)) as (ctx, token, visit):
+        service = prescriptions(ctx)
+        await service.outbox.stop()  # this hub's own sender stays out of it
+        simulator.append(f"{ctx.url}/erx/gateway")
+        vid = visit["visit_id"]
+        _, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
+        db_url = pg_store.engine.url.render_as_string(hide_password=False)
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", SENDER_PROCESS, db_url, url)
+        try:
+            await asyncio.wait_for(arrived.wait(), 30)
+        finally:
+            child.kill()
+            await child.wait()
+        [(item, state, _e)] = service.store.outbox()
+        assert state == SENDING and item.attempts == 1
+        assert len(service.store.inbox()) == 1  # the pharmacy has it; nobody recorded that
+
+        hang[0] = False
+        restarted = OutboxSender(service.store, service.gateway_url,
+                                 listener=service.changed, settings=FAST)
+        service.outbox = restarted
+        await restarted.start()
+        try:
+            await wait_status(ctx, token, vid, rx["id"], {"accepted"}, timeout=15)
+        finally:
+            await restarted.stop()
+        assert len(service.store.inbox()) == 1
+        [(item, state, _e)] = service.store.outbox()
+        assert state == DELIVERED and item.attempts == 2
