@@ -21,13 +21,15 @@ from workstation.core.prescribing import (
 
 def _drug(rxcui: str, name: str, ingredient: str, classes: list[str], *, unit: str = "capsule",
           frequency: str = "TID", days: int = 10, quantity: int = 30, schedule: str | None = None,
-          route: str = "oral", max_dose: int = 2, max_day: int = 6) -> dict[str, Any]:
+          route: str = "oral", max_dose: int = 2, max_day: int = 6,
+          dispense_unit: str | None = None) -> dict[str, Any]:
     return {"rxcui": rxcui, "name": name, "ingredient": ingredient, "strength": "x",
             "dose_form": "oral capsule", "route": route, "classes": classes,
             "dea_schedule": schedule, "conditions": ["sore_throat"],
             "sig": {"dose": 1, "dose_unit": unit, "frequency": frequency, "duration_days": days,
                     "prn": False},
-            "dispense": {"quantity": quantity, "unit": unit, "days_supply": days},
+            "dispense": {"quantity": quantity, "unit": dispense_unit or unit,
+                         "days_supply": days},
             "usual_dose": {"max_per_dose": max_dose, "max_per_day": max_day},
             "source": "test"}
 
@@ -45,17 +47,25 @@ FORMULARY = Formulary.from_mapping({"drugs": [
           max_day=1),
     _drug("311372", "loratadine 10 MG Oral Tablet", "loratadine", ["antihistamine"],
           unit="tablet", frequency="QD", quantity=30, days=30, max_dose=1, max_day=1),
+    _drug("309309", "ciprofloxacin 500 MG Oral Tablet", "ciprofloxacin", ["fluoroquinolone"],
+          unit="tablet", frequency="BID", quantity=6, days=3),
+    _drug("403818", "moxifloxacin 5 MG/ML Ophthalmic Solution", "moxifloxacin",
+          ["fluoroquinolone", "ophthalmic antibiotic"], unit="drop", route="ophthalmic",
+          frequency="TID", days=7, max_dose=1, max_day=3, quantity=3, dispense_unit="mL"),
     _drug("993781", "acetaminophen 300 MG / codeine phosphate 30 MG Oral Tablet",
           "acetaminophen / codeine", ["opioid", "analgesic"], unit="tablet", schedule="III"),
 ]})
 RULES = PrescribingRules.from_mappings(
     {"allergens": [{"class": "penicillin", "terms": ["penicillin", "pcn", "amoxicillin"]},
-                   {"class": "sulfonamide antibiotic", "terms": ["sulfa", "bactrim"]}],
+                   {"class": "sulfonamide antibiotic", "terms": ["sulfa", "bactrim"]},
+                   {"class": "fluoroquinolone", "terms": ["cipro", "ciprofloxacin"]}],
      "cross_sensitivity": [{"allergy_class": "penicillin", "drug_class": "cephalosporin",
                             "reason": "about 1-2% cross-reactivity"}]},
     {"interactions": [{"a": "sulfamethoxazole / trimethoprim", "b": "warfarin",
                        "b_terms": ["coumadin", "jantoven"], "severity": "major",
                        "effect": "raises INR; bleeding risk", "advice": "Choose another."},
+                      {"a": "fluoroquinolone", "b": "tizanidine", "severity": "major",
+                       "effect": "tizanidine levels rise", "advice": "Avoid."},
                       {"a": "cephalexin", "b": "metformin", "severity": "moderate",
                        "effect": "higher metformin levels", "advice": "Watch glucose."}]})
 
@@ -181,3 +191,17 @@ def test_names_and_gender_for_the_message() -> None:
     assert split_name("Cher") == ("Cher", "")
     assert [gender_code(s) for s in ("female", "male", "other", "unknown")] == ["F", "M", "U",
                                                                                    "U"]
+
+
+def test_eye_drops_skip_the_systemic_interaction_table_but_not_allergies() -> None:
+    drops = draft("403818", quantity=Decimal(3), quantity_unit="mL")
+    assert [k for k, _m in findings(draft("309309"), medications="tizanidine 4 mg")] == \
+        ["interaction"]
+    assert findings(drops, medications="tizanidine 4 mg") == []
+    assert [k for k, _m in findings(drops, allergies="Cipro (rash)")] == ["allergy"]
+
+
+def test_drops_beside_tablets_of_the_same_class_are_not_duplicate_therapy() -> None:
+    drops = draft("403818", quantity=Decimal(3), quantity_unit="mL")
+    assert findings(drops, others=("309309",)) == []
+    assert findings(draft("309309"), others=("403818",)) == []

@@ -21,6 +21,9 @@ MAX_REFILLS = 11
 QUANTITY_SLACK = Decimal("0.1")  # a supply within 10 % (or one day) of the sig's is consistent
 # Classes too broad to call two drugs a duplicate (ibuprofen with acetaminophen is usual care).
 BROAD_CLASSES = frozenset({"analgesic"})
+# Eye drops and skin creams reach the blood in amounts too small for the interaction table,
+# which is about systemic exposure (moxifloxacin drops do not raise tizanidine levels).
+LOCAL_ROUTES = frozenset({"ophthalmic", "topical"})
 
 
 class RxStatus(enum.StrEnum):
@@ -182,6 +185,9 @@ def check_allergies(draft: RxDraft, allergies: str, rules: PrescribingRules) -> 
 def check_interactions(draft: RxDraft, medications: str, others: Sequence[Drug],
                        rules: PrescribingRules) -> list[Finding]:
     """Against the patient's own medications (free text) and the visit's other scripts."""
+    if draft.drug.route in LOCAL_ROUTES:
+        return []
+    others = [d for d in others if d.route not in LOCAL_ROUTES]
     lowered = medications.casefold()
     findings = []
     for row in rules.interactions:
@@ -206,6 +212,8 @@ def check_duplicates(draft: RxDraft, medications: str, others: Sequence[Drug],
     taking = [d for d in formulary.mentioned_in(medications)]
     for other, where in [(d, "in this visit") for d in others] + \
             [(d, "in the patient's medications") for d in taking]:
+        if other.route != draft.drug.route:
+            continue  # eye drops beside tablets of the same class are not the same therapy
         shared = set(draft.drug.ingredients) & set(other.ingredients)
         classes = (set(draft.drug.classes) & set(other.classes)) - BROAD_CLASSES
         if shared:
