@@ -12,7 +12,7 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -23,6 +23,7 @@ from tests.factories import checkin_body
 from tests.hub_fixtures import PASSWORD, Clock, HubContext, receive_type
 from workstation.core import ncpdp
 from workstation.core.people import Address
+from workstation.core.prescribing import RxStatus
 from workstation.erx.sender import OutboxSender, SenderSettings, sender_factory
 from workstation.hub.prescription_api import PRESCRIPTIONS
 from workstation.hub.server import start_hub
@@ -133,6 +134,9 @@ async def test_an_allergy_needs_a_reason_and_the_reason_is_audited(
         assert prescriptions(ctx).store.for_visit(vid) == []  # nothing written
 
         amox["override_reason"] = "Tolerated amoxicillin in 2024 per patient"
+        status, answer = await ctx.post(f"/api/visits/{vid}/prescriptions", amox, token)
+        assert status == 409  # a reason covers only the warnings the provider was shown
+        amox["acknowledged"] = [f["message"] for f in answer["error"]["findings"]]
         status, _rx = await ctx.post(f"/api/visits/{vid}/prescriptions", amox, token)
         assert status == 201
         [override] = [e for e in sqlite_store.audit_events(visit_id=vid)
@@ -319,6 +323,8 @@ async def test_through_a_failing_gateway_every_script_reaches_the_pharmacy_once(
                                       "prn": drug.sig.prn},
                           quantity=str(drug.quantity), quantity_unit=drug.quantity_unit,
                           days_supply=drug.days_supply, override_reason="training case")
+            _, checked = await ctx.post(f"/api/visits/{vid}/prescriptions/check", body, token)
+            body["acknowledged"] = [f["message"] for f in checked["findings"]]
             status, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", body, token)
             assert status == 201, rx
             ids.append(rx["id"])
@@ -353,7 +359,7 @@ async def test_a_sender_stopped_mid_send_leaves_it_for_the_next_which_delivers_i
 
     async with gateway_app(slow) as url, \
             erx_hub(store, site, resources, gateway=url,
-                    settings=dataclasses.replace(FAST, timeout=30)) as (ctx, token, visit):
+                    settings=dataclasses.replace(FAST, timeout=3)) as (ctx, token, visit):
         simulator.append(f"{ctx.url}/erx/gateway")
         service = prescriptions(ctx)
         vid = visit["visit_id"]
@@ -363,7 +369,7 @@ async def test_a_sender_stopped_mid_send_leaves_it_for_the_next_which_delivers_i
         await service.outbox.stop()  # the app closes (or dies) mid-send
         [(item, state, _e)] = service.store.outbox()
         assert state == SENDING and len(service.store.inbox()) == 1
-        release.set()
+        release.set()  # the next sender takes it over once the lease (6 s) runs out
 
         restarted = OutboxSender(service.store, service.gateway_url,
                                  listener=service.changed, settings=FAST)
@@ -419,7 +425,7 @@ from workstation.storage.prescriptions import PrescriptionStore
 async def main():
     store = open_store(sys.argv[1], upgrade_schema=False)
     sender = OutboxSender(PrescriptionStore(store), lambda: sys.argv[2],
-                          settings=SenderSettings(timeout=600, lease=2))
+                          settings=SenderSettings(timeout=3, lease=2))  # leased 6 s
     await sender.start()
     await sender.send_due()  # never returns: the gateway does not answer
 
@@ -478,3 +484,101 @@ async def test_a_sender_process_killed_mid_send_leaves_the_script_to_be_delivere
         assert len(service.store.inbox()) == 1
         [(item, state, _e)] = service.store.outbox()
         assert state == DELIVERED and item.attempts == 2
+
+
+async def test_a_sender_whose_lease_ran_out_cannot_overwrite_the_sender_that_took_over(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, visit):
+        service = prescriptions(ctx)
+        await service.outbox.stop()
+        _, rx = await ctx.post(f"/api/visits/{visit['visit_id']}/prescriptions", script(),
+                               token)
+        store, now = service.store, datetime.now(UTC)
+        slow = store.claim_one(now, timedelta(seconds=0))  # its lease is over at once
+        fast = store.claim_one(now, timedelta(seconds=60))  # another sender takes over
+        assert slow is not None and fast is not None and slow.attempts == 1
+        assert fast.attempts == slow.attempts + 1
+
+        store.delivered(fast, RxStatus.ACCEPTED, "Received by Main Street Pharmacy.", now)
+        late = store.retry_later(slow, "The pharmacy network did not answer in time.",
+                                 now + timedelta(seconds=5), now)
+
+        assert late.status is RxStatus.ACCEPTED
+        assert late.status_reason == "Received by Main Street Pharmacy."
+        [(_item, state, error)] = store.outbox()
+        assert (state, error) == (DELIVERED, "")
+        assert store.get(rx["id"]).status is RxStatus.ACCEPTED
+
+        # And the other way round: the one that took over fails, the late one was delivered.
+        _, rx2 = await ctx.post(f"/api/visits/{visit['visit_id']}/prescriptions",
+                                script("1014678", sig={"dose": "1", "dose_unit": "tablet",
+                                                       "frequency": "QD",
+                                                       "duration_days": 30},
+                                       quantity="30", days_supply=30), token)
+        slow = store.claim_one(now, timedelta(seconds=0))
+        fast = store.claim_one(now, timedelta(seconds=60))
+        assert slow is not None and fast is not None
+        store.failed(fast, RxStatus.ERROR, "Duplicate message.", now)
+        late = store.delivered(slow, RxStatus.ACCEPTED, "Received by Main Street Pharmacy.", now)
+        assert late.status is RxStatus.ACCEPTED
+        assert store.get(rx2["id"]).status is RxStatus.ACCEPTED
+
+
+async def test_a_clinic_hub_without_a_gateway_sends_nothing_and_runs_no_simulator(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    hub = await start_hub(sqlite_store, clinic_site(site), resources, clock=Clock(),
+                          outbox=sender_factory(FAST))  # not embedded: a clinic's hub
+    try:
+        async with aiohttp.ClientSession() as http:
+            ctx = HubContext(hub, Clock(), http)
+            await hub.service.add_provider("house", "Gregory House, MD", PASSWORD,
+                                           ("urgent_care",), NPI)
+            token = await ctx.sign_in("house")
+            _, visit = await ctx.post("/api/checkins", checkin_body())
+            await ctx.post(f"/api/visits/{visit['visit_id']}/claim", token=token)
+            status, answer = await ctx.post(
+                f"/api/visits/{visit['visit_id']}/prescriptions", script(), token)
+            assert status == 409 and answer["error"]["code"] == "no_gateway"
+            assert "erx_gateway_url" in answer["error"]["message"]
+            async with http.post(f"{ctx.url}/erx/gateway", data=b"<Message/>") as r:
+                assert r.status == 404
+            assert prescriptions(ctx).store.outbox() == []
+    finally:
+        await hub.close()
+
+
+async def test_a_warning_the_provider_was_not_shown_is_asked_about_first(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    """An interaction with a script sent from elsewhere is not covered by a reason given for
+    other warnings."""
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, visit):
+        vid = visit["visit_id"]
+        first = script("1014678", sig={"dose": "1", "dose_unit": "tablet", "frequency": "QD",
+                                       "duration_days": 30}, quantity="30", days_supply=30)
+        assert (await ctx.post(f"/api/visits/{vid}/prescriptions", first, token))[0] == 201
+        second = script("311372", sig={"dose": "1", "dose_unit": "tablet", "frequency": "QD",
+                                       "duration_days": 30}, quantity="30", days_supply=30,
+                        override_reason="Patient prefers it", acknowledged=[])
+        status, answer = await ctx.post(f"/api/visits/{vid}/prescriptions", second, token)
+        assert status == 409 and answer["error"]["code"] == "needs_override"
+        assert [f["kind"] for f in answer["error"]["findings"]] == ["duplicate"]
+        second["acknowledged"] = [f["message"] for f in answer["error"]["findings"]]
+        assert (await ctx.post(f"/api/visits/{vid}/prescriptions", second, token))[0] == 201
+
+
+async def test_a_script_whose_send_got_no_answer_is_not_withdrawn(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, visit):
+        service = prescriptions(ctx)
+        await service.outbox.stop()
+        _, rx = await ctx.post(f"/api/visits/{visit['visit_id']}/prescriptions", script(),
+                               token)
+        now = datetime.now(UTC)
+        item = service.store.claim_one(now, timedelta(seconds=60))
+        assert item is not None
+        service.store.retry_later(item, "The pharmacy network did not answer in time.",
+                                  now + timedelta(seconds=5), now)  # it may have arrived
+        status, answer = await ctx.post(f"/api/prescriptions/{rx['id']}/cancel",
+                                        {"reason": "Wrong drug"}, token)
+        assert status == 409 and answer["error"]["code"] == "may_have_arrived"
+        assert service.store.get(rx["id"]).status is RxStatus.QUEUED

@@ -154,7 +154,7 @@ def test_another_pharmacy_needs_a_why_and_a_sent_script_can_be_cancelled(
     pane.sent.selectRow(0)
     assert pane.cancel_button.isEnabled()
     qtbot.mouseClick(pane.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: status_of(pane, 0) == "Cancelled", timeout=15_000)
+    qtbot.waitUntil(lambda: status_of(pane, 0) == "Cancel request delivered", timeout=15_000)
     kinds = [m.kind for m in running.app[PRESCRIPTIONS].store.inbox("4410022")]
     assert kinds == ["NewRx", "CancelRx"]
     actions = [e.action for e in running.service.store.audit_events(visit_id=visit_id)]

@@ -143,7 +143,10 @@ def test_validate_names_each_missing_field_only_a_cancel_needs(path: str, label:
      "10-digit"),
     (lambda m: replace(m, medication=replace(m.medication, refills=12)), "refills", "0 to 11"),
     (lambda m: replace(m, medication=replace(m.medication, quantity=Decimal("-3"))), "quantity",
+     "plain decimal"),
+    (lambda m: replace(m, medication=replace(m.medication, quantity=Decimal("0"))), "quantity",
      "more than zero"),
+
     (lambda m: replace(m, medication=replace(m.medication, quantity_unit="C99999")),
      "quantity unit", "one of"),
     (lambda m: replace(m, medication=replace(m.medication, note="x" * 211)),
@@ -213,3 +216,30 @@ def test_any_free_text_goes_through_as_text(note: str) -> None:
     printable = "".join(ch for ch in note if ch.isprintable())[:210]
     message = replace(SAMPLE, medication=replace(SAMPLE.medication, note=printable))
     assert ncpdp.parse_prescription(ncpdp.build(message)).medication.note == printable.strip()
+
+
+def test_a_control_character_in_free_text_does_not_break_the_message() -> None:
+    message = replace(SAMPLE, medication=replace(SAMPLE.medication, note="Call\x07 first\x00"))
+    data = ncpdp.build(message)
+    assert check_message(data) == []
+    assert ncpdp.parse_prescription(data).medication.note == "Call  first"
+
+
+def fullwidth(digits: str) -> str:
+    """The same digits as FULLWIDTH DIGIT characters (U+FF10...)."""
+    return "".join(chr(0xFF10 + int(d)) for d in digits)
+
+
+def test_an_npi_in_other_digits_is_not_an_npi() -> None:
+    assert not npi_is_valid(fullwidth("1234567893"))
+
+
+@pytest.mark.parametrize(("written", "replacement", "label"), [
+    (b"<Value>30</Value>", "<Value>1E+2</Value>", "quantity"),
+    (b"<Number>5125550142</Number>", f"<Number>{fullwidth('5125550142')}</Number>",
+     "patient phone"),
+])
+def test_numbers_a_file_may_hold_that_no_pharmacy_reads(written: bytes, replacement: str,
+                                                         label: str) -> None:
+    text = ncpdp.build(SAMPLE).replace(written, replacement.encode("utf-8"))
+    assert [p.label for p in check_message(text)] == [label]

@@ -12,6 +12,7 @@ document type, no entities.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -136,11 +137,17 @@ class Answer:
 # --- building ---------------------------------------------------------------------------------
 
 
+# Characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None,
          **attributes: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attributes)
     if text is not None:
-        element.text = text
+        # A control character pasted into a note would make the message unreadable to every
+        # receiver; it carries no meaning, so it becomes a space.
+        element.text = _NOT_XML.sub(" ", text)
     return element
 
 

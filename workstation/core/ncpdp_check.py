@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from workstation.core import ncpdp
 
@@ -39,7 +39,7 @@ class Problem:
 
 def npi_is_valid(npi: str) -> bool:
     """Ten digits whose last is the Luhn check digit over "80840" + the first nine (CMS rule)."""
-    if not re.fullmatch(r"\d{10}", npi):
+    if not re.fullmatch(r"[0-9]{10}", npi):
         return False
     total = 0
     for position, ch in enumerate(reversed("80840" + npi)):
@@ -54,7 +54,8 @@ Check = Callable[[str], str | None]  # the text → what is wrong with it, or No
 
 
 def _pattern(regex: str, what: str) -> Check:
-    return lambda text: None if re.fullmatch(regex, text) else what
+    # ASCII only: \d would also take other scripts' digits, which no pharmacy system reads.
+    return lambda text: None if re.fullmatch(regex, text, re.ASCII) else what
 
 
 def _npi(text: str) -> str | None:
@@ -90,18 +91,14 @@ def _timestamp(text: str) -> str | None:
 
 
 def _quantity(text: str) -> str | None:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return "not a number"
-    if not value.is_finite() or value <= 0:
-        return "must be more than zero"
-    return "too many digits" if len(text) > 11 else None
+    if not re.fullmatch(r"[0-9]{1,8}(\.[0-9]{1,3})?", text):
+        return "not a plain decimal number (up to 8 digits and 3 decimals)"
+    return "must be more than zero" if Decimal(text) <= 0 else None
 
 
 def _int_range(low: int, high: int) -> Check:
     def check(text: str) -> str | None:
-        if not re.fullmatch(r"\d{1,4}", text) or not low <= int(text) <= high:
+        if not re.fullmatch(r"[0-9]{1,4}", text) or not low <= int(text) <= high:
             return f"must be a whole number from {low} to {high}"
         return None
     return check

@@ -60,6 +60,9 @@ class SiteConfig:
     # The practice address and phone printed on prescriptions as the prescriber's.
     clinic_address: Address | None = None
     clinic_phone: str = ""
+    # A clinic's hub runs the pharmacy network simulator only when asked (training sites);
+    # the workstation's embedded hub always does, when no gateway is set.
+    erx_simulator: bool = False
     # The simulator answers "closed, try later" for these NCPDP IDs (trainers show retries).
     erx_simulator_closed: tuple[str, ...] = ()
 

@@ -28,6 +28,7 @@ from workstation.storage.prescriptions import OutboxItem, PrescriptionStore
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+ERROR_PAUSE = 5.0  # seconds before the outbox is read again after the database failed
 Listener = Callable[[PrescriptionRecord], Awaitable[None]]
 
 
@@ -83,35 +84,42 @@ class OutboxSender:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the outbox is read: a wake() meanwhile is not lost.
+            self._wake.clear()
             try:
                 await self.send_due()
+                due = await asyncio.to_thread(self._store.next_due)
             except asyncio.CancelledError:
                 raise
             except Exception:
+                # The database is away (a restart, a dropped connection): the loop lives on.
                 log.exception("The e-prescribing outbox could not be read; trying again")
-            await self._sleep()
+                due = self._clock() + timedelta(seconds=ERROR_PAUSE)
+            await self._sleep(due)
 
-    async def _sleep(self) -> None:
-        due = await asyncio.to_thread(self._store.next_due)
+    async def _sleep(self, due: datetime | None) -> None:
         wait = self._settings.idle_poll
         if due is not None:
             wait = min(wait, max(0.0, (due - self._clock()).total_seconds()))
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
     async def send_due(self) -> int:
-        """Post every message due now; returns how many were attempted."""
-        lease = timedelta(seconds=self._settings.lease)
-        items = await asyncio.to_thread(self._store.claim_due, self._clock(), lease)
-        for item in items:
+        """Post every message due now, claiming each just before it goes; returns how many
+        were attempted."""
+        # A message must stay leased while it is posted, whatever the gateway's pace.
+        lease = timedelta(seconds=max(self._settings.lease, 2 * self._settings.timeout))
+        sent = 0
+        while (item := await asyncio.to_thread(self._store.claim_one, self._clock(),
+                                                lease)) is not None:
+            sent += 1
             record = await self._send(item)
             if self._listener is not None:
                 try:
                     await self._listener(record)
                 except Exception:
                     log.exception("Telling the workstations about a script failed")
-        return len(items)
+        return sent
 
     async def _send(self, item: OutboxItem) -> PrescriptionRecord:
         store, now = self._store, self._clock()

@@ -30,11 +30,15 @@ from workstation.storage.prescriptions import Received
 
 routes = web.RouteTableDef()
 NETWORK_ID = "SIMULATOR"
-MAX_MESSAGE = 64 * 1024
 
 
 def _service(request: web.Request) -> PrescriptionService:
-    return request.app[PRESCRIPTIONS]
+    """The prescriptions service, when this hub runs the simulator; 404 otherwise (a clinic's
+    hub with a real gateway must not look like a pharmacy network)."""
+    service = request.app[PRESCRIPTIONS]
+    if not service.simulator:
+        raise web.HTTPNotFound(text="This hub does not run the pharmacy network simulator.")
+    return service
 
 
 def _answer(kind: str, code: str, relates_to: str, description: str, now: datetime,
@@ -54,8 +58,9 @@ def _xml(body: bytes, status: int = 200) -> web.Response:
 async def gateway(request: web.Request) -> web.Response:
     service = _service(request)
     now = service.visits.clock()
-    data = await request.content.read(MAX_MESSAGE + 1)
-    if len(data) > MAX_MESSAGE:
+    try:
+        data = await request.read()  # the whole body; the app refuses one over its size limit
+    except web.HTTPRequestEntityTooLarge:
         return _xml(_answer("Error", ncpdp.ERROR_REJECTED, "", "Message too large.", now, ""))
     try:
         root = ncpdp.parse_xml(data)
@@ -164,9 +169,7 @@ async def pharmacy(request: web.Request) -> web.Response:
     if found is None:
         raise web.HTTPNotFound(text="No such pharmacy in the directory.")
     received = await asyncio.to_thread(service.store.inbox, ncpdp_id)
-    await asyncio.to_thread(service.visits.store.audit, AuditEvent(
-        service.visits.clock(), f"provider:{provider.id}", "erx.simulator_view",
-        AuditOutcome.SUCCESS, detail=f"pharmacy {ncpdp_id}: {len(received)} messages"))
+    await asyncio.to_thread(_audit_view, service, provider, ncpdp_id, received)
     rows = "".join(_row(message) for message in reversed(received))
     return _page(f"{found.name} ({ncpdp_id})",
                  "<p><a href=/erx/pharmacies>All pharmacies</a></p><table><thead><tr>"
@@ -174,6 +177,17 @@ async def pharmacy(request: web.Request) -> web.Response:
                  "<th>Directions</th><th>Answer</th></tr></thead>"
                  f"<tbody>{rows or '<tr><td colspan=7>Nothing received yet.</td></tr>'}"
                  "</tbody></table>")
+
+
+def _audit_view(service: PrescriptionService, provider: Provider, ncpdp_id: str,
+                received: list[Received]) -> None:
+    """One audit event per patient whose script the page shows."""
+    about = service.store.about(m.message_id for m in received)
+    now = service.visits.clock()
+    for patient_id, visit_id in sorted(set(about.values())):
+        service.visits.store.audit(AuditEvent(
+            now, f"provider:{provider.id}", "erx.simulator_view", AuditOutcome.SUCCESS,
+            patient_id, visit_id, f"pharmacy {ncpdp_id}"))
 
 
 def _row(message: Received) -> str:

@@ -15,6 +15,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy.exc import IntegrityError
+
 from workstation.core import ncpdp
 from workstation.core.audit import AuditEvent, AuditOutcome
 from workstation.core.formulary import Sig
@@ -48,7 +50,7 @@ STATUS_WORDS = {
     RxStatus.ACCEPTED: "Accepted by the pharmacy",
     RxStatus.ERROR: "Not sent",
     RxStatus.CANCELLING: "Cancel requested",
-    RxStatus.CANCELLED: "Cancelled",
+    RxStatus.CANCELLED: "Cancel request delivered",
     RxStatus.CANCEL_FAILED: "Cancel refused",
     RxStatus.WITHDRAWN: "Withdrawn before sending",
 }
@@ -85,11 +87,14 @@ def record_json(record: PrescriptionRecord, pharmacy_name: str) -> dict[str, Any
 
 
 class PrescriptionService:
-    def __init__(self, visits: VisitService) -> None:
+    def __init__(self, visits: VisitService, *, simulator: bool = False) -> None:
         self.visits = visits
         self.store = PrescriptionStore(visits.store)
         self.outbox: Outbox | None = None
         self.self_url: Callable[[], str] = lambda: ""
+        # The pharmacy network simulator answers here: on the embedded hub (the default), or
+        # on a clinic's hub that asks for it for training (``erx_simulator``).
+        self.simulator = simulator
 
     @property
     def _resources(self) -> Any:
@@ -97,7 +102,10 @@ class PrescriptionService:
 
     def gateway_url(self) -> str:
         """The site's gateway, or this hub's own pharmacy network simulator."""
-        return self.visits.config.erx_gateway_url or f"{self.self_url()}/erx/gateway"
+        configured = self.visits.config.erx_gateway_url
+        if configured or not self.simulator:
+            return configured
+        return f"{self.self_url()}/erx/gateway"
 
     def _pharmacy_name(self, ncpdp_id: str) -> str:
         found = self._resources.pharmacy(ncpdp_id)
@@ -154,6 +162,10 @@ class PrescriptionService:
         if detail.visit.state not in DOCUMENTABLE:
             raise ApiError(409, "not_open", "This visit is closed; prescriptions can be written "
                            "only while it is open. Add an addendum instead.")
+        if not self.visits.config.erx_gateway_url and not self.simulator:
+            raise ApiError(409, "no_gateway", "No pharmacy network is set up for this clinic, "
+                           "so nothing can be sent. Ask IT to set erx_gateway_url in the site "
+                           "settings; until then, phone or fax the pharmacy.")
         draft, intake, pharmacy = await self._parts(detail, body)
         findings = self._findings(draft, intake, existing)
         now = self.visits.clock()
@@ -175,10 +187,14 @@ class PrescriptionService:
                            "The pharmacy needs more before this can be sent: "
                            + "; ".join(f"{p.label} {p.message}" for p in problems) + ".",
                            problems=[asdict(p) for p in problems])
-        if findings and not body.override_reason:
+        seen = set(body.acknowledged)
+        unseen = [f for f in findings if f.message not in seen]
+        if findings and (not body.override_reason or unseen):
+            # A reason covers only warnings the provider was shown: one found here alone
+            # (another workstation's script, a changed intake) is asked about first.
             raise ApiError(409, "needs_override",
                            "Give a reason to go on despite: "
-                           + " ".join(f.message for f in findings),
+                           + " ".join(f.message for f in (unseen or findings)),
                            findings=findings_json(findings))
         audit = [self._audit(provider, "erx.prescribe", AuditOutcome.SUCCESS, detail,
                              f"rxcui {draft.drug.rxcui}; to pharmacy {pharmacy.ncpdp_id}")]
@@ -203,10 +219,17 @@ class PrescriptionService:
             "refills": draft.refills, "substitution_allowed": draft.substitution_allowed,
             "note": draft.note, "prescriber_order_number": message.header.prescriber_order_number,
         }
-        record = await asyncio.to_thread(
-            self.store.add, visit_id=visit_id, patient_id=detail.patient.id,
-            provider_id=provider.id, content=content, pharmacy_ncpdp_id=pharmacy.ncpdp_id,
-            message_id=body.message_id, payload=payload.decode("utf-8"), now=now, audit=audit)
+        try:
+            record = await asyncio.to_thread(
+                self.store.add, visit_id=visit_id, patient_id=detail.patient.id,
+                provider_id=provider.id, content=content, pharmacy_ncpdp_id=pharmacy.ncpdp_id,
+                message_id=body.message_id, payload=payload.decode("utf-8"), now=now,
+                audit=audit)
+        except IntegrityError:  # the same send, twice at once: the first one stands
+            for record in await asyncio.to_thread(self.store.for_visit, visit_id):
+                if record.message_id == body.message_id:
+                    return self.to_json(record), False
+            raise
         if self.outbox is not None:
             self.outbox.wake()
         await self.changed(record)
@@ -321,16 +344,21 @@ class PrescriptionService:
             else:
                 raise StatusChanged(record.id)
         except StatusChanged as exc:
+            if record.status is RxStatus.QUEUED:
+                raise ApiError(409, "may_have_arrived",
+                               "This prescription may already be at the pharmacy: an attempt "
+                               "to send it got no answer, and it is being retried. It can be "
+                               "cancelled once the pharmacy network answers; if it is urgent, "
+                               "phone the pharmacy.") from exc
             raise ApiError(409, "status_changed",
                            f"This prescription is {STATUS_WORDS[record.status].lower()} and "
-                           "cannot be cancelled now. If it is being sent, try again in a "
-                           "moment.") from exc
+                           "cannot be cancelled now.") from exc
         await self.changed(record)
         return self.to_json(record)
 
     def _cancel_rx(self, record: PrescriptionRecord, now: datetime) -> tuple[str, str]:
-        sent = next(item for item, _state, _error in self.store.outbox()
-                    if item.message_id == record.message_id)
+        sent = self.store.outbox_item(record.message_id)
+        assert sent is not None  # written with the script
         original = ncpdp.parse_prescription(sent.payload)
         message_id = uuid.uuid4().hex
         cancel = ncpdp.Prescription(

@@ -279,6 +279,9 @@ class PrescriptionIn(Strict):
                                                              max_length=500)] = ""
     override_reason: Annotated[str, StringConstraints(strip_whitespace=True,
                                                       max_length=500)] = ""
+    # The warnings the provider was shown (their text): the reason covers these only.
+    acknowledged: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        default_factory=list, max_length=30)
 
 
 class CancelPrescriptionIn(Strict):

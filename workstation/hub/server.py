@@ -75,7 +75,7 @@ def create_app(
                            processor or RecordingProcessor(), clock=clock, embedded=embedded)
     app[SERVICE] = service
     app[chart_api.CHARTS] = ChartService(service)
-    prescriptions = PrescriptionService(service)
+    prescriptions = PrescriptionService(service, simulator=embedded or config.erx_simulator)
     app[prescription_api.PRESCRIPTIONS] = prescriptions
     app.router.add_routes(patient_api.routes)
     app.router.add_routes(provider_api.routes)

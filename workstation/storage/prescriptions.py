@@ -131,7 +131,9 @@ class PrescriptionStore:
 
     def withdraw(self, prescription_id: str, *, now: datetime,
                  audit: AuditEvent) -> PrescriptionRecord:
-        """Take a script that never left out of the outbox; StatusChanged if it is being sent."""
+        """Take a script out of the outbox that surely never reached a pharmacy: never posted,
+        or refused outright. StatusChanged otherwise (being posted, or a post got no answer and
+        the pharmacy may have it: that one is cancelled with a CancelRx once answered)."""
         with self._sessions.begin() as s:
             row = s.get(PrescriptionRow, prescription_id)
             if row is None:
@@ -139,8 +141,9 @@ class PrescriptionStore:
             taken = s.execute(
                 update(ErxOutboxRow)
                 .where(ErxOutboxRow.message_id == row.message_id,
-                       ErxOutboxRow.state.in_([QUEUED, FAILED]))
-                .values(state=WITHDRAWN))
+                       or_((ErxOutboxRow.state == QUEUED) & (ErxOutboxRow.attempts == 0),
+                           ErxOutboxRow.state == FAILED))
+                .values(state=WITHDRAWN).execution_options(synchronize_session=False))
             if not _changed(taken):
                 raise StatusChanged(prescription_id)
             row.status, row.status_reason, row.updated_at = RxStatus.WITHDRAWN.value, "", now
@@ -150,26 +153,28 @@ class PrescriptionStore:
 
     # --- the outbox, for the sender ---
 
-    def claim_due(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
-        """Messages due now (or whose sender's lease ran out), each leased to this caller."""
+    def claim_one(self, now: datetime, lease: timedelta) -> OutboxItem | None:
+        """The message due first (or one whose sender's lease ran out), leased to this caller
+        just before it is posted; None when nothing is due. Claimed one at a time so a lease
+        never runs out while the message waits behind others."""
         due = or_((ErxOutboxRow.state == QUEUED) & (ErxOutboxRow.next_attempt_at <= now),
                   (ErxOutboxRow.state == SENDING) & (ErxOutboxRow.lease_until <= now))
-        claimed = []
         with self._sessions.begin() as s:
-            rows = s.scalars(select(ErxOutboxRow).where(due)
-                             .order_by(ErxOutboxRow.next_attempt_at).limit(limit)).all()
-            for row in rows:
+            for row in s.scalars(select(ErxOutboxRow).where(due)
+                                 .order_by(ErxOutboxRow.next_attempt_at).limit(5)).all():
+                # Read before the update: the ORM refreshes loaded rows that an UPDATE touches.
+                message_id, state, attempts = row.message_id, row.state, row.attempts
+                item = OutboxItem(message_id, row.prescription_id, row.kind, row.payload,
+                                  attempts + 1)
                 got = s.execute(
                     update(ErxOutboxRow)
-                    .where(ErxOutboxRow.message_id == row.message_id,
-                           ErxOutboxRow.state == row.state,
-                           ErxOutboxRow.attempts == row.attempts)
-                    .values(state=SENDING, lease_until=now + lease,
-                            attempts=row.attempts + 1))
+                    .where(ErxOutboxRow.message_id == message_id, ErxOutboxRow.state == state,
+                           ErxOutboxRow.attempts == attempts)
+                    .values(state=SENDING, lease_until=now + lease, attempts=attempts + 1)
+                    .execution_options(synchronize_session=False))
                 if _changed(got):
-                    claimed.append(OutboxItem(row.message_id, row.prescription_id, row.kind,
-                                              row.payload, row.attempts + 1))
-        return claimed
+                    return item
+        return None
 
     def next_due(self) -> datetime | None:
         """When the next queued message is due, or a lease runs out; None for an empty outbox."""
@@ -183,11 +188,25 @@ class PrescriptionStore:
 
     def _finish(self, item: OutboxItem, *, outbox: Mapping[str, Any], status: RxStatus | None,
                 reason: str, now: datetime) -> PrescriptionRecord:
+        """Record how an attempt ended, if this attempt still holds the message: a sender
+        whose lease ran out and whose message another sender took over changes nothing."""
         with self._sessions.begin() as s:
-            s.execute(update(ErxOutboxRow).where(ErxOutboxRow.message_id == item.message_id)
-                      .values(**outbox))
+            held = s.execute(update(ErxOutboxRow)
+                             .where(ErxOutboxRow.message_id == item.message_id,
+                                    ErxOutboxRow.state == SENDING,
+                                    ErxOutboxRow.attempts == item.attempts)
+                             .values(**outbox).execution_options(synchronize_session=False))
+            if not _changed(held) and outbox.get("state") == DELIVERED:
+                # The pharmacy network took it: that stands even though this sender's lease
+                # ran out (a later failure of the same MessageID must not hide it).
+                held = s.execute(update(ErxOutboxRow)
+                                 .where(ErxOutboxRow.message_id == item.message_id,
+                                        ErxOutboxRow.state != DELIVERED)
+                                 .values(**outbox))
             row = s.get(PrescriptionRow, item.prescription_id)
             assert row is not None  # a foreign key
+            if not _changed(held):
+                return _record(row)
             if status is not None:
                 row.status = status.value
             row.status_reason, row.updated_at = reason, now
@@ -213,6 +232,24 @@ class PrescriptionStore:
         return self._finish(item, outbox={"state": QUEUED, "next_attempt_at": at,
                                           "lease_until": None, "last_error": reason},
                             status=None, reason=reason, now=now)
+
+    def outbox_item(self, message_id: str) -> OutboxItem | None:
+        with self._sessions() as s:
+            row = s.get(ErxOutboxRow, message_id)
+            return None if row is None else _item(row)
+
+    def about(self, message_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """MessageID → (patient id, visit id) of the script a NewRx or CancelRx carries."""
+        ids = list(message_ids)
+        with self._sessions() as s:
+            rows = s.scalars(select(PrescriptionRow).where(or_(
+                PrescriptionRow.message_id.in_(ids), PrescriptionRow.cancel_message_id.in_(ids))))
+            found: dict[str, tuple[str, str]] = {}
+            for r in rows:
+                for mid in (r.message_id, r.cancel_message_id):
+                    if mid:
+                        found[mid] = (r.patient_id, r.visit_id)
+            return found
 
     def outbox(self) -> list[tuple[OutboxItem, str, str]]:
         """Every message with its state and last error (for IT and tests)."""

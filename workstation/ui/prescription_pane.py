@@ -82,6 +82,7 @@ class PrescriptionPane(QWidget):
         self.message_id: str | None = None
         self._findings: list[Finding] = []
         self._problems: list[str] = []
+        self._writable = True
 
         # -- the drug --
         self.drug_search = QLineEdit()
@@ -446,6 +447,21 @@ class PrescriptionPane(QWidget):
                    route=self._drug.route, frequency=str(self.frequency.currentData()),
                    duration_days=self.duration.value() or None, prn=self.prn.isChecked())
 
+    def set_writable(self, writable: bool) -> None:
+        """Whether a new script may be written (not in a signed visit); the visit's scripts
+        stay listed and can be cancelled either way."""
+        for widget in (self.drug_search, self.drug_results, self.change_pharmacy,
+                       self.override_reason, self.note):
+            widget.setEnabled(writable)
+        self._writable = writable
+        if not writable:
+            self._quiet += 1
+            try:
+                self.set_drug(None)
+            finally:
+                self._quiet -= 1
+        self._update_buttons()
+
     def draft_values(self) -> dict[str, Any]:
         """The script as the hub takes it (without its message_id)."""
         sig = self.sig()
@@ -613,7 +629,7 @@ class PrescriptionPane(QWidget):
             self.send_requested.emit()
 
     def _update_buttons(self, *_args: object) -> None:
-        ready = self._drug is not None and self._pharmacy is not None
+        ready = self._writable and self._drug is not None and self._pharmacy is not None
         refused = any(f.blocks for f in self._findings)
         needs_reason = any(not f.blocks for f in self._findings) \
             and not self.override_reason.text().strip()

@@ -51,7 +51,7 @@ def _load_resources() -> Resources:
 def _ask_cancel_reason(parent: PrescriptionPane) -> str | None:
     text, ok = QInputDialog.getText(
         parent, parent.tr("Cancel prescription"),
-        parent.tr("Why is this prescription cancelled? The pharmacy is told."),
+        parent.tr("Why is this prescription cancelled? The reason is kept in the record."),
         QLineEdit.EchoMode.Normal, "")
     return text.strip() if ok else None
 
@@ -75,6 +75,7 @@ class PrescriptionController(QObject):
         self._medications = ""
         self._generation = 0
         self._prescriptions: dict[str, dict[str, Any]] = {}
+        self._hub_findings: list[Finding] = []
         self._drug_timer = QTimer(self)
         self._drug_timer.setSingleShot(True)
         self._drug_timer.setInterval(SEARCH_DELAY_MS)
@@ -106,7 +107,8 @@ class PrescriptionController(QObject):
         self._pane.reset(chart.get("pharmacy"))
         draft = (chart.get("drafts") or {}).get("prescription") or {}
         self._pane.set_body(draft.get("body") or {})
-        self._pane.setEnabled(chart.get("note") is None)
+        # A signed visit takes no new scripts; its scripts can still be cancelled.
+        self._pane.set_writable(chart.get("note") is None)
         if self._resources is None:
             self._bridge.submit(asyncio.to_thread(self._load),
                                 partial(self._on_resources, generation),
@@ -124,6 +126,10 @@ class PrescriptionController(QObject):
     def on_changed(self, visit_id: str, prescription: Mapping[str, Any]) -> None:
         """A status pushed by the hub; scripts of other charts are not this pane's."""
         if visit_id == self._visit_id and "id" in prescription:
+            known = self._prescriptions.get(str(prescription["id"]))
+            if known is not None and str(known.get("updated_at", "")) > \
+                    str(prescription.get("updated_at", "")):
+                return  # an older push overtaken by a newer answer
             self._prescriptions[str(prescription["id"])] = dict(prescription)
             self._show_list()
 
@@ -142,8 +148,10 @@ class PrescriptionController(QObject):
     def _on_listed(self, generation: int, listed: list[dict[str, Any]]) -> None:
         if generation != self._generation:
             return
-        for rx in listed:
-            self._prescriptions[str(rx["id"])] = rx
+        for rx in listed:  # a status pushed meanwhile may be newer than this list
+            known = self._prescriptions.get(str(rx["id"]))
+            if known is None or str(known.get("updated_at", "")) <= str(rx.get("updated_at", "")):
+                self._prescriptions[str(rx["id"])] = rx
         self._show_list()
 
     def _on_failed(self, generation: int, error: BaseException) -> None:
@@ -200,14 +208,24 @@ class PrescriptionController(QObject):
                            rules=self._resources.prescribing_rules)
 
     def _on_draft_changed(self) -> None:
+        self._hub_findings = []  # what the hub said was about the script as it was
         self._pane.show_findings(self._findings())
+
+    def _shown_findings(self) -> list[Finding]:
+        """This computer's findings, and any the hub found that it did not (another
+        workstation's script, a changed intake)."""
+        local = self._findings()
+        known = {f.message for f in local}
+        return local + [f for f in self._hub_findings if f.message not in known]
 
     def _script(self) -> dict[str, Any] | None:
         if self._pane.drug() is None or self._visit_id is None:
             return None
         if self._pane.message_id is None:
             self._pane.assign_message_id(uuid.uuid4().hex)
-        return {"message_id": self._pane.message_id, **self._pane.draft_values()}
+        return {"message_id": self._pane.message_id, **self._pane.draft_values(),
+                "acknowledged": [f.message for f in self._shown_findings()
+                                 if not f.blocks]}
 
     def _check(self) -> None:
         script, client = self._script(), self._client
@@ -220,7 +238,8 @@ class PrescriptionController(QObject):
             if generation != self._generation:
                 return
             problems = [f"{p['label']} ({p['message']})" for p in answer.get("problems", ())]
-            self._pane.show_findings(self._findings(), problems)
+            self._hub_findings = _findings_from(answer.get("findings", ()))
+            self._pane.show_findings(self._shown_findings(), problems)
             self._pane.show_message(self.tr("Ready to send.") if not problems else self.tr(
                 "The pharmacy needs the fields listed before this can be sent."))
 
@@ -251,14 +270,20 @@ class PrescriptionController(QObject):
     def _on_send_failed(self, generation: int, error: BaseException) -> None:
         if generation != self._generation:
             return
-        self._pane.show_findings(self._findings())  # re-enables what may be pressed
+        self._pane.show_findings(self._shown_findings())  # re-enables what may be pressed
         if not isinstance(error, HubError):
             self._pane.show_message(describe(error))
             return
         if error.code == "incomplete":
             problems = [f"{p['label']} ({p['message']})"
                         for p in error.details.get("problems", ())]
-            self._pane.show_findings(self._findings(), problems)
+            self._pane.show_findings(self._shown_findings(), problems)
+        if error.code == "needs_override":
+            before = {f.message for f in self._shown_findings()}
+            self._hub_findings = _findings_from(error.details.get("findings", ()))
+            if any(f.message not in before for f in self._hub_findings):
+                self._pane.override_reason.clear()  # a reason must cover what is new
+            self._pane.show_findings(self._shown_findings())
         if error.status == 0:
             self._pane.show_message(self.tr(
                 "Not sent: the hub cannot be reached. Press Send again when it is back; the "
@@ -283,6 +308,16 @@ class PrescriptionController(QObject):
 
         self._bridge.submit(client.cancel_prescription(prescription_id, reason), cancelled,
                             partial(self._on_failed, generation))
+
+
+def _findings_from(data: Any) -> list[Finding]:
+    """The hub's findings (JSON) as Findings; anything malformed is left out."""
+    found = []
+    for item in data if isinstance(data, list) else ():
+        if isinstance(item, dict) and isinstance(item.get("message"), str):
+            found.append(Finding(str(item.get("kind", "")),
+                                 str(item.get("severity", "warning")), item["message"]))
+    return found
 
 
 def wire_prescriptions(prescriptions: PrescriptionController, chart: Any,

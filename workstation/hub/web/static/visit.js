@@ -237,10 +237,12 @@ const RX_STATUS_TEXT = {
   accepted: "The pharmacy has it.",
   error: "Not sent yet. Your provider has been told and will sort it out.",
   cancelling: "Your provider is cancelling this prescription.",
-  cancelled: "Cancelled by your provider.",
+  cancelled: "Your provider has asked the pharmacy to cancel this prescription.",
   cancel_failed: "Your provider asked to cancel this prescription; call the pharmacy before picking it up.",
 };
-const RX_PENDING = new Set(["queued", "sent", "cancelling"]);
+// Still moving: looked at again while the page is open. ("sent" waits on the pharmacy's own
+// systems, which may take longer than a visit page stays open.)
+const RX_PENDING = new Set(["queued", "cancelling"]);
 const RX_POLL_MS = 15000;
 
 function mergePrescription(rx) {
