@@ -39,9 +39,10 @@ CHOSEN = checkin_body()["pharmacy_id"]
 
 
 def clinic_site(site: Any, **changes: Any) -> Any:
-    return dataclasses.replace(
-        site, clinic_address=Address("500 Clinic Way", "Austin", "TX", "78702"),
-        clinic_phone="512-555-0100", **changes)
+    settings = {"clinic_address": Address("500 Clinic Way", "Austin", "TX", "78702"),
+                "clinic_phone": "512-555-0100", "erx_simulator_delay_seconds": 0.05,
+                **changes}
+    return dataclasses.replace(site, **settings)
 
 
 @contextlib.asynccontextmanager
@@ -49,7 +50,8 @@ async def erx_hub(store: Any, site: Any, resources: Any, *, gateway: str = "",
                   settings: SenderSettings = FAST, npi: str = NPI,
                   ) -> AsyncIterator[tuple[HubContext, str, dict[str, Any]]]:
     """A hub with its sender running, a signed-in provider and a claimed visit."""
-    hub = await start_hub(store, clinic_site(site, erx_gateway_url=gateway), resources,
+    config = site if site.clinic_address is not None else clinic_site(site)
+    hub = await start_hub(store, dataclasses.replace(config, erx_gateway_url=gateway), resources,
                           embedded=True, clock=Clock(), outbox=sender_factory(settings))
     try:
         async with aiohttp.ClientSession() as http:
@@ -83,6 +85,14 @@ async def wait_status(ctx: HubContext, token: str, visit_id: str, rx_id: str,
             found = next(p for p in listed["prescriptions"] if p["id"] == rx_id)
             if found["status"] in wanted:
                 return found  # type: ignore[no-any-return]
+            await asyncio.sleep(0.05)
+
+
+async def wait_delivered(store: Any, timeout: float = 15.0) -> None:
+    """Until every message in the outbox is delivered (the pharmacy's own answer may settle a
+    script's status before its sender has recorded the network's)."""
+    async with asyncio.timeout(timeout):
+        while any(state != DELIVERED for _i, state, _e in store.outbox()):
             await asyncio.sleep(0.05)
 
 
@@ -376,7 +386,8 @@ async def test_a_sender_stopped_mid_send_leaves_it_for_the_next_which_delivers_i
         service.outbox = restarted
         await restarted.start()
         try:
-            await wait_status(ctx, token, vid, rx["id"], {"accepted"}, timeout=15)
+            await wait_delivered(service.store)
+            await wait_status(ctx, token, vid, rx["id"], {"accepted"})
         finally:
             await restarted.stop()
         assert len(service.store.inbox()) == 1
@@ -478,7 +489,8 @@ async def test_a_sender_process_killed_mid_send_leaves_the_script_to_be_delivere
         service.outbox = restarted
         await restarted.start()
         try:
-            await wait_status(ctx, token, vid, rx["id"], {"accepted"}, timeout=15)
+            await wait_delivered(service.store)
+            await wait_status(ctx, token, vid, rx["id"], {"accepted"})
         finally:
             await restarted.stop()
         assert len(service.store.inbox()) == 1
@@ -582,3 +594,70 @@ async def test_a_script_whose_send_got_no_answer_is_not_withdrawn(
                                         {"reason": "Wrong drug"}, token)
         assert status == 409 and answer["error"]["code"] == "may_have_arrived"
         assert service.store.get(rx["id"]).status is RxStatus.QUEUED
+
+
+async def test_the_pharmacy_confirms_later_and_the_status_moves_from_sent_to_accepted(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, clinic_site(site, erx_simulator_delay_seconds=0.5),
+                       resources) as (ctx, token, visit):
+        provider_ws = await ctx.provider_socket(token)
+        await ctx.post(f"/api/visits/{visit['visit_id']}/prescriptions", script(), token)
+        seen = []
+        while not seen or seen[-1] != "accepted":
+            pushed = (await receive_type(provider_ws, "prescription"))["prescription"]
+            seen.append(pushed["status"])
+        assert seen == ["queued", "sent", "accepted"]
+        actions = [e.action for e in sqlite_store.audit_events(visit_id=visit["visit_id"])]
+        assert "erx.answer" in actions
+
+
+async def test_later_answers_from_a_gateway_need_its_token_and_settle_the_script(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    settings = clinic_site(site, erx_inbound_token="s3cret-gateway-token",
+                           erx_simulator_delay_seconds=3600)  # the simulator stays silent
+    async with erx_hub(sqlite_store, settings, resources) as (ctx, token, visit):
+        vid = visit["visit_id"]
+        _, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
+        await wait_status(ctx, token, vid, rx["id"], {"sent"})
+        [(item, _s, _e)] = prescriptions(ctx).store.outbox()
+        refused = ncpdp.build_answer(
+            ncpdp.Answer("Error", "900", item.message_id, "Patient not known at this store."),
+            message_id="p1", sent_time=datetime.now(UTC), to=NPI, sender=CHOSEN)
+        async with ctx.http.post(f"{ctx.url}/erx/inbound", data=refused) as r:
+            assert r.status == 404  # no token, no route
+        headers = {"Authorization": "Bearer s3cret-gateway-token"}
+        async with ctx.http.post(f"{ctx.url}/erx/inbound", data=b"<nonsense",
+                                 headers=headers) as r:
+            assert r.status == 400
+        async with ctx.http.post(f"{ctx.url}/erx/inbound", data=refused,
+                                 headers=headers) as r:
+            assert r.status == 200
+            assert ncpdp.parse_answer(await r.read()).code == ncpdp.STATUS_RECEIVED
+        failed = await wait_status(ctx, token, vid, rx["id"], {"error"})
+        assert "Patient not known at this store" in failed["reason"]
+
+
+async def test_a_cancel_the_pharmacy_denies_says_so(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    settings = clinic_site(site, erx_inbound_token="t0ken", erx_simulator_delay_seconds=3600)
+    async with erx_hub(sqlite_store, settings, resources) as (ctx, token, visit):
+        vid = visit["visit_id"]
+        service = prescriptions(ctx)
+        _, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
+        await wait_status(ctx, token, vid, rx["id"], {"sent"})
+        await ctx.post(f"/api/prescriptions/{rx['id']}/cancel", {"reason": "Wrong"}, token)
+        async with asyncio.timeout(10):  # the network took the CancelRx; the pharmacy not yet
+            while "waiting for the pharmacy" not in (await wait_status(
+                    ctx, token, vid, rx["id"], {"cancelling"}))["reason"]:
+                await asyncio.sleep(0.05)
+        cancel_id = next(i.message_id for i, _s, _e in service.store.outbox()
+                         if i.kind == "CancelRx")
+        denied = ncpdp.build_answer(
+            ncpdp.Answer("CancelRxResponse", "Denied", cancel_id, "Already picked up."),
+            message_id="p2", sent_time=datetime.now(UTC), to=NPI, sender=CHOSEN)
+        async with ctx.http.post(f"{ctx.url}/erx/inbound", data=denied,
+                                 headers={"Authorization": "Bearer t0ken"}) as r:
+            assert r.status == 200
+        refused = await wait_status(ctx, token, vid, rx["id"], {"cancel_failed"})
+        assert "Already picked up" in refused["reason"] and "Phone the pharmacy" in \
+            refused["reason"]

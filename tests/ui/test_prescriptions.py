@@ -39,7 +39,7 @@ def erx_hub(bridge: AsyncBridge, qtbot: QtBot, sqlite_store, site, resources,  #
             ) -> Iterator[tuple[RunningHub, Clock, object]]:
     clinic = dataclasses.replace(site, clinic_address=Address("500 Clinic Way", "Austin", "TX",
                                                               "78702"),
-                                 clinic_phone="512-555-0100")
+                                 clinic_phone="512-555-0100", erx_simulator_delay_seconds=0.05)
     clock = Clock()
     running = run(bridge, qtbot, start_hub(sqlite_store, clinic, resources, embedded=True,
                                            clock=clock, outbox=sender_factory(FAST)))
@@ -154,7 +154,7 @@ def test_another_pharmacy_needs_a_why_and_a_sent_script_can_be_cancelled(
     pane.sent.selectRow(0)
     assert pane.cancel_button.isEnabled()
     qtbot.mouseClick(pane.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: status_of(pane, 0) == "Cancel request delivered", timeout=15_000)
+    qtbot.waitUntil(lambda: status_of(pane, 0) == "Cancelled by the pharmacy", timeout=15_000)
     kinds = [m.kind for m in running.app[PRESCRIPTIONS].store.inbox("4410022")]
     assert kinds == ["NewRx", "CancelRx"]
     actions = [e.action for e in running.service.store.audit_events(visit_id=visit_id)]

@@ -115,9 +115,10 @@ class Prescription:
 
 @dataclass(frozen=True)
 class Answer:
-    """What a gateway said about a message: Status, Error or Verify."""
+    """What a gateway or a pharmacy said about a message: Status, Error, Verify, or the
+    pharmacy's CancelRxResponse (code "Approved" or "Denied")."""
 
-    kind: str  # "Status", "Error" or "Verify"
+    kind: str  # "Status", "Error", "Verify" or "CancelRxResponse"
     code: str
     relates_to_message_id: str
     description: str = ""
@@ -269,7 +270,8 @@ def _prune_empty(element: ET.Element) -> None:
 
 def build_answer(answer: Answer, *, message_id: str, sent_time: datetime, to: str,
                  sender: str) -> bytes:
-    """A Status, Error or Verify answer (what the pharmacy network simulator sends back)."""
+    """A Status, Error or Verify answer, or a CancelRxResponse (what the pharmacy network
+    simulator and its pharmacies send)."""
     root = ET.Element("Message", {"xmlns": NAMESPACE, "TransportVersion": VERSION,
                                   "TransactionDomain": "SCRIPT", "TransactionVersion": VERSION})
     head = _sub(root, "Header")
@@ -281,6 +283,12 @@ def build_answer(answer: Answer, *, message_id: str, sent_time: datetime, to: st
     body = _sub(root, "Body")
     if answer.kind == "Verify":
         status = _sub(_sub(body, "Verify"), "VerifyStatus")
+    elif answer.kind == "CancelRxResponse":
+        decision = _sub(_sub(_sub(body, answer.kind), "Response"), answer.code)
+        if answer.description:
+            _sub(decision, "Note" if answer.code == "Approved" else "DenialReason",
+                 answer.description)
+        return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
     elif answer.kind in ("Status", "Error"):
         status = _sub(body, answer.kind)
     else:
@@ -402,11 +410,20 @@ def parse_prescription(data: bytes | str) -> Prescription:
 
 
 def parse_answer(data: bytes | str) -> Answer:
-    """A gateway's Status, Error or Verify; MessageError for anything else."""
+    """A gateway's Status, Error or Verify, or a CancelRxResponse; MessageError otherwise."""
     root = parse_xml(data)
     if root.tag != "Message":
         raise MessageError("the answer is not a SCRIPT Message")
     kind, element = body_kind(root)
+    relates_to = text_at(root.find("Header"), "RelatesToMessageID")
+    if kind == "CancelRxResponse" and element is not None:
+        response = element.find("Response")
+        decision = next(iter(response), None) if response is not None else None
+        if decision is None or decision.tag not in ("Approved", "Denied"):
+            raise MessageError("CancelRxResponse without Approved or Denied")
+        return Answer(kind=kind, code=str(decision.tag), relates_to_message_id=relates_to,
+                      description=text_at(decision, "Note") or text_at(decision,
+                                                                      "DenialReason"))
     if kind == "Verify" and element is not None:
         element = element.find("VerifyStatus")
     if kind not in ("Status", "Error", "Verify") or element is None:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from workstation.core.formulary import FREQUENCIES, Drug, Formulary, Sig
+from workstation.core.ncpdp import STATUS_ACCEPTED, Answer
 
 MAX_REFILLS = 11
 QUANTITY_SLACK = Decimal("0.1")  # a supply within 10 % (or one day) of the sig's is consistent
@@ -39,6 +40,19 @@ class RxStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"  # cancelled before it ever left
 
 
+# Where each status may be reached from. Answers can overtake each other (a pharmacy's Verify
+# before the sender has written the network's receipt); a status never goes back.
+MOVES_FROM: dict[RxStatus, frozenset[RxStatus]] = {
+    RxStatus.SENT: frozenset({RxStatus.QUEUED}),
+    RxStatus.ACCEPTED: frozenset({RxStatus.QUEUED, RxStatus.SENT}),
+    RxStatus.ERROR: frozenset({RxStatus.QUEUED, RxStatus.SENT}),
+    RxStatus.CANCELLING: frozenset({RxStatus.CANCELLING}),
+    RxStatus.CANCELLED: frozenset({RxStatus.CANCELLING}),
+    RxStatus.CANCEL_FAILED: frozenset({RxStatus.CANCELLING}),
+}
+# Statuses in which a message is still on its way (a retry's reason is worth showing).
+IN_FLIGHT = frozenset({RxStatus.QUEUED, RxStatus.SENT, RxStatus.CANCELLING})
+
 # A script that reached the network may be cancelled with a CancelRx.
 CANCELLABLE = frozenset({RxStatus.SENT, RxStatus.ACCEPTED, RxStatus.CANCEL_FAILED})
 # A script that never left may be withdrawn from the outbox.
@@ -60,6 +74,7 @@ class PrescriptionRecord:
     status_reason: str
     created_at: datetime
     updated_at: datetime
+    revision: int = 1
 
 
 @dataclass(frozen=True)
@@ -291,3 +306,21 @@ def split_name(display_name: str) -> tuple[str, str]:
 def gender_code(sex: str) -> str:
     """NCPDP's M, F or U from the record's sex."""
     return {"male": "M", "female": "F"}.get(sex, "U")
+
+
+def status_after_answer(kind: str, answer: Answer) -> tuple[RxStatus, str]:
+    """Where a script stands once the network answered its NewRx or CancelRx: Status 000 is
+    the network's receipt, 010 the pharmacy's; a cancel is settled by the pharmacy's
+    CancelRxResponse, which may come with the answer or later."""
+    said = answer.description
+    if answer.kind == "CancelRxResponse":
+        if answer.code == "Approved":
+            return RxStatus.CANCELLED, said or "The pharmacy cancelled it."
+        return RxStatus.CANCEL_FAILED, (f"The pharmacy refused the cancel: "
+                                        f"{said or 'no reason given'}. Phone the pharmacy.")
+    if kind == "CancelRx":
+        return RxStatus.CANCELLING, ("The pharmacy network has the cancel request; waiting "
+                                     "for the pharmacy's answer.")
+    if answer.code == STATUS_ACCEPTED:
+        return RxStatus.ACCEPTED, said
+    return RxStatus.SENT, said or "The pharmacy network has it; waiting for the pharmacy."

@@ -65,6 +65,11 @@ class SiteConfig:
     erx_simulator: bool = False
     # The simulator answers "closed, try later" for these NCPDP IDs (trainers show retries).
     erx_simulator_closed: tuple[str, ...] = ()
+    # How long the simulator's pharmacies take to confirm a script or a cancel.
+    erx_simulator_delay_seconds: float = 2.0
+    # The gateway sends later answers (Verify, CancelRxResponse) to /erx/inbound with this
+    # bearer token; empty: the route is closed.
+    erx_inbound_token: str = ""
 
     @property
     def zone(self) -> ZoneInfo:

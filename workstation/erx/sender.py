@@ -22,7 +22,7 @@ import aiohttp
 
 from workstation.core import ncpdp
 from workstation.core.ncpdp_check import check_message
-from workstation.core.prescribing import PrescriptionRecord, RxStatus
+from workstation.core.prescribing import PrescriptionRecord, RxStatus, status_after_answer
 from workstation.storage.prescriptions import OutboxItem, PrescriptionStore
 
 log = logging.getLogger(__name__)
@@ -132,9 +132,8 @@ class OutboxSender:
         except (aiohttp.ClientError, TimeoutError, ncpdp.MessageError) as exc:
             return await self._later(item, _transport_reason(exc))
         now = self._clock()
-        if answer.accepted:
-            status = _accepted(item, answer)
-            reason = answer.description
+        if answer.accepted or answer.kind == "CancelRxResponse":
+            status, reason = status_after_answer(item.kind, answer)
             return await asyncio.to_thread(store.delivered, item, status, reason, now)
         reason = _answer_reason(answer)
         if answer.transient:
@@ -166,12 +165,6 @@ class OutboxSender:
         return await asyncio.to_thread(self._store.retry_later, item,
                                        f"{reason} Trying again automatically.",
                                        now + timedelta(seconds=wait), now)
-
-
-def _accepted(item: OutboxItem, answer: ncpdp.Answer) -> RxStatus:
-    if item.kind == "CancelRx":
-        return RxStatus.CANCELLED
-    return RxStatus.ACCEPTED if answer.code == ncpdp.STATUS_ACCEPTED else RxStatus.SENT
 
 
 def _refused(item: OutboxItem) -> RxStatus:

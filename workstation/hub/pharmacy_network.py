@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hmac
 import html
 import uuid
 from datetime import datetime
@@ -85,7 +86,44 @@ async def gateway(request: web.Request) -> web.Response:
     kept = await asyncio.to_thread(store.receive, Received(
         message_id=message_id, ncpdp_id=to[:16], kind=kind[:10], payload=data.decode("utf-8"),
         answer=answer.decode("utf-8"), accepted=accepted, received_at=now))
+    if accepted and kept.answer == answer.decode("utf-8"):  # first seen: the pharmacy answers
+        service.later(service.visits.config.erx_simulator_delay_seconds,
+                      _pharmacy_answer(service, kind, to, message_id, sender))
     return _xml(kept.answer.encode("utf-8"))
+
+
+def _pharmacy_answer(service: PrescriptionService, kind: str, to: str, message_id: str,
+                     prescriber: str) -> bytes:
+    """What the simulated pharmacy sends a moment later: Verify for a new script, an approved
+    CancelRxResponse for a cancel."""
+    pharmacy = service.visits.resources.pharmacy(to)
+    name = pharmacy.name if pharmacy else to
+    if kind == "CancelRx":
+        said = ncpdp.Answer("CancelRxResponse", "Approved", message_id, f"Cancelled by {name}.")
+    else:
+        said = ncpdp.Answer("Verify", ncpdp.STATUS_ACCEPTED, message_id, f"Received by {name}.")
+    return ncpdp.build_answer(said, message_id=uuid.uuid4().hex,
+                              sent_time=service.visits.clock(), to=prescriber or "unknown",
+                              sender=to)
+
+
+@routes.post("/erx/inbound", name="erx_inbound")
+async def inbound(request: web.Request) -> web.Response:
+    """Later answers from a real gateway (Verify, Status, Error, CancelRxResponse), sent with
+    the site's ``erx_inbound_token``. Acknowledged with Status 000."""
+    service = request.app[PRESCRIPTIONS]
+    token = service.visits.config.erx_inbound_token
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not token or not hmac.compare_digest(given.encode(), token.encode()):
+        raise web.HTTPNotFound(text="No such route.")
+    now = service.visits.clock()
+    try:
+        answer = await service.receive(await request.read())
+    except ncpdp.MessageError as exc:
+        return _xml(_answer("Error", ncpdp.ERROR_REJECTED, "", f"Unreadable: {exc}.", now, ""),
+                    status=400)
+    return _xml(_answer("Status", ncpdp.STATUS_RECEIVED, answer.relates_to_message_id,
+                        "Received.", now, NETWORK_ID))
 
 
 def _judge(service: PrescriptionService, data: bytes, kind: str, to: str,
@@ -105,8 +143,8 @@ def _judge(service: PrescriptionService, data: bytes, kind: str, to: str,
         original = service.store.received(relates)
         if original is None or not original.accepted or original.ncpdp_id != to:
             return False, ncpdp.ERROR_REJECTED, "No prescription with that MessageID to cancel."
-        return True, ncpdp.STATUS_ACCEPTED, f"Cancelled by {pharmacy.name}."
-    return True, ncpdp.STATUS_ACCEPTED, f"Received by {pharmacy.name}."
+        return True, ncpdp.STATUS_RECEIVED, f"Passed to {pharmacy.name}."
+    return True, ncpdp.STATUS_RECEIVED, f"Passed to {pharmacy.name}."
 
 
 # --- the trainers' pages ---

@@ -24,6 +24,7 @@ from workstation.core.ncpdp_check import check_message
 from workstation.core.people import Address, Provider
 from workstation.core.prescribing import (
     CANCELLABLE,
+    MOVES_FROM,
     WITHDRAWABLE,
     Finding,
     PrescriptionRecord,
@@ -32,6 +33,7 @@ from workstation.core.prescribing import (
     check_draft,
     gender_code,
     split_name,
+    status_after_answer,
 )
 from workstation.hub.errors import ApiError
 from workstation.hub.schemas import PrescriptionIn
@@ -50,7 +52,7 @@ STATUS_WORDS = {
     RxStatus.ACCEPTED: "Accepted by the pharmacy",
     RxStatus.ERROR: "Not sent",
     RxStatus.CANCELLING: "Cancel requested",
-    RxStatus.CANCELLED: "Cancel request delivered",
+    RxStatus.CANCELLED: "Cancelled by the pharmacy",
     RxStatus.CANCEL_FAILED: "Cancel refused",
     RxStatus.WITHDRAWN: "Withdrawn before sending",
 }
@@ -80,6 +82,7 @@ def record_json(record: PrescriptionRecord, pharmacy_name: str) -> dict[str, Any
         "note": c.get("note", ""),
         "pharmacy": {"ncpdp_id": record.pharmacy_ncpdp_id, "name": pharmacy_name},
         "status": record.status.value, "status_text": STATUS_WORDS[record.status],
+        "revision": record.revision,
         "reason": record.status_reason,
         "cancellable": record.status in CANCELLABLE or record.status in WITHDRAWABLE,
         "created_at": record.created_at.isoformat(), "updated_at": record.updated_at.isoformat(),
@@ -95,6 +98,22 @@ class PrescriptionService:
         # The pharmacy network simulator answers here: on the embedded hub (the default), or
         # on a clinic's hub that asks for it for training (``erx_simulator``).
         self.simulator = simulator
+        self._later: set[asyncio.Task[None]] = set()
+
+    def later(self, delay: float, data: bytes) -> None:
+        """Receive ``data`` after ``delay`` seconds (the simulator's pharmacies answering)."""
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            await self.receive(data)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
+    async def close(self) -> None:
+        for task in list(self._later):
+            task.cancel()
+        await asyncio.gather(*self._later, return_exceptions=True)
 
     @property
     def _resources(self) -> Any:
@@ -370,6 +389,29 @@ class PrescriptionService:
             prescriber=original.prescriber, medication=original.medication)
         return message_id, ncpdp.build(cancel).decode("utf-8")
 
+    async def receive(self, data: bytes) -> ncpdp.Answer:
+        """An answer that comes later from the network or the pharmacy (Verify, Status, Error,
+        CancelRxResponse) settles the script it is about. MessageError when it cannot be read;
+        one about no script of ours, or about a script that moved on, changes nothing."""
+        answer = ncpdp.parse_answer(data)
+        found = await asyncio.to_thread(self.store.by_message, answer.relates_to_message_id)
+        if found is None:
+            return answer
+        record, kind = found
+        status, reason, expected = _settlement(kind, answer)
+        if status is None:
+            return answer
+        now = self.visits.clock()
+        audit = AuditEvent(now, "system:pharmacy-network", "erx.answer", AuditOutcome.SUCCESS,
+                           record.patient_id, record.visit_id,
+                           f"prescription {record.id}: {answer.kind} {answer.code}")
+        settled = await asyncio.to_thread(self.store.settle, record.id, status=status,
+                                          reason=reason, now=now, expected=expected,
+                                          audit=audit)
+        if settled is not None:
+            await self.changed(settled)
+        return answer
+
     async def changed(self, record: PrescriptionRecord) -> None:
         """Push a script's status to its provider's workstations and the patient's page."""
         data = self.to_json(record)
@@ -380,6 +422,27 @@ class PrescriptionService:
                                                   "prescription": _patient_json(data)})
 
 
+def _settlement(kind: str, answer: ncpdp.Answer,
+                ) -> tuple[RxStatus | None, str, frozenset[RxStatus]]:
+    """(new status, reason, the statuses it may move from) for a later answer."""
+    if kind == "CancelRx":
+        if answer.kind == "CancelRxResponse":
+            status, reason = status_after_answer(kind, answer)
+            return status, reason, MOVES_FROM[status]
+        if answer.kind == "Error":
+            return (RxStatus.CANCEL_FAILED, f"The pharmacy network answered error "
+                    f"{answer.code}: {answer.description or 'no reason given'}. Phone the "
+                    "pharmacy.", MOVES_FROM[RxStatus.CANCEL_FAILED])
+        return None, "", frozenset()
+    if answer.kind in ("Verify", "Status") and answer.code == ncpdp.STATUS_ACCEPTED:
+        return RxStatus.ACCEPTED, answer.description, MOVES_FROM[RxStatus.ACCEPTED]
+    if answer.kind == "Error":  # the pharmacy cannot fill it, even after taking it
+        return (RxStatus.ERROR, f"The pharmacy answered error {answer.code}: "
+                f"{answer.description or 'no reason given'}.",
+                MOVES_FROM[RxStatus.ERROR] | {RxStatus.ACCEPTED})
+    return None, "", frozenset()
+
+
 def _patient_json(data: dict[str, Any]) -> dict[str, Any]:
     return {key: data[key] for key in ("id", "drug", "sig_text", "pharmacy", "status",
-                                       "status_text")}
+                                       "status_text", "revision")}

@@ -94,7 +94,12 @@ def create_app(
     if outbox is not None:
         app.cleanup_ctx.append(_outbox_context(outbox))
     app.on_shutdown.append(_close_sockets)
+    app.on_cleanup.append(_close_prescriptions)
     return app
+
+
+async def _close_prescriptions(app: web.Application) -> None:
+    await app[prescription_api.PRESCRIPTIONS].close()
 
 
 def _outbox_context(factory: OutboxFactory):  # type: ignore[no-untyped-def]

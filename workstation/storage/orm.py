@@ -248,6 +248,8 @@ class PrescriptionRow(Base):
     cancel_message_id: Mapped[str | None] = mapped_column(String(36))
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    # One more at every change: workstations keep the newest of answers that overtake.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workstation.core.audit import AuditEvent
-from workstation.core.prescribing import PrescriptionRecord, RxStatus
+from workstation.core.prescribing import IN_FLIGHT, MOVES_FROM, PrescriptionRecord, RxStatus
 from workstation.storage.orm import ErxOutboxRow, PharmacyInboxRow, PrescriptionRow
 from workstation.storage.store import VisitStore, _audit_row, new_id
 
@@ -61,7 +61,7 @@ def _record(r: PrescriptionRow) -> PrescriptionRecord:
         id=r.id, visit_id=r.visit_id, patient_id=r.patient_id, provider_id=r.provider_id,
         content=dict(r.content), pharmacy_ncpdp_id=r.pharmacy_ncpdp_id,
         message_id=r.message_id, status=RxStatus(r.status), status_reason=r.status_reason,
-        created_at=r.created_at, updated_at=r.updated_at)
+        created_at=r.created_at, updated_at=r.updated_at, revision=r.revision)
 
 
 def _item(r: ErxOutboxRow) -> OutboxItem:
@@ -81,7 +81,8 @@ class PrescriptionStore:
         row = PrescriptionRow(
             id=new_id(), visit_id=visit_id, patient_id=patient_id, provider_id=provider_id,
             content=dict(content), pharmacy_ncpdp_id=pharmacy_ncpdp_id, message_id=message_id,
-            status=RxStatus.QUEUED.value, status_reason="", created_at=now, updated_at=now)
+            status=RxStatus.QUEUED.value, status_reason="", revision=1, created_at=now,
+            updated_at=now)
         with self._sessions.begin() as s:
             s.add(row)
             s.flush()
@@ -106,6 +107,35 @@ class PrescriptionStore:
                              .order_by(PrescriptionRow.created_at, PrescriptionRow.id))
             return [_record(r) for r in rows]
 
+    def by_message(self, message_id: str) -> tuple[PrescriptionRecord, str] | None:
+        """The script a NewRx or CancelRx MessageID belongs to, and which of the two it is."""
+        with self._sessions() as s:
+            row = s.scalar(select(PrescriptionRow).where(or_(
+                PrescriptionRow.message_id == message_id,
+                PrescriptionRow.cancel_message_id == message_id)))
+            if row is None:
+                return None
+            return _record(row), "NewRx" if row.message_id == message_id else "CancelRx"
+
+    def settle(self, prescription_id: str, *, status: RxStatus, reason: str, now: datetime,
+               expected: Iterable[RxStatus], audit: AuditEvent) -> PrescriptionRecord | None:
+        """A later answer from the pharmacy moves the script on, if it still stands where the
+        answer expects; None when it has moved on already (a late or repeated answer)."""
+        with self._sessions.begin() as s:
+            moved = s.execute(
+                update(PrescriptionRow)
+                .where(PrescriptionRow.id == prescription_id,
+                       PrescriptionRow.status.in_([e.value for e in expected]))
+                .values(status=status.value, status_reason=reason, updated_at=now,
+                        revision=PrescriptionRow.revision + 1)
+                .execution_options(synchronize_session=False))
+            if not _changed(moved):
+                return None
+            s.add(_audit_row(audit))
+            row = s.get(PrescriptionRow, prescription_id)
+            assert row is not None
+            return _record(row)
+
     def queue_cancel(self, prescription_id: str, *, message_id: str, payload: str,
                      now: datetime, expected: Iterable[RxStatus],
                      audit: AuditEvent) -> PrescriptionRecord:
@@ -116,7 +146,8 @@ class PrescriptionStore:
                 .where(PrescriptionRow.id == prescription_id,
                        PrescriptionRow.status.in_([e.value for e in expected]))
                 .values(status=RxStatus.CANCELLING.value, status_reason="",
-                        cancel_message_id=message_id, updated_at=now))
+                        cancel_message_id=message_id, updated_at=now,
+                        revision=PrescriptionRow.revision + 1))
             if not _changed(moved):
                 raise StatusChanged(prescription_id)
             s.add(ErxOutboxRow(message_id=message_id, prescription_id=prescription_id,
@@ -147,6 +178,7 @@ class PrescriptionStore:
             if not _changed(taken):
                 raise StatusChanged(prescription_id)
             row.status, row.status_reason, row.updated_at = RxStatus.WITHDRAWN.value, "", now
+            row.revision += 1
             s.add(_audit_row(audit))
             s.flush()
             return _record(row)
@@ -196,7 +228,8 @@ class PrescriptionStore:
                                     ErxOutboxRow.state == SENDING,
                                     ErxOutboxRow.attempts == item.attempts)
                              .values(**outbox).execution_options(synchronize_session=False))
-            if not _changed(held) and outbox.get("state") == DELIVERED:
+            overriding = not _changed(held) and outbox.get("state") == DELIVERED
+            if overriding:
                 # The pharmacy network took it: that stands even though this sender's lease
                 # ran out (a later failure of the same MessageID must not hide it).
                 held = s.execute(update(ErxOutboxRow)
@@ -207,9 +240,15 @@ class PrescriptionStore:
             assert row is not None  # a foreign key
             if not _changed(held):
                 return _record(row)
-            if status is not None:
-                row.status = status.value
-            row.status_reason, row.updated_at = reason, now
+            current = RxStatus(row.status)
+            # A delivery that overrides a later attempt's failure undoes that failure too.
+            undone = {RxStatus.ERROR, RxStatus.CANCEL_FAILED} if overriding else set()
+            if status is not None and current in MOVES_FROM[status] | undone:
+                row.status, row.status_reason, row.updated_at = status.value, reason, now
+                row.revision += 1
+            elif status is None and current in IN_FLIGHT:
+                row.status_reason, row.updated_at = reason, now
+                row.revision += 1
             s.flush()
             return _record(row)
 

@@ -126,9 +126,7 @@ class PrescriptionController(QObject):
     def on_changed(self, visit_id: str, prescription: Mapping[str, Any]) -> None:
         """A status pushed by the hub; scripts of other charts are not this pane's."""
         if visit_id == self._visit_id and "id" in prescription:
-            known = self._prescriptions.get(str(prescription["id"]))
-            if known is not None and str(known.get("updated_at", "")) > \
-                    str(prescription.get("updated_at", "")):
+            if not _newer(prescription, self._prescriptions.get(str(prescription["id"]))):
                 return  # an older push overtaken by a newer answer
             self._prescriptions[str(prescription["id"])] = dict(prescription)
             self._show_list()
@@ -149,8 +147,7 @@ class PrescriptionController(QObject):
         if generation != self._generation:
             return
         for rx in listed:  # a status pushed meanwhile may be newer than this list
-            known = self._prescriptions.get(str(rx["id"]))
-            if known is None or str(known.get("updated_at", "")) <= str(rx.get("updated_at", "")):
+            if _newer(rx, self._prescriptions.get(str(rx["id"]))):
                 self._prescriptions[str(rx["id"])] = rx
         self._show_list()
 
@@ -308,6 +305,16 @@ class PrescriptionController(QObject):
 
         self._bridge.submit(client.cancel_prescription(prescription_id, reason), cancelled,
                             partial(self._on_failed, generation))
+
+
+def _newer(candidate: Mapping[str, Any], known: Mapping[str, Any] | None) -> bool:
+    """Whether ``candidate`` is at least as recent as ``known`` (by the hub's revision)."""
+    if known is None:
+        return True
+    try:
+        return int(candidate.get("revision", 0)) >= int(known.get("revision", 0))
+    except (TypeError, ValueError):
+        return True
 
 
 def _findings_from(data: Any) -> list[Finding]:

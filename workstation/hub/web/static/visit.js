@@ -237,7 +237,7 @@ const RX_STATUS_TEXT = {
   accepted: "The pharmacy has it.",
   error: "Not sent yet. Your provider has been told and will sort it out.",
   cancelling: "Your provider is cancelling this prescription.",
-  cancelled: "Your provider has asked the pharmacy to cancel this prescription.",
+  cancelled: "Cancelled: the pharmacy will not fill it.",
   cancel_failed: "Your provider asked to cancel this prescription; call the pharmacy before picking it up.",
 };
 // Still moving: looked at again while the page is open. ("sent" waits on the pharmacy's own
@@ -247,6 +247,8 @@ const RX_POLL_MS = 15000;
 
 function mergePrescription(rx) {
   if (!state.status) return;
+  const known = (state.status.prescriptions || []).find((p) => p.id === rx.id);
+  if (known && (known.revision || 0) > (rx.revision || 0)) return; // an older answer, overtaken
   const list = (state.status.prescriptions || []).filter((p) => p.id !== rx.id);
   if (rx.status !== "withdrawn") list.push(rx);
   state.status.prescriptions = list;

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("cancel_message_id", sa.String(length=36), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("status_reason", sa.Text(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("created_at", workstation.storage.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", workstation.storage.orm.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
