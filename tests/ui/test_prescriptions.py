@@ -75,7 +75,7 @@ def choose(qtbot: QtBot, pane: PrescriptionPane, search: str, name: str) -> None
 
 
 def status_of(pane: PrescriptionPane, row: int) -> str:
-    item = pane.sent.item(row, 2)
+    item = pane.sent.item(row, 1)
     return item.text() if item is not None else ""
 
 

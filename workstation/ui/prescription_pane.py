@@ -186,10 +186,9 @@ class PrescriptionPane(QWidget):
         self.send_button.setToolTip(self.tr("Ctrl+Shift+Enter"))
 
         # -- the visit's scripts --
-        self.sent = QTableWidget(0, 4)
+        self.sent = QTableWidget(0, 2)
         self.sent.setWordWrap(False)
-        self.sent.setHorizontalHeaderLabels([self.tr("Drug"), self.tr("Pharmacy"),
-                                             self.tr("Status"), self.tr("Reason")])
+        self.sent.setHorizontalHeaderLabels([self.tr("Drug"), self.tr("Status")])
         self.sent.setAccessibleName(self.tr("Prescriptions of this visit"))
         self.sent.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.sent.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -197,7 +196,10 @@ class PrescriptionPane(QWidget):
         self.sent.verticalHeader().hide()
         header = self.sent.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        # The selected script in full: pharmacy, status and the network's or pharmacy's words.
+        self.sent_detail = plain("")
+        self.sent_detail.setAccessibleName(self.tr("The selected prescription in full"))
         # A short table: its preferred height would otherwise push the pane into scrolling at
         # 1366x768 (the tab's scroll area sizes word-wrapped content by preferred heights).
         self.sent.setMinimumHeight(self.fontMetrics().height() * 4)
@@ -224,6 +226,7 @@ class PrescriptionPane(QWidget):
         sent.setBuddy(self.sent)
         left.addWidget(sent)
         left.addWidget(self.sent, 1)
+        left.addWidget(self.sent_detail)
         cancel_row = QHBoxLayout()
         cancel_row.addStretch(1)
         cancel_row.addWidget(self.cancel_button)
@@ -538,14 +541,17 @@ class PrescriptionPane(QWidget):
         for rx in prescriptions:
             row = self.sent.rowCount()
             self.sent.insertRow(row)
-            cells = (str(rx.get("drug", "")), str((rx.get("pharmacy") or {}).get("name", "")),
-                     str(rx.get("status_text", rx.get("status", ""))),
-                     str(rx.get("reason", "")))
-            for column, text in enumerate(cells):
+            status = str(rx.get("status_text", rx.get("status", "")))
+            detail = self.tr("%1 to %2: %3.").replace("%1", str(rx.get("drug", ""))).replace(
+                "%2", str((rx.get("pharmacy") or {}).get("name", ""))).replace("%3", status)
+            if rx.get("reason"):
+                detail += " " + str(rx["reason"])
+            for column, text in enumerate((str(rx.get("drug", "")), status)):
                 item = QTableWidgetItem(text)
                 item.setData(ID_ROLE, rx.get("id"))
                 item.setData(ID_ROLE + 1, bool(rx.get("cancellable")))
-                item.setToolTip(text)
+                item.setData(ID_ROLE + 2, detail)
+                item.setToolTip(detail)
                 self.sent.setItem(row, column, item)
             if rx.get("id") == selected:
                 self.sent.selectRow(row)
@@ -618,6 +624,9 @@ class PrescriptionPane(QWidget):
         rows = self.sent.selectionModel().selectedRows()
         item = self.sent.item(rows[0].row(), 0) if rows else None
         self.cancel_button.setEnabled(bool(item is not None and item.data(ID_ROLE + 1)))
+        if item is None and self.sent.rowCount():  # nothing chosen: the latest script
+            item = self.sent.item(self.sent.rowCount() - 1, 0)
+        self.sent_detail.setText(str(item.data(ID_ROLE + 2)) if item is not None else "")
 
     def _on_cancel(self) -> None:
         selected = self.selected_prescription()

@@ -301,7 +301,10 @@ class PrescriptionController(QObject):
             if generation == self._generation:
                 self._prescriptions[str(rx["id"])] = rx
                 self._show_list()
-                self._pane.show_message(str(rx.get("status_text", "")))
+                self._pane.show_message(self.tr(
+                    "Cancel sent for %1; the pharmacy's answer shows in the list.").replace(
+                    "%1", str(rx.get("drug", ""))) if rx.get("status") == "cancelling"
+                    else str(rx.get("status_text", "")))
 
         self._bridge.submit(client.cancel_prescription(prescription_id, reason), cancelled,
                             partial(self._on_failed, generation))
