@@ -180,6 +180,9 @@ async def test_the_pre_send_check_lists_what_the_pharmacy_needs_instead_of_sendi
         status, answer = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
         assert status == 422 and answer["error"]["code"] == "incomplete"
         assert "prescriber NPI missing" in answer["error"]["message"]
+        assert "ask IT to add it" in answer["error"]["message"]
+        assert checked["hints"] == [
+            "Your NPI is kept with your provider account: ask IT to add it."]
         assert prescriptions(ctx).store.outbox() == []
 
 

@@ -204,7 +204,8 @@ class PrescriptionService:
                 "incomplete: " + ", ".join(p.label for p in problems)))
             raise ApiError(422, "incomplete",
                            "The pharmacy needs more before this can be sent: "
-                           + "; ".join(f"{p.label} {p.message}" for p in problems) + ".",
+                           + "; ".join(f"{p.label} {p.message}" for p in problems) + "."
+                           + "".join(" " + hint for hint in who_fixes(problems)),
                            problems=[asdict(p) for p in problems])
         seen = set(body.acknowledged)
         unseen = [f for f in findings if f.message not in seen]
@@ -307,7 +308,8 @@ class PrescriptionService:
             provider, "erx.check", AuditOutcome.SUCCESS, detail,
             f"rxcui {draft.drug.rxcui}: {len(problems)} missing or malformed fields"))
         return {"findings": findings_json(self._findings(draft, intake, existing)),
-                "problems": [asdict(p) for p in problems], "sig_text": draft.sig.text}
+                "problems": [asdict(p) for p in problems], "hints": who_fixes(problems),
+                "sig_text": draft.sig.text}
 
     def _new_rx(self, draft: RxDraft, detail: VisitDetail, intake: Any, pharmacy: Any,
                 provider: Provider, message_id: str, now: datetime) -> ncpdp.Prescription:
@@ -420,6 +422,21 @@ class PrescriptionService:
                                                       "prescription": data})
         await broker.to_patient(record.visit_id, {"type": "prescription",
                                                   "prescription": _patient_json(data)})
+
+
+def who_fixes(problems: list[Any]) -> list[str]:
+    """What to do about missing fields the provider cannot fill in the chart."""
+    labels = {p.label for p in problems}
+    hints = []
+    if labels & {"prescriber NPI", "from (prescriber NPI)"}:
+        hints.append("Your NPI is kept with your provider account: ask IT to add it.")
+    if any(label.startswith("prescriber ") and "NPI" not in label for label in labels):
+        hints.append("The practice address and phone come from the site settings "
+                     "(clinic_address, clinic_phone): ask IT to set them.")
+    if any(label.startswith("patient ") for label in labels):
+        hints.append("Confirm the missing patient details by phone and correct the record "
+                     "before sending.")
+    return hints
 
 
 def _settlement(kind: str, answer: ncpdp.Answer,

@@ -237,8 +237,10 @@ class PrescriptionController(QObject):
             problems = [f"{p['label']} ({p['message']})" for p in answer.get("problems", ())]
             self._hub_findings = _findings_from(answer.get("findings", ()))
             self._pane.show_findings(self._shown_findings(), problems)
+            hints = " ".join(str(h) for h in answer.get("hints", ()))
             self._pane.show_message(self.tr("Ready to send.") if not problems else self.tr(
-                "The pharmacy needs the fields listed before this can be sent."))
+                "The pharmacy needs the fields listed before this can be sent.") + (
+                " " + hints if hints else ""))
 
         self._bridge.submit(client.check_prescription(self._visit_id, script), checked,
                             partial(self._on_send_failed, generation))
