@@ -96,6 +96,24 @@ async def wait_delivered(store: Any, timeout: float = 15.0) -> None:
             await asyncio.sleep(0.05)
 
 
+async def restart_and_deliver(ctx: HubContext, token: str, visit_id: str, rx_id: str) -> None:
+    """A new sender (the app started again) takes the message over once its lease ran out,
+    posts it again under the same MessageID, and the pharmacy still has it once."""
+    service = prescriptions(ctx)
+    restarted = OutboxSender(service.store, service.gateway_url, listener=service.changed,
+                             settings=FAST)
+    service.outbox = restarted
+    await restarted.start()
+    try:
+        await wait_delivered(service.store)
+        await wait_status(ctx, token, visit_id, rx_id, {"accepted"})
+    finally:
+        await restarted.stop()
+    assert len(service.store.inbox()) == 1
+    [(item, state, _e)] = service.store.outbox()
+    assert state == DELIVERED and item.attempts == 2
+
+
 def prescriptions(ctx: HubContext) -> Any:
     return ctx.hub.app[PRESCRIPTIONS]
 
@@ -380,22 +398,11 @@ async def test_a_sender_stopped_mid_send_leaves_it_for_the_next_which_delivers_i
         await asyncio.wait_for(arrived.wait(), 10)
 
         await service.outbox.stop()  # the app closes (or dies) mid-send
-        [(item, state, _e)] = service.store.outbox()
+        [(_item, state, _e)] = service.store.outbox()
         assert state == SENDING and len(service.store.inbox()) == 1
         release.set()  # the next sender takes it over once the lease (6 s) runs out
 
-        restarted = OutboxSender(service.store, service.gateway_url,
-                                 listener=service.changed, settings=FAST)
-        service.outbox = restarted
-        await restarted.start()
-        try:
-            await wait_delivered(service.store)
-            await wait_status(ctx, token, vid, rx["id"], {"accepted"})
-        finally:
-            await restarted.stop()
-        assert len(service.store.inbox()) == 1
-        [(item, state, _e)] = service.store.outbox()
-        assert state == DELIVERED and item.attempts == 2
+        await restart_and_deliver(ctx, token, vid, rx["id"])
 
 
 async def test_the_simulator_pages_need_a_provider_and_list_what_arrived(
@@ -487,18 +494,7 @@ async def test_a_sender_process_killed_mid_send_leaves_the_script_to_be_delivere
         assert len(service.store.inbox()) == 1  # the pharmacy has it; nobody recorded that
 
         hang[0] = False
-        restarted = OutboxSender(service.store, service.gateway_url,
-                                 listener=service.changed, settings=FAST)
-        service.outbox = restarted
-        await restarted.start()
-        try:
-            await wait_delivered(service.store)
-            await wait_status(ctx, token, vid, rx["id"], {"accepted"})
-        finally:
-            await restarted.stop()
-        assert len(service.store.inbox()) == 1
-        [(item, state, _e)] = service.store.outbox()
-        assert state == DELIVERED and item.attempts == 2
+        await restart_and_deliver(ctx, token, vid, rx["id"])
 
 
 async def test_a_sender_whose_lease_ran_out_cannot_overwrite_the_sender_that_took_over(

@@ -384,8 +384,9 @@ class PrescriptionPane(QWidget):
                 self.note.setText(str(values.get("note", "")))
                 self.override_reason.setText(str(values.get("override_reason", "")))
                 self.pharmacy_reason.setText(str(values.get("pharmacy_reason", "")))
-            except (TypeError, ValueError):
-                pass  # a value that no longer reads keeps the drug's default
+            except (TypeError, ValueError):  # the rest keeps the drug's defaults
+                self.show_message(self.tr("Part of the saved prescription could not be read; "
+                                          "check its values before sending."))
             finally:
                 self._loading = False
             if values.get("pharmacy_ncpdp_id"):
