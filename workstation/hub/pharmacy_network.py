@@ -22,6 +22,7 @@ from aiohttp import web
 
 from workstation.core import ncpdp
 from workstation.core.audit import AuditEvent, AuditOutcome
+from workstation.core.formulary import unit_words
 from workstation.core.ncpdp_check import check_message
 from workstation.core.people import Provider
 from workstation.hub.errors import ApiError
@@ -234,7 +235,7 @@ def _row(message: Received) -> str:
         patient = f"{rx.patient.last_name}, {rx.patient.first_name}"
         drug, sig = rx.medication.description, rx.medication.sig_text
         unit = ncpdp.UNIT_NAMES.get(rx.medication.quantity_unit, rx.medication.quantity_unit)
-        quantity = f"{rx.medication.quantity.normalize()} {unit}"
+        quantity = unit_words(unit, rx.medication.quantity)
     except ncpdp.MessageError:
         patient = drug = sig = quantity = "(unreadable)"
     try:
@@ -242,6 +243,6 @@ def _row(message: Received) -> str:
         answer = f"{said.kind} {said.code}: {said.description}"
     except ncpdp.MessageError:
         answer = "(unreadable)"
-    cells = (message.received_at.isoformat(timespec="seconds"), message.kind, patient, drug,
+    cells = (message.received_at.strftime("%Y-%m-%d %H:%M:%S UTC"), message.kind, patient, drug,
              quantity, sig, answer)
     return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
