@@ -47,12 +47,13 @@ def clinic_site(site: Any, **changes: Any) -> Any:
 
 @contextlib.asynccontextmanager
 async def erx_hub(store: Any, site: Any, resources: Any, *, gateway: str = "",
-                  settings: SenderSettings = FAST, npi: str = NPI,
+                  settings: SenderSettings = FAST, npi: str = NPI, embedded: bool = True,
                   ) -> AsyncIterator[tuple[HubContext, str, dict[str, Any]]]:
-    """A hub with its sender running, a signed-in provider and a claimed visit."""
+    """A hub with its sender running, a signed-in provider and a claimed visit (the
+    workstation's embedded hub, or with ``embedded=False`` a clinic's)."""
     config = site if site.clinic_address is not None else clinic_site(site)
     hub = await start_hub(store, dataclasses.replace(config, erx_gateway_url=gateway), resources,
-                          embedded=True, clock=Clock(), outbox=sender_factory(settings))
+                          embedded=embedded, clock=Clock(), outbox=sender_factory(settings))
     try:
         async with aiohttp.ClientSession() as http:
             ctx = HubContext(hub, Clock(), http)
@@ -537,25 +538,14 @@ async def test_a_sender_whose_lease_ran_out_cannot_overwrite_the_sender_that_too
 
 async def test_a_clinic_hub_without_a_gateway_sends_nothing_and_runs_no_simulator(
         sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
-    hub = await start_hub(sqlite_store, clinic_site(site), resources, clock=Clock(),
-                          outbox=sender_factory(FAST))  # not embedded: a clinic's hub
-    try:
-        async with aiohttp.ClientSession() as http:
-            ctx = HubContext(hub, Clock(), http)
-            await hub.service.add_provider("house", "Gregory House, MD", PASSWORD,
-                                           ("urgent_care",), NPI)
-            token = await ctx.sign_in("house")
-            _, visit = await ctx.post("/api/checkins", checkin_body())
-            await ctx.post(f"/api/visits/{visit['visit_id']}/claim", token=token)
-            status, answer = await ctx.post(
-                f"/api/visits/{visit['visit_id']}/prescriptions", script(), token)
-            assert status == 409 and answer["error"]["code"] == "no_gateway"
-            assert "erx_gateway_url" in answer["error"]["message"]
-            async with http.post(f"{ctx.url}/erx/gateway", data=b"<Message/>") as r:
-                assert r.status == 404
-            assert prescriptions(ctx).store.outbox() == []
-    finally:
-        await hub.close()
+    async with erx_hub(sqlite_store, site, resources, embedded=False) as (ctx, token, visit):
+        status, answer = await ctx.post(
+            f"/api/visits/{visit['visit_id']}/prescriptions", script(), token)
+        assert status == 409 and answer["error"]["code"] == "no_gateway"
+        assert "erx_gateway_url" in answer["error"]["message"]
+        async with ctx.http.post(f"{ctx.url}/erx/gateway", data=b"<Message/>") as r:
+            assert r.status == 404
+        assert prescriptions(ctx).store.outbox() == []
 
 
 async def test_a_warning_the_provider_was_not_shown_is_asked_about_first(
