@@ -26,21 +26,21 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from workstation.core.site import SiteConfig
-from workstation.ui.first_paint import FirstPaint
-from workstation.ui.heap import keep_loaded
-from workstation.ui.main_window import MainWindow
-from workstation.ui.queue_view import QueueView
-from workstation.ui.schedule_view import ScheduleView
-from workstation.ui.theme import follow_system_scheme
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.widgets.first_paint import FirstPaint
+from workstation.ui.widgets.heap import keep_loaded
+from workstation.ui.widgets.theme import follow_system_scheme
+from workstation.ui.worklists.queue_view import QueueView
+from workstation.ui.worklists.schedule_view import ScheduleView
 
 if TYPE_CHECKING:  # loaded after the first paint
     from workstation.client.hub_client import ProviderSession
     from workstation.core.queue import QueueEntry
     from workstation.hub.server import RunningHub
     from workstation.storage.draft_cache import DraftCache
-    from workstation.ui.bridge import AsyncBridge
-    from workstation.ui.chart_presenter import ChartController
-    from workstation.ui.provider_session import ProviderController
+    from workstation.ui.chart.chart_presenter import ChartController
+    from workstation.ui.shell.provider_session import ProviderController
+    from workstation.ui.widgets.bridge import AsyncBridge
 
 log = logging.getLogger(__name__)
 
@@ -152,19 +152,19 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     """The asyncio thread, the provider and chart controllers, the lock and "remember me"."""
     import asyncio
 
-    from workstation.ui.bridge import AsyncBridge
-    from workstation.ui.call_pane import CallPane
-    from workstation.ui.call_presenter import CallController, wire_call, wire_call_to_window
-    from workstation.ui.chart_presenter import ChartController, wire_chart
-    from workstation.ui.prescription_presenter import (
+    from workstation.ui.call.call_pane import CallPane
+    from workstation.ui.call.call_presenter import CallController, wire_call, wire_call_to_window
+    from workstation.ui.chart.chart_presenter import ChartController, wire_chart
+    from workstation.ui.prescriptions.prescription_presenter import (
         PrescriptionController,
         wire_prescriptions,
     )
-    from workstation.ui.provider_session import ProviderController
-    from workstation.ui.session_lock import SessionLock
+    from workstation.ui.shell.provider_session import ProviderController
+    from workstation.ui.shell.session_lock import SessionLock
+    from workstation.ui.widgets.bridge import AsyncBridge
 
     bridge = AsyncBridge()
-    from workstation.ui.queue_alert import QueueAlert
+    from workstation.ui.worklists.queue_alert import QueueAlert
 
     controller = ProviderController(
         bridge, window, service_lines=config.service_lines,
@@ -219,11 +219,11 @@ def _default_devices(demo: bool) -> tuple[object, object, object] | None:
 
 
 LIVE_MODULES = (
-    "asyncio", "aiohttp", "workstation.client.hub_client", "workstation.ui.bridge",
-    "workstation.ui.provider_session", "workstation.ui.chart_view",
-    "workstation.ui.chart_presenter", "workstation.ui.call_pane",
-    "workstation.ui.call_presenter", "workstation.ui.session_lock",
-    "workstation.ui.queue_alert", "workstation.ui.prescription_presenter",
+    "asyncio", "aiohttp", "workstation.client.hub_client", "workstation.ui.widgets.bridge",
+    "workstation.ui.shell.provider_session", "workstation.ui.chart.chart_view",
+    "workstation.ui.chart.chart_presenter", "workstation.ui.call.call_pane",
+    "workstation.ui.call.call_presenter", "workstation.ui.shell.session_lock",
+    "workstation.ui.worklists.queue_alert", "workstation.ui.prescriptions.prescription_presenter",
 )
 
 
@@ -308,7 +308,7 @@ def _start_clinic(window: MainWindow, hub_url: str,
         if not token:
             go_live().controller.start(hub_url, username=username)
             return
-        from workstation.ui.quick_start import QuickStart
+        from workstation.ui.session.quick_start import QuickStart
 
         quick = QuickStart(hub_url, window)
 

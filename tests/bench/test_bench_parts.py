@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage
 from workstation.bench import processes
 from workstation.bench.stats import Figure, table
 from workstation.devices.synthetic import TestPattern
-from workstation.ui.call_probe import read_screen_code
+from workstation.ui.probes.call_probe import read_screen_code
 
 
 def test_a_latency_figure_compares_p95_with_its_baseline() -> None:

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.hub_fixtures import Clock
 from workstation.hub.server import RunningHub, start_hub
-from workstation.ui.bridge import AsyncBridge
+from workstation.ui.widgets.bridge import AsyncBridge
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from workstation.ui.bridge import AsyncBridge
+from workstation.ui.widgets.bridge import AsyncBridge
 
 
 def on_gui_thread() -> bool:
@@ -58,7 +58,7 @@ def test_a_failure_nobody_handles_is_logged(bridge: AsyncBridge, qtbot: QtBot,
     async def work() -> None:
         raise ValueError("unhandled")
 
-    with caplog.at_level(logging.ERROR, logger="workstation.ui.bridge"):
+    with caplog.at_level(logging.ERROR, logger="workstation.ui.widgets.bridge"):
         bridge.submit(work())
         qtbot.waitUntil(lambda: "Background work failed" in caplog.text)
 

@@ -21,13 +21,13 @@ from workstation.devices.synthetic import TestPattern, Tone, rms
 from workstation.hub.server import RunningHub
 from workstation.rtc.call import Call, ChatMessage
 from workstation.rtc.media import SYNTHETIC
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.call_pane import CallPane
-from workstation.ui.call_presenter import CallController, wire_call, wire_call_to_window
-from workstation.ui.chart_presenter import ChartController
-from workstation.ui.main_window import MainWindow
-from workstation.ui.provider_session import ProviderController
-from workstation.ui.video_view import VideoView
+from workstation.ui.call.call_pane import CallPane
+from workstation.ui.call.call_presenter import CallController, wire_call, wire_call_to_window
+from workstation.ui.call.video_view import VideoView
+from workstation.ui.chart.chart_presenter import ChartController
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.shell.provider_session import ProviderController
+from workstation.ui.widgets.bridge import AsyncBridge
 
 
 class Patient:
@@ -214,7 +214,7 @@ def test_a_view_converts_frames_to_the_size_it_shows_them(qtbot: QtBot) -> None:
 
 def test_during_a_call_alerts_hold_back_and_the_lock_hides_the_floating_video(
         qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
-    from workstation.ui.session_lock import SessionLock
+    from workstation.ui.shell.session_lock import SessionLock
 
     running, clock = hub
     window, controller, chart, pane, call = call_window(qtbot, bridge, running, clock, site)

@@ -15,13 +15,13 @@ from workstation.client.hub_client import HubClient
 from workstation.hub.server import RunningHub, start_hub
 from workstation.storage.charts import ChartStore
 from workstation.storage.draft_cache import DraftCache
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.chart_presenter import ChartController, wire_chart
-from workstation.ui.main_window import MainWindow
-from workstation.ui.provider_session import ProviderController
-from workstation.ui.queue_alert import QueueAlert
-from workstation.ui.queue_view import QueueView
-from workstation.ui.schedule_view import ScheduleView
+from workstation.ui.chart.chart_presenter import ChartController, wire_chart
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.shell.provider_session import ProviderController
+from workstation.ui.widgets.bridge import AsyncBridge
+from workstation.ui.worklists.queue_alert import QueueAlert
+from workstation.ui.worklists.queue_view import QueueView
+from workstation.ui.worklists.schedule_view import ScheduleView
 
 
 def signed_in_window(qtbot: QtBot, bridge: AsyncBridge, running: RunningHub, clock: Clock,

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from workstation.ui.chart_view import ChartView
+from workstation.ui.chart.chart_view import ChartView
 
 
 def chart(**overrides: Any) -> dict[str, Any]:

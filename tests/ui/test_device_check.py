@@ -13,8 +13,8 @@ from tests.ui.test_call_pane import call_window, check_in_with_token
 from tests.ui.test_chart_hub import claim_first
 from workstation.hub.server import RunningHub
 from workstation.rtc.media import SYNTHETIC
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.device_check import SETTINGS_DONE, DeviceCheck, remembered_devices
+from workstation.ui.call.device_check import SETTINGS_DONE, DeviceCheck, remembered_devices
+from workstation.ui.widgets.bridge import AsyncBridge
 
 CAMERAS = [("Camera 63 (missing)", 63), ("Test pattern (no camera)", SYNTHETIC)]
 MICROPHONES = [("Microphone 999 (missing)", 999), ("Test tone (no microphone)", SYNTHETIC)]

@@ -11,7 +11,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
-from workstation.ui.inactivity import InactivityMonitor
+from workstation.ui.session.inactivity import InactivityMonitor
 
 # Short enough for a quick test, long enough that a busy machine does not fire it between two
 # steps of a test that keeps the application in use.

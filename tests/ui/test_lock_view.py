@@ -8,7 +8,7 @@ from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
-from workstation.ui.lock_view import LockView
+from workstation.ui.session.lock_view import LockView
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import FakeClock
 from tests.ui.queue_entries import waiting
-from workstation.ui.main_window import MainWindow
-from workstation.ui.queue_alert import QueueAlert
-from workstation.ui.queue_view import QueueView
-from workstation.ui.sign_in_view import SignInView
+from workstation.ui.session.sign_in_view import SignInView
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.worklists.queue_alert import QueueAlert
+from workstation.ui.worklists.queue_view import QueueView
 
 
 def test_title_counts_waiting_patients_only_while_signed_in(qtbot: QtBot, clock: FakeClock):

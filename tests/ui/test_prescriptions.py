@@ -22,13 +22,16 @@ from workstation.erx.sender import SenderSettings, sender_factory
 from workstation.hub.prescription_api import PRESCRIPTIONS
 from workstation.hub.server import RunningHub, start_hub
 from workstation.storage.charts import ChartStore
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.chart_presenter import ChartController
-from workstation.ui.chart_view import ChartView
-from workstation.ui.main_window import MainWindow
-from workstation.ui.prescription_pane import PrescriptionPane
-from workstation.ui.prescription_presenter import PrescriptionController, wire_prescriptions
-from workstation.ui.queue_view import QueueView
+from workstation.ui.chart.chart_presenter import ChartController
+from workstation.ui.chart.chart_view import ChartView
+from workstation.ui.prescriptions.prescription_pane import PrescriptionPane
+from workstation.ui.prescriptions.prescription_presenter import (
+    PrescriptionController,
+    wire_prescriptions,
+)
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.widgets.bridge import AsyncBridge
+from workstation.ui.worklists.queue_view import QueueView
 
 FAST = SenderSettings(timeout=2.0, first_retry=0.05, longest_retry=0.3, lease=3, idle_poll=0.2)
 NPI = "1234567893"

@@ -16,11 +16,11 @@ from workstation.client import hub_events as ev
 from workstation.client.hub_client import Claim, HubError, ProviderSession, SetupStatus
 from workstation.core.people import Provider, ServiceLine
 from workstation.core.queue import QueueEntry
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.main_window import MainWindow
-from workstation.ui.provider_session import ProviderController
-from workstation.ui.queue_alert import QueueAlert
-from workstation.ui.queue_view import QueueView
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.shell.provider_session import ProviderController
+from workstation.ui.widgets.bridge import AsyncBridge
+from workstation.ui.worklists.queue_alert import QueueAlert
+from workstation.ui.worklists.queue_view import QueueView
 
 URL = "http://hub.test:8443"
 PASSWORD = "correct horse battery"

@@ -11,8 +11,8 @@ from pytestqt.qtbot import QtBot
 from tests.ui.conftest import FakeClock
 from tests.ui.queue_entries import waiting
 from workstation.core.people import ServiceLine
-from workstation.ui.queue_model import AMBER_BACKGROUND, RED_BACKGROUND, Column
-from workstation.ui.queue_view import QueueView
+from workstation.ui.worklists.queue_model import AMBER_BACKGROUND, RED_BACKGROUND, Column
+from workstation.ui.worklists.queue_view import QueueView
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ def test_connection_status_line(view: QueueView):
 
 
 def test_the_model_follows_qt_rules(qtmodeltester, clock: FakeClock):  # type: ignore[no-untyped-def]
-    from workstation.ui.queue_model import QueueTableModel
+    from workstation.ui.worklists.queue_model import QueueTableModel
 
     model = QueueTableModel(clock=clock)
     model.set_entries([waiting("a", minutes=16), waiting("b", minutes=25)])

@@ -15,11 +15,11 @@ from tests.ui.test_provider_controller_hub import check_in
 from workstation import app as workstation_app
 from workstation.client.hub_client import ProviderSession
 from workstation.hub.server import RunningHub
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.main_window import MainWindow
-from workstation.ui.provider_session import ProviderController
-from workstation.ui.queue_alert import QueueAlert
-from workstation.ui.queue_view import QueueView
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.shell.provider_session import ProviderController
+from workstation.ui.widgets.bridge import AsyncBridge
+from workstation.ui.worklists.queue_alert import QueueAlert
+from workstation.ui.worklists.queue_view import QueueView
 
 
 async def remembered_token(url: str) -> str:

@@ -10,11 +10,11 @@ from tests.hub_fixtures import PASSWORD, Clock
 from tests.ui.conftest import run
 from workstation.client.hub_client import ProviderSession
 from workstation.hub.server import RunningHub
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.main_window import MainWindow
-from workstation.ui.provider_session import ProviderController
-from workstation.ui.queue_alert import QueueAlert
-from workstation.ui.queue_view import QueueView
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.shell.provider_session import ProviderController
+from workstation.ui.widgets.bridge import AsyncBridge
+from workstation.ui.worklists.queue_alert import QueueAlert
+from workstation.ui.worklists.queue_view import QueueView
 
 
 def new_window(qtbot: QtBot, bridge: AsyncBridge, clock: Clock, site,  # type: ignore[no-untyped-def]

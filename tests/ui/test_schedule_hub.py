@@ -14,7 +14,7 @@ from tests.hub_fixtures import PASSWORD, Clock
 from tests.ui.conftest import run
 from tests.ui.test_chart_hub import signed_in_window
 from workstation.hub.server import RunningHub
-from workstation.ui.bridge import AsyncBridge
+from workstation.ui.widgets.bridge import AsyncBridge
 
 ECHECKIN = {"forms": {"reason": "Sore throat", "allergies": "", "medications": ""},
             "insurance": {"payer": "Acme Health", "member_id": "XZ123", "group_number": "",

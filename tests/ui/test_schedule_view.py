@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import NOW, FakeClock
-from workstation.ui.schedule_view import Column, ScheduleTableModel, ScheduleView
+from workstation.ui.worklists.schedule_view import Column, ScheduleTableModel, ScheduleView
 
 CHICAGO = ZoneInfo("America/Chicago")  # NOW (16:30 UTC) is 10:30 there in November
 
@@ -329,7 +329,7 @@ def test_views_and_buttons_have_accessible_names(view: ScheduleView):
 
 
 def test_the_model_follows_qt_rules(qtmodeltester):  # type: ignore[no-untyped-def]
-    from workstation.ui.schedule_view import Appointment
+    from workstation.ui.worklists.schedule_view import Appointment
 
     model = ScheduleTableModel(tz=CHICAGO)
     model.set_appointments([Appointment.from_json(appointment("b", NOW)),

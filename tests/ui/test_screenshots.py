@@ -35,11 +35,14 @@ from tests.ui.conftest import run
 from tests.ui.test_call_pane import Patient, call_window, check_in_with_token
 from tests.ui.test_chart_hub import claim_first
 from workstation.hub.server import RunningHub
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.call_pane import CallPane
-from workstation.ui.main_window import MainWindow
-from workstation.ui.prescription_pane import DRUG_ROLE
-from workstation.ui.prescription_presenter import PrescriptionController, wire_prescriptions
+from workstation.ui.call.call_pane import CallPane
+from workstation.ui.prescriptions.prescription_pane import DRUG_ROLE
+from workstation.ui.prescriptions.prescription_presenter import (
+    PrescriptionController,
+    wire_prescriptions,
+)
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.widgets.bridge import AsyncBridge
 
 if os.environ.get("QT_QPA_PLATFORM") != "xcb":
     pytest.skip("screenshots need a real X screen: run with QT_QPA_PLATFORM=xcb under "

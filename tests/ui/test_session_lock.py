@@ -12,8 +12,8 @@ from tests.ui.conftest import run
 from tests.ui.test_chart_hub import claim_first, signed_in_window
 from tests.ui.test_provider_controller_hub import check_in
 from workstation.hub.server import RunningHub
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.session_lock import SessionLock
+from workstation.ui.shell.session_lock import SessionLock
+from workstation.ui.widgets.bridge import AsyncBridge
 
 PATIENT = "Quartermaine"
 

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
 from workstation.core.people import ServiceLine
-from workstation.ui.sign_in_view import SignInView
+from workstation.ui.session.sign_in_view import SignInView
 
 LINES = (ServiceLine("urgent_care", "On-demand urgent care"),
          ServiceLine("specialty_care", "Virtual specialty care"))

@@ -10,8 +10,8 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from workstation.ui.main_window import MainWindow
-from workstation.ui.theme import apply_scheme, is_dark
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.widgets.theme import apply_scheme, is_dark
 
 
 @pytest.fixture

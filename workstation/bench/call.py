@@ -34,7 +34,7 @@ from workstation.bench.probe_env import FOLDER_ENV, TOKEN_ENV
 from workstation.bench.stats import Figure
 
 HARNESS = Path(__file__).with_name("browser_harness.js").read_text(encoding="utf-8")
-PROBE = [sys.executable, "-m", "workstation.ui.call_probe"]
+PROBE = [sys.executable, "-m", "workstation.ui.probes.call_probe"]
 WARM_UP_S = 2.0
 RESULT_LIMIT = 256 * 1024 * 1024  # a soak's RESULT line holds every sample of an hour
 SETTLE_LIMIT_S = 45.0  # the senders' bandwidth estimates ramp up to the full size in this
@@ -165,7 +165,7 @@ def _delta(after: dict[str, Any], before: dict[str, Any], side: str, key: str) -
 
 
 class _Probe:
-    """The workstation, in its own process (see ``workstation.ui.call_probe``)."""
+    """The workstation, in its own process (see ``workstation.ui.probes.call_probe``)."""
 
     def __init__(self, proc: asyncio.subprocess.Process, folder: str) -> None:
         self.proc = proc

@@ -19,7 +19,7 @@ from workstation.bench.hub_process import PASSWORD
 from workstation.bench.probe_env import FOLDER_ENV, TOKEN_ENV
 from workstation.bench.stats import Figure
 
-PROBE = [sys.executable, "-m", "workstation.ui.startup_probe"]
+PROBE = [sys.executable, "-m", "workstation.ui.probes.startup_probe"]
 
 
 @dataclass

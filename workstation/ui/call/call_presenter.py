@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QDialog
 
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.call_pane import CallPane
-from workstation.ui.heap import keep_loaded
+from workstation.ui.call.call_pane import CallPane
+from workstation.ui.widgets.bridge import AsyncBridge
+from workstation.ui.widgets.heap import keep_loaded
 
 if TYPE_CHECKING:  # the media stack loads on a worker thread after start-up
     from workstation.client.hub_client import HubClient
@@ -23,16 +23,16 @@ if TYPE_CHECKING:  # the media stack loads on a worker thread after start-up
     from workstation.rtc.call import ChatMessage
     from workstation.rtc.media import Sources
     from workstation.rtc.visit_call import VisitCall
-    from workstation.ui.chart_presenter import ChartController
-    from workstation.ui.provider_session import ProviderController
-    from workstation.ui.session_lock import SessionLock
+    from workstation.ui.chart.chart_presenter import ChartController
+    from workstation.ui.shell.provider_session import ProviderController
+    from workstation.ui.shell.session_lock import SessionLock
 
 log = logging.getLogger(__name__)
 
 # The call's media stack: loaded off the GUI thread after start-up (or when a video visit's
 # chart or the device check opens first), so "Call" does not wait on it.
 MEDIA_MODULES = ("workstation.rtc.media", "workstation.rtc.visit_call",
-                 "workstation.rtc.quality", "workstation.ui.device_check")
+                 "workstation.rtc.quality", "workstation.ui.call.device_check")
 QUALITY_EVERY_MS = 2000
 POOR_CHECKS_BEFORE_LOWERING = 2
 GOOD_CHECKS_BEFORE_RESTORING = 5
@@ -200,7 +200,7 @@ class CallController(QObject):
         if not self._ready():
             self._with_media(self.start)
             return
-        from workstation.ui.device_check import SETTINGS_DONE
+        from workstation.ui.call.device_check import SETTINGS_DONE
 
         if self._check_first and not QSettings().value(SETTINGS_DONE, False, bool):
             self.check_devices(then_start=True)
@@ -383,7 +383,7 @@ class CallController(QObject):
         """The device check (camera preview, microphone level, test tone, connection); the
         devices chosen there are used and remembered. With ``then_start``, the call starts
         once the provider is done with it."""
-        from workstation.ui.device_check import DeviceCheck
+        from workstation.ui.call.device_check import DeviceCheck
 
         if hub_url is None:
             hub_url = self._client.base_url if self._client is not None else ""
@@ -425,7 +425,7 @@ class CallController(QObject):
         self._devices = (cameras, microphones, speakers)
         remembered = None
         if self._check_first:
-            from workstation.ui.device_check import remembered_devices
+            from workstation.ui.call.device_check import remembered_devices
 
             remembered = remembered_devices(QSettings())
         for choice in (defaults, remembered):  # what this computer chose last wins

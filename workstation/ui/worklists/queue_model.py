@@ -16,7 +16,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from workstation.core.queue import QueueEntry
-from workstation.ui.table_model import AnyIndex, RowTableModel
+from workstation.ui.widgets.table_model import AnyIndex, RowTableModel
 
 Clock = Callable[[], datetime]
 

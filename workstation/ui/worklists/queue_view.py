@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from workstation.core.people import ServiceLine
 from workstation.core.queue import QueueEntry
-from workstation.ui.queue_model import Clock, Column, QueueTableModel, utc_now
+from workstation.ui.worklists.queue_model import Clock, Column, QueueTableModel, utc_now
 
 # Source texts, translated where they are shown; the markers let lupdate find them.
 EMPTY_TEXT = str(QT_TRANSLATE_NOOP("QueueView", "No patients waiting"))

@@ -18,7 +18,12 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.people import ServiceLine
-from workstation.ui.card import ERROR_STYLE, centred_card, hide_error_label, show_error_label
+from workstation.ui.widgets.card import (
+    ERROR_STYLE,
+    centred_card,
+    hide_error_label,
+    show_error_label,
+)
 
 # Source texts, translated where they are shown; the markers let lupdate find them.
 SIGN_IN_TEXT = str(QT_TRANSLATE_NOOP("SignInView", "Sign in"))

@@ -1,9 +1,9 @@
 """Start-up and GUI-responsiveness probe for ``workstation bench`` (run in a process of its own).
 
-``python -m workstation.ui.startup_probe bare``: a bare PySide6 window; prints ``PAINTED``
+``python -m workstation.ui.probes.startup_probe bare``: a bare PySide6 window; prints ``PAINTED``
 when its first paint is done (the baseline).
 
-``python -m workstation.ui.startup_probe workstation HUB_URL [WORK_SECONDS]``: the real app,
+``python -m workstation.ui.probes.startup_probe workstation HUB_URL [WORK_SECONDS]``: the real app,
 composed by ``workstation.app.run`` against a hub, signed in with a remembered token handed over
 in ``WORKSTATION_BENCH_REFRESH_TOKEN`` (kept in an in-process keyring); prints ``PAINTED``
 when the live queue has painted with its patients. With WORK_SECONDS, a 4 ms timer measures
@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 
 from workstation.bench.probe_env import FOLDER_ENV, TOKEN_ENV
-from workstation.ui.first_paint import FirstPaint
+from workstation.ui.widgets.first_paint import FirstPaint
 
 TICK_MS = 4
 
@@ -67,7 +67,7 @@ class Lateness(QObject):
 
 
 def workstation(hub_url: str, work_seconds: float) -> int:
-    from workstation.ui.main_window import MainWindow
+    from workstation.ui.shell.main_window import MainWindow
 
     qapp, folder = signed_in_qapp(hub_url)
     probes: list[FirstPaint] = []
@@ -132,9 +132,9 @@ def _normal_work(window: object, seconds: float, qapp: QApplication) -> None:
 
 
 def _ready(window: object) -> bool:
-    from workstation.ui.call_pane import CallPane
-    from workstation.ui.call_presenter import CallController
-    from workstation.ui.main_window import MainWindow
+    from workstation.ui.call.call_pane import CallPane
+    from workstation.ui.call.call_presenter import CallController
+    from workstation.ui.shell.main_window import MainWindow
 
     assert isinstance(window, MainWindow)
     if not window.queue_view.claim_next_button.isEnabled():
@@ -156,7 +156,7 @@ def _when_ready(window: object, seconds: float, qapp: QApplication,
 
 
 def _steps(window: object, seconds: float, qapp: QApplication, lateness: Lateness) -> None:
-    from workstation.ui.main_window import MainWindow
+    from workstation.ui.shell.main_window import MainWindow
 
     assert isinstance(window, MainWindow)
     steps: list[tuple[int, Callable[[], None]]] = [

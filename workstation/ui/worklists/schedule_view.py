@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.visit import VisitState
-from workstation.ui.card import ERROR_STYLE
-from workstation.ui.queue_model import Clock, utc_now
-from workstation.ui.queue_view import QueueTable
-from workstation.ui.table_model import AnyIndex, RowTableModel
+from workstation.ui.widgets.card import ERROR_STYLE
+from workstation.ui.widgets.table_model import AnyIndex, RowTableModel
+from workstation.ui.worklists.queue_model import Clock, utc_now
+from workstation.ui.worklists.queue_view import QueueTable
 
 VISIT_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 

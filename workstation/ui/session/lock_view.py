@@ -11,7 +11,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.ui.card import ERROR_STYLE, centred_card, hide_error_label, show_error_label
+from workstation.ui.widgets.card import (
+    ERROR_STYLE,
+    centred_card,
+    hide_error_label,
+    show_error_label,
+)
 
 
 class LockView(QWidget):

@@ -1,12 +1,11 @@
 """Call probe for ``workstation bench``: the real app, in a process of its own, calling a patient
 whose browser the benchmark drives.
 
-``python -m workstation.ui.call_probe HUB_URL WIDTH HEIGHT``, signed in with a remembered token
-in ``WORKSTATION_BENCH_REFRESH_TOKEN`` (kept in an in-process keyring), with the test pattern
-(WIDTH×HEIGHT, 30 fps) and tone as camera and microphone (settings and data in the run's
-folder, ``WORKSTATION_BENCH_FOLDER``). It
-claims the next patient and prints ``CLAIMED`` once the chart's call pane is ready, then follows
-commands on stdin, one a line:
+``python -m workstation.ui.probes.call_probe HUB_URL WIDTH HEIGHT``, signed in with a
+remembered token in ``WORKSTATION_BENCH_REFRESH_TOKEN`` (kept in an in-process keyring), with
+the test pattern (WIDTH×HEIGHT, 30 fps) and tone as camera and microphone (settings and data in
+the run's folder, ``WORKSTATION_BENCH_FOLDER``). It claims the next patient and prints
+``CLAIMED`` once the chart's call pane is ready, then follows commands on stdin, one a line:
 
 - ``START``: clicks "Start video visit"; prints ``FIRST_FRAME <ms>`` once the first remote
   frame has painted (milliseconds from the click).
@@ -32,8 +31,8 @@ from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from workstation.ui.first_paint import FirstPaint
-from workstation.ui.startup_probe import Lateness, run_app, signed_in_qapp
+from workstation.ui.probes.startup_probe import Lateness, run_app, signed_in_qapp
+from workstation.ui.widgets.first_paint import FirstPaint
 
 
 def read_screen_code(image: QImage, sent_width: int) -> int | None:
@@ -113,8 +112,8 @@ class Probe(QObject):
 
     def find_window(self) -> None:
         from workstation.devices import SYNTHETIC
-        from workstation.ui.device_check import KINDS, SETTINGS_CHOICE, SETTINGS_DONE
-        from workstation.ui.main_window import MainWindow
+        from workstation.ui.call.device_check import KINDS, SETTINGS_CHOICE, SETTINGS_DONE
+        from workstation.ui.shell.main_window import MainWindow
 
         settings = QSettings()
         settings.setValue(SETTINGS_DONE, True)
@@ -131,8 +130,8 @@ class Probe(QObject):
             QTimer.singleShot(20, lambda: self.when(ready, then))
 
     def claim(self) -> None:
-        from workstation.ui.call_pane import CallPane
-        from workstation.ui.call_presenter import CallController
+        from workstation.ui.call.call_pane import CallPane
+        from workstation.ui.call.call_presenter import CallController
 
         self.window.queue_view.claim_next_button.click()
         self.pane = self.window.chart_view.findChild(CallPane)

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.card import plain
-from workstation.ui.video_view import VideoView
+from workstation.ui.call.video_view import VideoView
+from workstation.ui.widgets.bridge import AsyncBridge
+from workstation.ui.widgets.card import plain
 
 SETTINGS_DONE = "devices/checked"
 SETTINGS_CHOICE = "devices/{kind}"

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit
 
 from workstation.client.hub_client import HubError
 from workstation.core.prescribing import Finding, RxDraft, check_draft
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.prescription_pane import PrescriptionPane
-from workstation.ui.provider_session import describe
+from workstation.ui.prescriptions.prescription_pane import PrescriptionPane
+from workstation.ui.shell.provider_session import describe
+from workstation.ui.widgets.bridge import AsyncBridge
 
 if TYPE_CHECKING:
     from workstation.resource_files import Resources

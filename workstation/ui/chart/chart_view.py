@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.ui.call_pane import CallPane
-from workstation.ui.card import plain
-from workstation.ui.chart_panes import DiagnosisPane, DispositionPane, PlanPane
-from workstation.ui.prescription_pane import PrescriptionPane
+from workstation.ui.call.call_pane import CallPane
+from workstation.ui.chart.chart_panes import DiagnosisPane, DispositionPane, PlanPane
+from workstation.ui.prescriptions.prescription_pane import PrescriptionPane
+from workstation.ui.widgets.card import plain
 
 NO_ALLERGY_WORDS = {"", "none", "no", "nka", "nkda", "n/a", "none known", "no known allergies",
                     "no known drug allergies", "no allergies"}

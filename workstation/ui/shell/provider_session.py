@@ -17,9 +17,9 @@ from workstation.client import hub_events as ev
 from workstation.client.hub_client import Claim, HubClient, HubError, ProviderSession, SetupStatus
 from workstation.core.people import Provider, ServiceLine
 from workstation.core.queue import QueueEntry
-from workstation.ui.bridge import AsyncBridge, Job
-from workstation.ui.main_window import MainWindow
-from workstation.ui.queue_alert import QueueAlert
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.widgets.bridge import AsyncBridge, Job
+from workstation.ui.worklists.queue_alert import QueueAlert
 
 log = logging.getLogger(__name__)
 

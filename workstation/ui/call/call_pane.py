@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.ui.card import plain
-from workstation.ui.video_view import VideoView
+from workstation.ui.call.video_view import VideoView
+from workstation.ui.widgets.card import plain
 
 STATE_TEXTS = {
     "idle": str(QT_TRANSLATE_NOOP("CallPane", "The video visit has not started.")),

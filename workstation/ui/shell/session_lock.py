@@ -9,11 +9,11 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from workstation.client.hub_client import HubError
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.chart_presenter import ChartController
-from workstation.ui.inactivity import InactivityMonitor
-from workstation.ui.main_window import MainWindow
-from workstation.ui.provider_session import ProviderController, describe
+from workstation.ui.chart.chart_presenter import ChartController
+from workstation.ui.session.inactivity import InactivityMonitor
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.shell.provider_session import ProviderController, describe
+from workstation.ui.widgets.bridge import AsyncBridge
 
 
 class SessionLock(QObject):

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from workstation.core.formulary import DISPENSE_UNITS, DOSE_UNITS, FREQUENCIES, Drug, Sig
 from workstation.core.prescribing import MAX_REFILLS, Finding
-from workstation.ui.card import plain
+from workstation.ui.widgets.card import plain
 
 DRUG_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole

@@ -17,14 +17,14 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.queue import QueueEntry
-from workstation.ui.lock_view import LockView
-from workstation.ui.queue_view import QueueView
-from workstation.ui.schedule_view import ScheduleView
-from workstation.ui.sign_in_view import SignInView
-from workstation.ui.visit_panel import VisitPanel
+from workstation.ui.session.lock_view import LockView
+from workstation.ui.session.sign_in_view import SignInView
+from workstation.ui.worklists.queue_view import QueueView
+from workstation.ui.worklists.schedule_view import ScheduleView
+from workstation.ui.worklists.visit_panel import VisitPanel
 
 if TYPE_CHECKING:  # built on first use: the queue paints without waiting for the chart
-    from workstation.ui.chart_view import ChartView
+    from workstation.ui.chart.chart_view import ChartView
 
 # Source texts, translated where they are shown; the markers let lupdate find them.
 APP_TITLE = str(QT_TRANSLATE_NOOP("MainWindow", "Workstation"))
@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
     def chart_view(self) -> ChartView:
         """The chart, built the first time it is asked for (after the queue has painted)."""
         if self._chart_view is None:
-            from workstation.ui.chart_view import ChartView
+            from workstation.ui.chart.chart_view import ChartView
 
             view = self._chart_view = ChartView()
             self._right.addWidget(view)

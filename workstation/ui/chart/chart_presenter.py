@@ -26,10 +26,10 @@ from workstation.core.charting import (
     missing_for_signing,
     note_from_drafts,
 )
-from workstation.ui.bridge import AsyncBridge
-from workstation.ui.chart_view import ChartView
-from workstation.ui.main_window import MainWindow
-from workstation.ui.provider_session import ProviderController, describe
+from workstation.ui.chart.chart_view import ChartView
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.shell.provider_session import ProviderController, describe
+from workstation.ui.widgets.bridge import AsyncBridge
 
 if TYPE_CHECKING:
     from workstation.storage.draft_cache import DraftCache

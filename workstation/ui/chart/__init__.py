@@ -1,0 +1,1 @@
+"""The patient's chart: record, intake, diagnosis, plan, disposition and sign-off."""

@@ -1,0 +1,1 @@
+"""E-prescribing: the Prescriptions pane and its presenter."""

@@ -1,0 +1,1 @@
+"""The main window and what composes the features: session presenter, lock, feature wiring."""

@@ -1,0 +1,1 @@
+"""Ground pieces every feature uses and none imports back: bridge, theme, cards, tables."""
