@@ -153,14 +153,17 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     import asyncio
 
     from workstation.ui.call.call_pane import CallPane
-    from workstation.ui.call.call_presenter import CallController, wire_call, wire_call_to_window
-    from workstation.ui.chart.chart_presenter import ChartController, wire_chart
-    from workstation.ui.prescriptions.prescription_presenter import (
-        PrescriptionController,
-        wire_prescriptions,
-    )
+    from workstation.ui.call.call_presenter import CallController
+    from workstation.ui.chart.chart_presenter import ChartController
+    from workstation.ui.prescriptions.prescription_presenter import PrescriptionController
     from workstation.ui.shell.provider_session import ProviderController
     from workstation.ui.shell.session_lock import SessionLock
+    from workstation.ui.shell.wiring import (
+        wire_call,
+        wire_call_to_window,
+        wire_chart,
+        wire_prescriptions,
+    )
     from workstation.ui.widgets.bridge import AsyncBridge
 
     bridge = AsyncBridge()
@@ -171,11 +174,11 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
         alert=QueueAlert(window, during_calls=config.alert_during_calls))
     chart = ChartController(bridge, window.chart_view)
     wire_chart(chart, controller, window)
-    wire_prescriptions(PrescriptionController(bridge, window.chart_view.prescriptions), chart,
+    wire_prescriptions(PrescriptionController(bridge, window.prescription_pane), chart,
                        controller)
     call_pane = CallPane()
     call_pane.hide()
-    window.chart_view.set_call_pane(call_pane)
+    window.set_call_pane(call_pane)
     call = CallController(bridge, call_pane,
                           ice_servers=tuple(dict(s) for s in config.ice_servers),
                           default_devices=_default_devices(demo), check_first=True)
@@ -223,7 +226,8 @@ LIVE_MODULES = (
     "workstation.ui.shell.provider_session", "workstation.ui.chart.chart_view",
     "workstation.ui.chart.chart_presenter", "workstation.ui.call.call_pane",
     "workstation.ui.call.call_presenter", "workstation.ui.shell.session_lock",
-    "workstation.ui.worklists.queue_alert", "workstation.ui.prescriptions.prescription_presenter",
+    "workstation.ui.worklists.queue_alert", "workstation.ui.prescriptions.prescription_pane",
+    "workstation.ui.prescriptions.prescription_presenter", "workstation.ui.shell.wiring",
 )
 
 

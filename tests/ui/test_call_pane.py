@@ -22,11 +22,12 @@ from workstation.hub.server import RunningHub
 from workstation.rtc.call import Call, ChatMessage
 from workstation.rtc.media import SYNTHETIC
 from workstation.ui.call.call_pane import CallPane
-from workstation.ui.call.call_presenter import CallController, wire_call, wire_call_to_window
+from workstation.ui.call.call_presenter import CallController
 from workstation.ui.call.video_view import VideoView
 from workstation.ui.chart.chart_presenter import ChartController
 from workstation.ui.shell.main_window import MainWindow
 from workstation.ui.shell.provider_session import ProviderController
+from workstation.ui.shell.wiring import wire_call, wire_call_to_window
 from workstation.ui.widgets.bridge import AsyncBridge
 
 
@@ -92,7 +93,7 @@ def call_window(qtbot: QtBot, bridge: AsyncBridge, running: RunningHub, clock: C
     pattern and tone unless ``check_first`` leaves the choice to the device check)."""
     window, controller, chart = signed_in_window(qtbot, bridge, running, clock, site)
     pane = CallPane()
-    window.chart_view.set_call_pane(pane)
+    window.set_call_pane(pane)
     call = CallController(bridge, pane, check_first=check_first,
                           default_devices=None if check_first else (SYNTHETIC,) * 3)
     wire_call(call, chart, controller)

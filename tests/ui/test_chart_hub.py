@@ -15,9 +15,10 @@ from workstation.client.hub_client import HubClient
 from workstation.hub.server import RunningHub, start_hub
 from workstation.storage.charts import ChartStore
 from workstation.storage.draft_cache import DraftCache
-from workstation.ui.chart.chart_presenter import ChartController, wire_chart
+from workstation.ui.chart.chart_presenter import ChartController
 from workstation.ui.shell.main_window import MainWindow
 from workstation.ui.shell.provider_session import ProviderController
+from workstation.ui.shell.wiring import wire_chart
 from workstation.ui.widgets.bridge import AsyncBridge
 from workstation.ui.worklists.queue_alert import QueueAlert
 from workstation.ui.worklists.queue_view import QueueView

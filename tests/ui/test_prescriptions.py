@@ -25,11 +25,9 @@ from workstation.storage.charts import ChartStore
 from workstation.ui.chart.chart_presenter import ChartController
 from workstation.ui.chart.chart_view import ChartView
 from workstation.ui.prescriptions.prescription_pane import PrescriptionPane
-from workstation.ui.prescriptions.prescription_presenter import (
-    PrescriptionController,
-    wire_prescriptions,
-)
+from workstation.ui.prescriptions.prescription_presenter import PrescriptionController
 from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.shell.wiring import wire_prescriptions
 from workstation.ui.widgets.bridge import AsyncBridge
 from workstation.ui.worklists.queue_view import QueueView
 

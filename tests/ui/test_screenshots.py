@@ -37,11 +37,9 @@ from tests.ui.test_chart_hub import claim_first
 from workstation.hub.server import RunningHub
 from workstation.ui.call.call_pane import CallPane
 from workstation.ui.prescriptions.prescription_pane import DRUG_ROLE
-from workstation.ui.prescriptions.prescription_presenter import (
-    PrescriptionController,
-    wire_prescriptions,
-)
+from workstation.ui.prescriptions.prescription_presenter import PrescriptionController
 from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.shell.wiring import wire_prescriptions
 from workstation.ui.widgets.bridge import AsyncBridge
 
 if os.environ.get("QT_QPA_PLATFORM") != "xcb":

@@ -23,9 +23,6 @@ if TYPE_CHECKING:  # the media stack loads on a worker thread after start-up
     from workstation.rtc.call import ChatMessage
     from workstation.rtc.media import Sources
     from workstation.rtc.visit_call import VisitCall
-    from workstation.ui.chart.chart_presenter import ChartController
-    from workstation.ui.shell.provider_session import ProviderController
-    from workstation.ui.shell.session_lock import SessionLock
 
 log = logging.getLogger(__name__)
 
@@ -433,30 +430,6 @@ class CallController(QObject):
                 self._choose(choice)
 
 
-def wire_call(call: CallController, chart: ChartController,
-              session: ProviderController) -> None:
-    """The call follows the open chart: a video visit not yet signed gets the call pane;
-    another chart, a closed chart or signing out ends the call."""
-
-    def opened(visit_id: str) -> None:
-        from workstation.client.hub_client import HubClient
-
-        client = session.client
-        call.set_visit(client if isinstance(client, HubClient) else None, visit_id,
-                       video=chart.visit_kind != "e_visit" and not chart.signed,
-                       chat=chart.chat_lines)
-
-    chart.opened.connect(opened)
-    chart.closed.connect(lambda: call.set_visit(None, None, video=False))
-    session.signed_out.connect(lambda: call.set_visit(None, None, video=False))
-
-
-def wire_call_to_window(call: CallController, session: ProviderController,
-                        lock: SessionLock) -> None:
-    """While on a call, new-patient alerts hold back; locking hides the floating video (the
-    call and its sound go on behind the lock screen)."""
-    call.state_changed.connect(lambda _state: session.set_in_call(call.in_call))
-    lock.locked.connect(lambda: call.pane.set_floating(False))
 
 
 async def _later(action: Any) -> None:

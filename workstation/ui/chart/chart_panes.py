@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.charting import DISPOSITION_NAMES, Disposition
+from workstation.ui.widgets.draft_pane import DraftPane
 
 CODE_ROLE = Qt.ItemDataRole.UserRole
 DESCRIPTION_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -39,7 +40,7 @@ def _code_text(code: str, description: str, primary: bool = False) -> str:
     return f"{code}  {description}" + ("  — primary" if primary else "")
 
 
-class DiagnosisPane(QWidget):
+class DiagnosisPane(DraftPane):
     """ICD-10-CM search with the condition's shortlist; one primary and any secondary codes.
 
     Signals:
@@ -201,7 +202,7 @@ PLAN_FIELDS = (
 )
 
 
-class PlanPane(QWidget):
+class PlanPane(DraftPane):
     """The treatment plan, from the condition's template, edited freely.
 
     Signals:
@@ -258,7 +259,7 @@ class PlanPane(QWidget):
         self.template_button.setEnabled(not read_only and bool(self._template))
 
 
-class DispositionPane(QWidget):
+class DispositionPane(DraftPane):
     """How the visit ends, the identity check, and the sign button with what still blocks it.
 
     Signals:

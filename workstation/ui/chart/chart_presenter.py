@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
@@ -27,9 +27,8 @@ from workstation.core.charting import (
     note_from_drafts,
 )
 from workstation.ui.chart.chart_view import ChartView
-from workstation.ui.shell.main_window import MainWindow
-from workstation.ui.shell.provider_session import ProviderController, describe
 from workstation.ui.widgets.bridge import AsyncBridge
+from workstation.ui.widgets.error_text import describe
 
 if TYPE_CHECKING:
     from workstation.storage.draft_cache import DraftCache
@@ -416,25 +415,3 @@ class ChartController(QObject):
             self.tr("FHIR JSON (*.json)"))
         return path
 
-
-def wire_chart(chart: ChartController, session: ProviderController, window: MainWindow) -> None:
-    """A won claim opens the chart; closing it, or signing out, brings back the visit panel.
-    Signing out and closing the window wait for the chart's drafts to be saved first."""
-
-    def open_chart(visit_id: str) -> None:
-        client = session.client
-        if client is None:
-            return
-        window.show_chart()
-        chart.open(cast(ChartHub, client), visit_id)
-
-    def chart_failed(message: str) -> None:
-        window.show_visit_panel()
-        window.visit_panel.show_claim_failed(message)
-
-    session.before_sign_out = chart.flush_then
-    window.before_close = chart.flush_then
-    session.visit_claimed.connect(open_chart)
-    session.signed_out.connect(chart.close)
-    chart.closed.connect(window.show_visit_panel)
-    chart.failed.connect(chart_failed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -28,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.ui.call.call_pane import CallPane
+from workstation.core.charting import DRAFT_PANES
 from workstation.ui.chart.chart_panes import DiagnosisPane, DispositionPane, PlanPane
-from workstation.ui.prescriptions.prescription_pane import PrescriptionPane
 from workstation.ui.widgets.card import plain
+from workstation.ui.widgets.draft_pane import DraftPane
 
 NO_ALLERGY_WORDS = {"", "none", "no", "nka", "nkda", "n/a", "none known", "no known allergies",
                     "no known drug allergies", "no allergies"}
@@ -60,7 +61,10 @@ class ChartView(QWidget):
     close_requested = Signal()
     export_available = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *,
+                 prescriptions: DraftPane | None = None) -> None:
+        """``prescriptions``: the Prescriptions tab, which the prescriptions feature makes (the
+        window gives it; without it the chart has no such tab)."""
         super().__init__(parent)
         self.name_label = QLabel()
         font = self.name_label.font()
@@ -130,14 +134,19 @@ class ChartView(QWidget):
         self.diagnosis = DiagnosisPane()
         self.plan = PlanPane()
         self.disposition = DispositionPane()
-        self.prescriptions = PrescriptionPane()
+        self.prescriptions = prescriptions
+        drafts: dict[str, DraftPane] = {"diagnosis": self.diagnosis, "plan": self.plan}
+        if prescriptions is not None:
+            drafts["prescription"] = prescriptions
+        drafts["disposition"] = self.disposition
+        self._drafts = drafts  # in the order of their tabs
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        titles = {"diagnosis": "Dia&gnosis", "plan": "&Plan", "prescription": "Pr&escriptions",
+                  "disposition": "Disposition && &sign"}
         for widget, title in ((intake, "&Intake"), (record, "&Record"),
-                              (self.diagnosis, "Dia&gnosis"), (self.plan, "&Plan"),
-                              (self.prescriptions, "Pr&escriptions"),
-                              (self.disposition, "Disposition && &sign")):
+                              *((pane, titles[key]) for key, pane in drafts.items())):
             self.tabs.addTab(_scrolling(widget), self.tr(title))
 
         # The call pane (added by the call presenter) sits above the tabs; the provider moves
@@ -150,10 +159,8 @@ class ChartView(QWidget):
         layout.addWidget(header)
         layout.addWidget(self.body, 1)
 
-        self.diagnosis.changed.connect(lambda: self.pane_changed.emit("diagnosis"))
-        self.plan.changed.connect(lambda: self.pane_changed.emit("plan"))
-        self.disposition.changed.connect(lambda: self.pane_changed.emit("disposition"))
-        self.prescriptions.changed.connect(lambda: self.pane_changed.emit("prescription"))
+        for key, pane in drafts.items():
+            pane.changed.connect(partial(self.pane_changed.emit, key))
         self.export_button.clicked.connect(self.export_requested)
         self.close_button.clicked.connect(self.close_requested)
         self.record_visits.currentItemChanged.connect(self._on_record_visit_changed)
@@ -166,15 +173,15 @@ class ChartView(QWidget):
 
     # -- what the presenter calls -----------------------------------------------------------
 
-    def set_call_pane(self, pane: CallPane) -> None:
-        """Show the call pane above the tabs (hidden while a chart has no video call); when
-        its pictures appear it gets half the height (the provider can move the divider)."""
+    def set_call_pane(self, pane: QWidget) -> None:
+        """Show the call pane above the tabs (hidden while a chart has no video call); the
+        window has it ask for room (``give_call_room``) when its pictures appear."""
         self.body.insertWidget(0, pane)
         self.body.setStretchFactor(0, 1)
         self.body.setStretchFactor(1, 1)
-        pane.room_wanted.connect(self._give_call_room)
 
-    def _give_call_room(self) -> None:
+    def give_call_room(self) -> None:
+        """Half the height for the call (the provider can move the divider)."""
         total = sum(self.body.sizes())
         self.body.setSizes([total // 2, total - total // 2])
 
@@ -231,19 +238,12 @@ class ChartView(QWidget):
         self._set_exportable(bool(note))
 
     def panes(self) -> dict[str, dict[str, Any]]:
-        return {"diagnosis": self.diagnosis.body(), "plan": self.plan.body(),
-                "disposition": self.disposition.body(),
-                "prescription": self.prescriptions.body()}
+        return {key: self._drafts[key].body() for key in DRAFT_PANES if key in self._drafts}
 
     def set_panes(self, panes: Mapping[str, Mapping[str, Any]]) -> None:
-        if "diagnosis" in panes:
-            self.diagnosis.set_body(panes["diagnosis"])
-        if "plan" in panes:
-            self.plan.set_body(panes["plan"])
-        if "disposition" in panes:
-            self.disposition.set_body(panes["disposition"])
-        if "prescription" in panes:
-            self.prescriptions.set_body(panes["prescription"])
+        for key in DRAFT_PANES:
+            if key in panes and key in self._drafts:
+                self._drafts[key].set_body(panes[key])
 
     def show_signed(self, note: Mapping[str, Any], addenda: Sequence[Mapping[str, Any]]) -> None:
         text = str(note["summary"])
@@ -282,7 +282,8 @@ class ChartView(QWidget):
         self.plan.set_body({})
         self.plan.set_template({})
         self.disposition.set_body({})
-        self.prescriptions.set_body({})
+        if self.prescriptions is not None:
+            self.prescriptions.set_body({})
         self.disposition.show_editing()
         self.disposition.signed_text.clear()
         self.disposition.clear_addendum()

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from workstation.core.formulary import DISPENSE_UNITS, DOSE_UNITS, FREQUENCIES, Drug, Sig
 from workstation.core.prescribing import MAX_REFILLS, Finding
 from workstation.ui.widgets.card import plain
+from workstation.ui.widgets.draft_pane import DraftPane
 
 DRUG_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -47,7 +48,7 @@ def _decimal(value: float) -> Decimal:
     return Decimal(str(round(value, 3))).normalize()
 
 
-class PrescriptionPane(QWidget):
+class PrescriptionPane(DraftPane):
     """The script being written, its checks, and the visit's scripts with their status.
 
     Signals:

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit
 from workstation.client.hub_client import HubError
 from workstation.core.prescribing import Finding, RxDraft, check_draft
 from workstation.ui.prescriptions.prescription_pane import PrescriptionPane
-from workstation.ui.shell.provider_session import describe
 from workstation.ui.widgets.bridge import AsyncBridge
+from workstation.ui.widgets.error_text import describe
 
 if TYPE_CHECKING:
     from workstation.resource_files import Resources
@@ -331,15 +331,3 @@ def _findings_from(data: Any) -> list[Finding]:
                                  str(item.get("severity", "warning")), item["message"]))
     return found
 
-
-def wire_prescriptions(prescriptions: PrescriptionController, chart: Any,
-                       session: Any) -> None:
-    """The pane follows the open chart; pushed statuses reach it."""
-    def shown(visit_id: str, document: Mapping[str, Any]) -> None:
-        client = session.client
-        if client is not None:
-            prescriptions.open(client, visit_id, document)
-
-    chart.shown.connect(shown)
-    chart.closed.connect(prescriptions.close)
-    session.prescription_changed.connect(prescriptions.on_changed)

@@ -24,7 +24,9 @@ from workstation.ui.worklists.schedule_view import ScheduleView
 from workstation.ui.worklists.visit_panel import VisitPanel
 
 if TYPE_CHECKING:  # built on first use: the queue paints without waiting for the chart
+    from workstation.ui.call.call_pane import CallPane
     from workstation.ui.chart.chart_view import ChartView
+    from workstation.ui.prescriptions.prescription_pane import PrescriptionPane
 
 # Source texts, translated where they are shown; the markers let lupdate find them.
 APP_TITLE = str(QT_TRANSLATE_NOOP("MainWindow", "Workstation"))
@@ -59,6 +61,7 @@ class MainWindow(QMainWindow):
         self.work_lists.addTab(self.evisit_view, self.tr("&E-Visits"))
         self.visit_panel = VisitPanel()
         self._chart_view: ChartView | None = None
+        self._prescription_pane: PrescriptionPane | None = None
         self._right = QStackedWidget()
         self._right.addWidget(self.visit_panel)
 
@@ -131,12 +134,27 @@ class MainWindow(QMainWindow):
         """The chart, built the first time it is asked for (after the queue has painted)."""
         if self._chart_view is None:
             from workstation.ui.chart.chart_view import ChartView
+            from workstation.ui.prescriptions.prescription_pane import PrescriptionPane
 
-            view = self._chart_view = ChartView()
+            self._prescription_pane = PrescriptionPane()
+            view = self._chart_view = ChartView(prescriptions=self._prescription_pane)
             self._right.addWidget(view)
             self.export_action.triggered.connect(view.export_requested)
             view.export_available.connect(self.export_action.setEnabled)
         return self._chart_view
+
+    @property
+    def prescription_pane(self) -> PrescriptionPane:
+        """The chart's Prescriptions tab (built with the chart)."""
+        if self._prescription_pane is None:
+            self.chart_view  # noqa: B018  (builds it)
+        assert self._prescription_pane is not None
+        return self._prescription_pane
+
+    def set_call_pane(self, pane: CallPane) -> None:
+        """The call pane above the chart's tabs, given room when its pictures appear."""
+        self.chart_view.set_call_pane(pane)
+        pane.room_wanted.connect(self.chart_view.give_call_room)
 
     def show_queue(self, entries: Sequence[QueueEntry]) -> None:
         """Video visits in the queue, E-Visits in their inbox."""

@@ -19,6 +19,7 @@ from workstation.core.people import Provider, ServiceLine
 from workstation.core.queue import QueueEntry
 from workstation.ui.shell.main_window import MainWindow
 from workstation.ui.widgets.bridge import AsyncBridge, Job
+from workstation.ui.widgets.error_text import describe
 from workstation.ui.worklists.queue_alert import QueueAlert
 
 log = logging.getLogger(__name__)
@@ -433,17 +434,3 @@ class ProviderController(QObject):
         if self._client is not None:
             await self._client.close()
 
-
-def describe(error: BaseException) -> str:
-    """Words for the provider: the hub's own message, or a plain fallback (logged in full)."""
-    if isinstance(error, HubError):
-        details = [m for m in _field_messages(error.fields) if m != error.message]
-        return " ".join([error.message, *details[:3]])
-    log.error("Unexpected error talking to the hub", exc_info=error)
-    return "Something went wrong on this workstation. Try again; if it keeps happening, " \
-           "restart the workstation."
-
-
-def _field_messages(fields: Mapping[str, str]) -> list[str]:
-    return [f"{name.rsplit('.', 1)[-1].replace('_', ' ').capitalize()}: {message}"
-            for name, message in fields.items()]

@@ -12,8 +12,9 @@ from workstation.client.hub_client import HubError
 from workstation.ui.chart.chart_presenter import ChartController
 from workstation.ui.session.inactivity import InactivityMonitor
 from workstation.ui.shell.main_window import MainWindow
-from workstation.ui.shell.provider_session import ProviderController, describe
+from workstation.ui.shell.provider_session import ProviderController
 from workstation.ui.widgets.bridge import AsyncBridge
+from workstation.ui.widgets.error_text import describe
 
 
 class SessionLock(QObject):

@@ -1,0 +1,85 @@
+"""How the features follow one another: the chart opens on a won claim, the call and the
+prescriptions follow the open chart, and the lock and the queue's alerts follow the call.
+
+The features never import each other; these functions connect their signals, and ``app.py``
+(or a test) calls them once the controllers exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from workstation.ui.chart.chart_presenter import ChartController, ChartHub
+from workstation.ui.prescriptions.prescription_presenter import (
+    PrescriptionController,
+    PrescriptionHub,
+)
+from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.shell.provider_session import ProviderController
+from workstation.ui.shell.session_lock import SessionLock
+
+if TYPE_CHECKING:  # the media stack loads on a worker thread after start-up
+    from workstation.ui.call.call_presenter import CallController
+
+
+def wire_chart(chart: ChartController, session: ProviderController, window: MainWindow) -> None:
+    """A won claim opens the chart; closing it, or signing out, brings back the visit panel.
+    Signing out and closing the window wait for the chart's drafts to be saved first."""
+
+    def open_chart(visit_id: str) -> None:
+        client = session.client
+        if client is None:
+            return
+        window.show_chart()
+        chart.open(cast(ChartHub, client), visit_id)
+
+    def chart_failed(message: str) -> None:
+        window.show_visit_panel()
+        window.visit_panel.show_claim_failed(message)
+
+    session.before_sign_out = chart.flush_then
+    window.before_close = chart.flush_then
+    session.visit_claimed.connect(open_chart)
+    session.signed_out.connect(chart.close)
+    chart.closed.connect(window.show_visit_panel)
+    chart.failed.connect(chart_failed)
+
+
+def wire_prescriptions(prescriptions: PrescriptionController, chart: ChartController,
+                       session: ProviderController) -> None:
+    """The pane follows the open chart; pushed statuses reach it."""
+    def shown(visit_id: str, document: Mapping[str, Any]) -> None:
+        client = session.client
+        if client is not None:
+            prescriptions.open(cast(PrescriptionHub, client), visit_id, document)
+
+    chart.shown.connect(shown)
+    chart.closed.connect(prescriptions.close)
+    session.prescription_changed.connect(prescriptions.on_changed)
+
+
+def wire_call(call: CallController, chart: ChartController,
+              session: ProviderController) -> None:
+    """The call follows the open chart: a video visit not yet signed gets the call pane;
+    another chart, a closed chart or signing out ends the call."""
+
+    def opened(visit_id: str) -> None:
+        from workstation.client.hub_client import HubClient
+
+        client = session.client
+        call.set_visit(client if isinstance(client, HubClient) else None, visit_id,
+                       video=chart.visit_kind != "e_visit" and not chart.signed,
+                       chat=chart.chat_lines)
+
+    chart.opened.connect(opened)
+    chart.closed.connect(lambda: call.set_visit(None, None, video=False))
+    session.signed_out.connect(lambda: call.set_visit(None, None, video=False))
+
+
+def wire_call_to_window(call: CallController, session: ProviderController,
+                        lock: SessionLock) -> None:
+    """While on a call, new-patient alerts hold back; locking hides the floating video (the
+    call and its sound go on behind the lock screen)."""
+    call.state_changed.connect(lambda _state: session.set_in_call(call.in_call))
+    lock.locked.connect(lambda: call.pane.set_floating(False))
