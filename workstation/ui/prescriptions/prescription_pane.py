@@ -9,43 +9,30 @@ provider asked for; the presenter checks, sends and cancels through the hub. The
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from workstation.core.formulary import DISPENSE_UNITS, DOSE_UNITS, FREQUENCIES, Drug, Sig
-from workstation.core.prescribing import MAX_REFILLS, Finding
+from workstation.core.formulary import Drug, Sig
+from workstation.core.prescribing import Finding
+from workstation.ui.prescriptions.pharmacy_choice import PharmacyChoice
+from workstation.ui.prescriptions.script_form import ScriptForm
+from workstation.ui.prescriptions.sent_scripts import SentScripts
 from workstation.ui.widgets.card import plain
 from workstation.ui.widgets.draft_pane import DraftPane
 
 DRUG_ROLE = Qt.ItemDataRole.UserRole
-ID_ROLE = Qt.ItemDataRole.UserRole
-MAX_NOTE = 210
-
-
-def _decimal(value: float) -> Decimal:
-    return Decimal(str(round(value, 3))).normalize()
 
 
 class PrescriptionPane(DraftPane):
@@ -72,8 +59,6 @@ class PrescriptionPane(DraftPane):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._drug: Drug | None = None
-        self._chosen_pharmacy: Mapping[str, Any] | None = None
-        self._pharmacy: Mapping[str, Any] | None = None
         self._loading = False
         self._quiet = 0  # programmatic changes: checks run, but no draft is saved for them
         self._lookup: Callable[[str], Drug | None] | None = None
@@ -101,71 +86,19 @@ class PrescriptionPane(DraftPane):
         bold.setBold(True)
         self.drug_label.setFont(bold)
 
-        # -- directions (sig) --
-        self.dose = QDoubleSpinBox()
-        self.dose.setRange(0.0, 1000.0)
-        self.dose.setDecimals(2)
-        self.dose.setAccessibleName(self.tr("Dose"))
-        self.dose_unit = QComboBox()
-        self.dose_unit.addItems(list(DOSE_UNITS))
-        self.dose_unit.setAccessibleName(self.tr("Dose unit"))
-        self.frequency = QComboBox()
-        for code, (words, _per_day) in FREQUENCIES.items():
-            self.frequency.addItem(words, code)
-        self.frequency.setAccessibleName(self.tr("How often"))
-        self.prn = QCheckBox(self.tr("As &needed"))
-        self.duration = QSpinBox()
-        self.duration.setRange(0, 365)
-        self.duration.setSpecialValueText(self.tr("no set end"))
-        self.duration.setSuffix(self.tr(" days"))
-        self.duration.setAccessibleName(self.tr("For how many days"))
-        self.route_label = plain("")
-        self.sig_text = plain("")
-        self.sig_text.setAccessibleName(self.tr("Directions as the pharmacy prints them"))
-
-        # -- dispense --
-        self.quantity = QDoubleSpinBox()
-        self.quantity.setRange(0.0, 10000.0)
-        self.quantity.setDecimals(1)
-        self.quantity.setAccessibleName(self.tr("Quantity"))
-        self.quantity_unit = QComboBox()
-        self.quantity_unit.addItems(list(DISPENSE_UNITS))
-        self.quantity_unit.setAccessibleName(self.tr("Quantity unit"))
-        self.days_supply = QSpinBox()
-        self.days_supply.setRange(1, 365)
-        self.days_supply.setSuffix(self.tr(" days"))
-        self.days_supply.setAccessibleName(self.tr("Days supply"))
-        self.refills = QSpinBox()
-        self.refills.setRange(0, MAX_REFILLS)
-        self.refills.setAccessibleName(self.tr("Refills"))
-        self.substitution = QCheckBox(self.tr("Generic &substitution allowed"))
-        self.substitution.setChecked(True)
-        self.note = QLineEdit()
-        self.note.setMaxLength(MAX_NOTE)
-        self.note.setAccessibleName(self.tr("Note to the pharmacist"))
-
-        # -- pharmacy --
-        self.pharmacy_label = plain("")
-        self.pharmacy_label.setAccessibleName(self.tr("Pharmacy the script goes to"))
-        self.change_pharmacy = QPushButton(self.tr("C&hange pharmacy…"))
-        self.change_pharmacy.setAccessibleName(self.tr("Send to another pharmacy"))
-        self.pharmacy_search = QLineEdit()
-        self.pharmacy_search.setPlaceholderText(self.tr("Name, city, ZIP or NCPDP ID"))
-        self.pharmacy_search.setAccessibleName(self.tr("Search pharmacies"))
-        self.pharmacy_results = QListWidget()
-        self.pharmacy_results.setAccessibleName(self.tr("Matching pharmacies"))
-        self.pharmacy_results.setMaximumHeight(self.fontMetrics().height() * 6)
-        self.pharmacy_reason = QLineEdit()
-        self.pharmacy_reason.setMaxLength(500)
-        self.pharmacy_reason.setPlaceholderText(self.tr("Why not the patient's choice?"))
-        self.pharmacy_reason.setAccessibleName(self.tr("Why the pharmacy changed"))
-        self.pharmacy_chooser = QWidget()
-        chooser = QVBoxLayout(self.pharmacy_chooser)
-        chooser.setContentsMargins(0, 0, 0, 0)
-        chooser.addWidget(self.pharmacy_search)
-        chooser.addWidget(self.pharmacy_results)
-        self.pharmacy_chooser.hide()
-        self.pharmacy_reason.hide()
+        # -- the script: directions, dispense, and where it goes --
+        self.script = ScriptForm()
+        self.sig_text = self.script.sig_text
+        self.duration = self.script.duration
+        self.refills = self.script.refills
+        self.note = self.script.note
+        self.pharmacy = PharmacyChoice()
+        self.script.form.addRow(self.tr("Pharmacy"), self.pharmacy)
+        self.pharmacy_label = self.pharmacy.label
+        self.change_pharmacy = self.pharmacy.change_button
+        self.pharmacy_search = self.pharmacy.search
+        self.pharmacy_results = self.pharmacy.results
+        self.pharmacy_reason = self.pharmacy.reason
 
         # -- checks and sending --
         self.findings = QListWidget()
@@ -187,27 +120,10 @@ class PrescriptionPane(DraftPane):
         self.send_button.setToolTip(self.tr("Ctrl+Shift+Enter"))
 
         # -- the visit's scripts --
-        self.sent = QTableWidget(0, 2)
-        self.sent.setWordWrap(False)
-        self.sent.setHorizontalHeaderLabels([self.tr("Drug"), self.tr("Status")])
-        self.sent.setAccessibleName(self.tr("Prescriptions of this visit"))
-        self.sent.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.sent.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.sent.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.sent.verticalHeader().hide()
-        header = self.sent.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        # The selected script in full: pharmacy, status and the network's or pharmacy's words.
-        self.sent_detail = plain("")
-        self.sent_detail.setAccessibleName(self.tr("The selected prescription in full"))
-        # A short table: its preferred height would otherwise push the pane into scrolling at
-        # 1366x768 (the tab's scroll area sizes word-wrapped content by preferred heights).
-        self.sent.setMinimumHeight(self.fontMetrics().height() * 4)
-        self.sent.setMaximumHeight(self.fontMetrics().height() * 7)
-        self.cancel_button = QPushButton(self.tr("Ca&ncel selected…"))
-        self.cancel_button.setAccessibleName(self.tr("Cancel the selected prescription"))
-        self.cancel_button.setEnabled(False)
+        self.sent_scripts = SentScripts()
+        self.sent = self.sent_scripts.table
+        self.sent_detail = self.sent_scripts.detail
+        self.cancel_button = self.sent_scripts.cancel_button
 
         self._lay_out()
         self._connect()
@@ -223,53 +139,16 @@ class PrescriptionPane(DraftPane):
         left.addWidget(self.drug_search)
         left.addWidget(self.drug_results_label)
         left.addWidget(self.drug_results, 3)
-        sent = QLabel(self.tr("Sent from this visit"))
-        sent.setBuddy(self.sent)
-        left.addWidget(sent)
-        left.addWidget(self.sent, 1)
-        left.addWidget(self.sent_detail)
-        cancel_row = QHBoxLayout()
-        cancel_row.addStretch(1)
-        cancel_row.addWidget(self.cancel_button)
-        left.addLayout(cancel_row)
+        left.addWidget(self.sent_scripts, 1)
 
-        def row(*widgets: QWidget, stretch: bool = True) -> QHBoxLayout:
-            line = QHBoxLayout()
-            for widget in widgets:
-                line.addWidget(widget)
-            if stretch:
-                line.addStretch(1)
-            return line
-
-        def caption(text: str, buddy: QWidget) -> QLabel:
-            label = QLabel(text)
-            label.setBuddy(buddy)
-            return label
-
-        form = QFormLayout()
-        form.addRow(caption(self.tr("D&ose"), self.dose),
-                    row(self.dose, self.dose_unit, self.route_label))
-        form.addRow(caption(self.tr("&How often"), self.frequency),
-                    row(self.frequency, self.prn, QLabel(self.tr("for")), self.duration))
-        form.addRow(self.tr("Directions"), self.sig_text)
-        form.addRow(caption(self.tr("&Quantity"), self.quantity),
-                    row(self.quantity, self.quantity_unit, caption(self.tr("Days s&upply"),
-                                                                   self.days_supply),
-                        self.days_supply))
-        form.addRow(caption(self.tr("&Refills"), self.refills),
-                    row(self.refills, self.substitution))
-        form.addRow(caption(self.tr("No&te to pharmacist"), self.note), self.note)
-        form.addRow(self.tr("Pharmacy"), self.pharmacy_label)
-        form.addRow("", row(self.change_pharmacy))
-        form.addRow("", self.pharmacy_chooser)
-        form.addRow("", self.pharmacy_reason)
-
+        send_row = QHBoxLayout()
+        for widget in (self.override_reason, self.check_button, self.send_button):
+            send_row.addWidget(widget)
         right = QVBoxLayout()
         right.addWidget(self.drug_label)
-        right.addLayout(form)
+        right.addWidget(self.script)
         right.addWidget(self.findings)
-        right.addLayout(row(self.override_reason, self.check_button, self.send_button,
-                            stretch=False))
+        right.addLayout(send_row)
         right.addWidget(self.message)
         right.addStretch(1)
 
@@ -281,25 +160,13 @@ class PrescriptionPane(DraftPane):
         self.drug_search.textChanged.connect(self.drug_search_changed)
         self.drug_results.itemActivated.connect(self._on_drug_chosen)
         self.drug_results.itemClicked.connect(self._on_drug_chosen)
-        for spin in (self.dose, self.quantity):
-            spin.valueChanged.connect(self._on_value_changed)
-        for box in (self.duration, self.days_supply, self.refills):
-            box.valueChanged.connect(self._on_value_changed)
-        for combo in (self.dose_unit, self.frequency, self.quantity_unit):
-            combo.currentIndexChanged.connect(self._on_value_changed)
-        for check in (self.prn, self.substitution):
-            check.toggled.connect(self._on_value_changed)
-        self.note.textChanged.connect(self._on_value_changed)
+        self.script.edited.connect(self._on_value_changed)
         self.override_reason.textChanged.connect(self._on_reason_changed)
-        self.pharmacy_reason.textChanged.connect(self._on_value_changed)
-        self.change_pharmacy.clicked.connect(self._on_change_pharmacy)
-        self.pharmacy_search.textChanged.connect(self.pharmacy_search_changed)
-        self.pharmacy_results.itemActivated.connect(self._on_pharmacy_chosen)
-        self.pharmacy_results.itemClicked.connect(self._on_pharmacy_chosen)
+        self.pharmacy.edited.connect(self._on_value_changed)
+        self.pharmacy.search_changed.connect(self.pharmacy_search_changed)
         self.check_button.clicked.connect(self.check_requested)
         self.send_button.clicked.connect(self.send_requested)
-        self.sent.itemSelectionChanged.connect(self._on_sent_selection)
-        self.cancel_button.clicked.connect(self._on_cancel)
+        self.sent_scripts.cancel_requested.connect(self.cancel_requested)
         for keys in ("Ctrl+Shift+Return", "Ctrl+Shift+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -311,7 +178,7 @@ class PrescriptionPane(DraftPane):
         """A new chart: nothing written, the patient's pharmacy preselected, no scripts."""
         self._quiet += 1
         try:
-            self._chosen_pharmacy = chosen_pharmacy
+            self.pharmacy.set_patient_choice(chosen_pharmacy)
             self._pending = None
             self.message_id = None
             self.drug_search.clear()
@@ -328,16 +195,9 @@ class PrescriptionPane(DraftPane):
         """The script being written as its draft: {} when no drug is chosen."""
         if self._drug is None:
             return {}
-        pharmacy = self._pharmacy or {}
+        pharmacy = self.pharmacy.pharmacy() or {}
         values = {
-            "dose": str(_decimal(self.dose.value())), "dose_unit": self.dose_unit.currentText(),
-            "frequency": str(self.frequency.currentData()), "prn": str(self.prn.isChecked()),
-            "duration_days": str(self.duration.value()),
-            "quantity": str(_decimal(self.quantity.value())),
-            "quantity_unit": self.quantity_unit.currentText(),
-            "days_supply": str(self.days_supply.value()), "refills": str(self.refills.value()),
-            "substitution_allowed": str(self.substitution.isChecked()),
-            "note": self.note.text(), "override_reason": self.override_reason.text(),
+            **self.script.values(), "override_reason": self.override_reason.text(),
             "pharmacy_reason": self.pharmacy_reason.text(),
             **{f"pharmacy_{key}": str(pharmacy.get(key, ""))
                for key in ("ncpdp_id", "name", "address", "city")},
@@ -370,19 +230,7 @@ class PrescriptionPane(DraftPane):
                 return
             self._loading = True
             try:
-                self.dose.setValue(float(values.get("dose", drug.sig.dose)))
-                self.dose_unit.setCurrentText(str(values.get("dose_unit", drug.sig.dose_unit)))
-                index = self.frequency.findData(values.get("frequency", drug.sig.frequency))
-                self.frequency.setCurrentIndex(max(index, 0))
-                self.prn.setChecked(values.get("prn") == "True")
-                self.duration.setValue(int(values.get("duration_days") or 0))
-                self.quantity.setValue(float(values.get("quantity", drug.quantity)))
-                self.quantity_unit.setCurrentText(str(values.get("quantity_unit",
-                                                                 drug.quantity_unit)))
-                self.days_supply.setValue(int(values.get("days_supply") or drug.days_supply))
-                self.refills.setValue(int(values.get("refills") or 0))
-                self.substitution.setChecked(values.get("substitution_allowed") != "False")
-                self.note.setText(str(values.get("note", "")))
+                self.script.restore(values, drug)
                 self.override_reason.setText(str(values.get("override_reason", "")))
                 self.pharmacy_reason.setText(str(values.get("pharmacy_reason", "")))
             except (TypeError, ValueError):  # the rest keeps the drug's defaults
@@ -413,29 +261,10 @@ class PrescriptionPane(DraftPane):
         self._drug = drug
         self._loading = True
         try:
-            enabled = drug is not None
-            for widget in (self.dose, self.dose_unit, self.frequency, self.prn, self.duration,
-                           self.quantity, self.quantity_unit, self.days_supply, self.refills,
-                           self.substitution, self.note):
-                widget.setEnabled(enabled)
-            if drug is None:
-                self.drug_label.setText(self.tr("No drug chosen yet."))
-                self.route_label.setText("")
-                self.sig_text.setText("")
-            else:
-                self.drug_label.setText(f"{drug.name}  (RxNorm {drug.rxcui})")
-                self.dose.setValue(float(drug.sig.dose))
-                self.dose_unit.setCurrentText(drug.sig.dose_unit)
-                self.frequency.setCurrentIndex(self.frequency.findData(drug.sig.frequency))
-                self.prn.setChecked(drug.sig.prn)
-                self.duration.setValue(drug.sig.duration_days or 0)
-                self.route_label.setText(drug.route)
-                self.quantity.setValue(float(drug.quantity))
-                self.quantity_unit.setCurrentText(drug.quantity_unit)
-                self.days_supply.setValue(drug.days_supply)
-                self.refills.setValue(0)
-                self.substitution.setChecked(True)
-                self.note.clear()
+            self.script.set_fields_enabled(drug is not None)
+            self.drug_label.setText(self.tr("No drug chosen yet.") if drug is None
+                                    else f"{drug.name}  (RxNorm {drug.rxcui})")
+            self.script.fill(drug)
             self.override_reason.clear()
             self.message_id = None
         finally:
@@ -448,9 +277,7 @@ class PrescriptionPane(DraftPane):
     def sig(self) -> Sig | None:
         if self._drug is None:
             return None
-        return Sig(dose=_decimal(self.dose.value()), dose_unit=self.dose_unit.currentText(),
-                   route=self._drug.route, frequency=str(self.frequency.currentData()),
-                   duration_days=self.duration.value() or None, prn=self.prn.isChecked())
+        return self.script.sig(self._drug.route)
 
     def set_writable(self, writable: bool) -> None:
         """Whether a new script may be written (not in a signed visit); the visit's scripts
@@ -471,17 +298,13 @@ class PrescriptionPane(DraftPane):
         """The script as the hub takes it (without its message_id)."""
         sig = self.sig()
         assert sig is not None and self._drug is not None, "choose a drug first"
-        pharmacy = self._pharmacy or {}
+        pharmacy = self.pharmacy.pharmacy() or {}
         return {
             "rxcui": self._drug.rxcui,
             "sig": {"dose": str(sig.dose), "dose_unit": sig.dose_unit,
                     "frequency": sig.frequency, "duration_days": sig.duration_days,
                     "prn": sig.prn},
-            "quantity": str(_decimal(self.quantity.value())),
-            "quantity_unit": self.quantity_unit.currentText(),
-            "days_supply": self.days_supply.value(), "refills": self.refills.value(),
-            "substitution_allowed": self.substitution.isChecked(),
-            "note": self.note.text().strip(),
+            **self.script.dispense(),
             "pharmacy_ncpdp_id": str(pharmacy.get("ncpdp_id", "")),
             "pharmacy_change_reason": self.pharmacy_reason.text().strip()
             if self.pharmacy_changed() else "",
@@ -489,30 +312,13 @@ class PrescriptionPane(DraftPane):
         }
 
     def pharmacy_changed(self) -> bool:
-        chosen = (self._chosen_pharmacy or {}).get("ncpdp_id")
-        return (self._pharmacy or {}).get("ncpdp_id") != chosen
+        return self.pharmacy.changed_from_patient_choice()
 
     def show_pharmacy(self, pharmacy: Mapping[str, Any] | None) -> None:
-        self._pharmacy = pharmacy
-        if pharmacy is None:
-            self.pharmacy_label.setText(self.tr("No pharmacy chosen. Change pharmacy to pick "
-                                                "one."))
-        else:
-            mark = "" if not self.pharmacy_changed() else self.tr("  (not the patient's choice)")
-            self.pharmacy_label.setText(
-                f"{pharmacy.get('name', '')} · {pharmacy.get('address', '')}, "
-                f"{pharmacy.get('city', '')} · NCPDP {pharmacy.get('ncpdp_id', '')}{mark}")
-        self.pharmacy_reason.setVisible(pharmacy is not None and self.pharmacy_changed())
-        self._on_value_changed()
+        self.pharmacy.show_pharmacy(pharmacy)
 
     def set_pharmacy_results(self, pharmacies: Sequence[Mapping[str, Any]]) -> None:
-        self.pharmacy_results.clear()
-        for pharmacy in pharmacies:
-            item = QListWidgetItem(f"{pharmacy.get('name', '')} — {pharmacy.get('address', '')}"
-                                   f", {pharmacy.get('city', '')} {pharmacy.get('postal_code', '')}"
-                                   f" · {pharmacy.get('hours', '')}")
-            item.setData(DRUG_ROLE, dict(pharmacy))
-            self.pharmacy_results.addItem(item)
+        self.pharmacy.set_results(pharmacies)
 
     def show_sig_text(self, text: str) -> None:
         self.sig_text.setText(text)
@@ -538,33 +344,10 @@ class PrescriptionPane(DraftPane):
         self.message.setVisible(bool(text))
 
     def show_prescriptions(self, prescriptions: Sequence[Mapping[str, Any]]) -> None:
-        selected = self.selected_prescription()
-        self.sent.setRowCount(0)
-        for rx in prescriptions:
-            row = self.sent.rowCount()
-            self.sent.insertRow(row)
-            status = str(rx.get("status_text", rx.get("status", "")))
-            detail = self.tr("%1 to %2: %3.").replace("%1", str(rx.get("drug", ""))).replace(
-                "%2", str((rx.get("pharmacy") or {}).get("name", ""))).replace("%3", status)
-            if rx.get("reason"):
-                detail += " " + str(rx["reason"])
-            for column, text in enumerate((str(rx.get("drug", "")), status)):
-                item = QTableWidgetItem(text)
-                item.setData(ID_ROLE, rx.get("id"))
-                item.setData(ID_ROLE + 1, bool(rx.get("cancellable")))
-                item.setData(ID_ROLE + 2, detail)
-                item.setToolTip(detail)
-                self.sent.setItem(row, column, item)
-            if rx.get("id") == selected:
-                self.sent.selectRow(row)
-        self._on_sent_selection()
+        self.sent_scripts.show_prescriptions(prescriptions)
 
     def selected_prescription(self) -> str | None:
-        rows = self.sent.selectionModel().selectedRows()
-        if not rows:
-            return None
-        item = self.sent.item(rows[0].row(), 0)
-        return None if item is None else str(item.data(ID_ROLE))
+        return self.sent_scripts.selected()
 
     def clear_after_send(self) -> None:
         """The script went: the pane is ready for the next, and its draft is emptied."""
@@ -573,7 +356,7 @@ class PrescriptionPane(DraftPane):
             self.drug_search.clear()
             self.set_drug(None)
             self.show_findings([])
-            self.show_pharmacy(self._chosen_pharmacy)
+            self.show_pharmacy(self.pharmacy.patient_choice())
             self.pharmacy_reason.clear()
         finally:
             self._quiet -= 1
@@ -591,7 +374,7 @@ class PrescriptionPane(DraftPane):
         if isinstance(drug, Drug):
             self.set_drug(drug)
             self.changed.emit()
-            self.dose.setFocus()
+            self.script.dose.setFocus()
 
     def _on_value_changed(self, *_args: object) -> None:
         if self._loading:
@@ -609,38 +392,13 @@ class PrescriptionPane(DraftPane):
         if not self._quiet and not self._loading and self._drug is not None:
             self.changed.emit()
 
-    def _on_change_pharmacy(self) -> None:
-        self.pharmacy_chooser.show()
-        self.pharmacy_search.setFocus()
-        self.pharmacy_search_changed.emit(self.pharmacy_search.text())
-
-    def _on_pharmacy_chosen(self, item: QListWidgetItem) -> None:
-        pharmacy = item.data(DRUG_ROLE)
-        if isinstance(pharmacy, dict):
-            self.pharmacy_chooser.hide()
-            self.show_pharmacy(pharmacy)
-            if self.pharmacy_changed():
-                self.pharmacy_reason.setFocus()
-
-    def _on_sent_selection(self) -> None:
-        rows = self.sent.selectionModel().selectedRows()
-        item = self.sent.item(rows[0].row(), 0) if rows else None
-        self.cancel_button.setEnabled(bool(item is not None and item.data(ID_ROLE + 1)))
-        if item is None and self.sent.rowCount():  # nothing chosen: the latest script
-            item = self.sent.item(self.sent.rowCount() - 1, 0)
-        self.sent_detail.setText(str(item.data(ID_ROLE + 2)) if item is not None else "")
-
-    def _on_cancel(self) -> None:
-        selected = self.selected_prescription()
-        if selected:
-            self.cancel_requested.emit(selected)
-
     def _on_send_shortcut(self) -> None:
         if self.send_button.isEnabled():
             self.send_requested.emit()
 
     def _update_buttons(self, *_args: object) -> None:
-        ready = self._writable and self._drug is not None and self._pharmacy is not None
+        ready = self._writable and self._drug is not None \
+            and self.pharmacy.pharmacy() is not None
         refused = any(f.blocks for f in self._findings)
         needs_reason = any(not f.blocks for f in self._findings) \
             and not self.override_reason.text().strip()

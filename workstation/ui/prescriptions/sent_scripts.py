@@ -1,0 +1,115 @@
+"""The visit's scripts in the Prescriptions pane: drug and status, the selected one in full."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workstation.ui.widgets.card import plain
+
+ID_ROLE = Qt.ItemDataRole.UserRole  # the script's id; +1 cancellable, +2 the text in full
+
+
+class SentScripts(QWidget):
+    """Each script of the visit with its live status; the selected one (or, with none
+    selected, the latest) spelled out below: pharmacy, status and the network's words.
+
+    Signals:
+        cancel_requested(str): cancel the script with this id.
+    """
+
+    cancel_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = QTableWidget(0, 2)
+        self.table.setWordWrap(False)
+        self.table.setHorizontalHeaderLabels([self.tr("Drug"), self.tr("Status")])
+        self.table.setAccessibleName(self.tr("Prescriptions of this visit"))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.detail = plain("")
+        self.detail.setAccessibleName(self.tr("The selected prescription in full"))
+        # A short table: its preferred height would otherwise push the pane into scrolling at
+        # 1366x768 (the tab's scroll area sizes word-wrapped content by preferred heights).
+        self.table.setMinimumHeight(self.fontMetrics().height() * 4)
+        self.table.setMaximumHeight(self.fontMetrics().height() * 7)
+        self.cancel_button = QPushButton(self.tr("Ca&ncel selected…"))
+        self.cancel_button.setAccessibleName(self.tr("Cancel the selected prescription"))
+        self.cancel_button.setEnabled(False)
+
+        caption = QLabel(self.tr("Sent from this visit"))
+        caption.setBuddy(self.table)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(caption)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.detail)
+        cancel_row = QHBoxLayout()
+        cancel_row.addStretch(1)
+        cancel_row.addWidget(self.cancel_button)
+        layout.addLayout(cancel_row)
+
+        self.table.itemSelectionChanged.connect(self._on_table_selection_changed)
+        self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
+
+    def show_prescriptions(self, prescriptions: Sequence[Mapping[str, Any]]) -> None:
+        selected = self.selected()
+        self.table.setRowCount(0)
+        for rx in prescriptions:
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            status = str(rx.get("status_text", rx.get("status", "")))
+            detail = self.tr("%1 to %2: %3.").replace("%1", str(rx.get("drug", ""))).replace(
+                "%2", str((rx.get("pharmacy") or {}).get("name", ""))).replace("%3", status)
+            if rx.get("reason"):
+                detail += " " + str(rx["reason"])
+            for column, text in enumerate((str(rx.get("drug", "")), status)):
+                item = QTableWidgetItem(text)
+                item.setData(ID_ROLE, rx.get("id"))
+                item.setData(ID_ROLE + 1, bool(rx.get("cancellable")))
+                item.setData(ID_ROLE + 2, detail)
+                item.setToolTip(detail)
+                self.table.setItem(row, column, item)
+            if rx.get("id") == selected:
+                self.table.selectRow(row)
+        self._on_table_selection_changed()
+
+    def selected(self) -> str | None:
+        """The id of the selected script, if one is."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        item = self.table.item(rows[0].row(), 0)
+        return None if item is None else str(item.data(ID_ROLE))
+
+    def _on_table_selection_changed(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        item = self.table.item(rows[0].row(), 0) if rows else None
+        self.cancel_button.setEnabled(bool(item is not None and item.data(ID_ROLE + 1)))
+        if item is None and self.table.rowCount():  # nothing chosen: the latest script
+            item = self.table.item(self.table.rowCount() - 1, 0)
+        self.detail.setText(str(item.data(ID_ROLE + 2)) if item is not None else "")
+
+    def _on_cancel_button_clicked(self) -> None:
+        selected = self.selected()
+        if selected:
+            self.cancel_requested.emit(selected)
