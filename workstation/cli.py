@@ -161,8 +161,9 @@ def _provider_add(args: argparse.Namespace, config) -> int:  # type: ignore[no-u
 
     from workstation.core.people import Provider
     from workstation.hub.auth import hash_password
+    from workstation.storage.accounts import UsernameTaken
     from workstation.storage.database import open_store
-    from workstation.storage.store import UsernameTaken, new_id
+    from workstation.storage.store import new_id
 
     unknown = [c for c in args.service_lines if config.service_line(c) is None]
     if unknown:

@@ -26,6 +26,7 @@ from workstation.core.payment import Payment, PaymentMethod, PaymentStatus
 from workstation.core.people import Patient, Provider
 from workstation.core.visit import IllegalTransition, Visit, VisitKind, VisitState
 from workstation.core.visit_link import new_token
+from workstation.storage.accounts import UsernameTaken
 from workstation.storage.orm import (
     AuditRow,
     IntakeRow,
@@ -34,7 +35,7 @@ from workstation.storage.orm import (
     VisitRow,
     VisitTransitionRow,
 )
-from workstation.storage.store import UsernameTaken, VisitNotFound, VisitStore, day_bounds
+from workstation.storage.store import VisitNotFound, VisitStore, day_bounds
 
 T = TypeVar("T")
 S = VisitState

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from workstation.core.visit import VisitKind, VisitState
 from workstation.core.visit_link import looks_like_token
-from workstation.hub.patient_api import SERVICE
+from workstation.hub.patient_api import PATIENTS
 from workstation.storage.store import VisitDetail
 
 WEB = Path(__file__).with_name("web")
@@ -46,7 +46,7 @@ async def _detail(request: web.Request) -> VisitDetail | None:
     token = request.match_info["token"]
     if not looks_like_token(token):
         return None
-    return await request.app[SERVICE].store_detail(token)
+    return await request.app[PATIENTS].store_detail(token)
 
 
 @routes.get("/v/{token}", name="visit_page")

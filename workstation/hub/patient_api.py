@@ -7,17 +7,23 @@ from aiohttp import web
 from workstation.core.eligibility import EMERGENCY_MESSAGE, RED_FLAGS
 from workstation.core.visit_link import looks_like_token
 from workstation.hub.errors import parse_body
+from workstation.hub.patient_desk import PatientDesk
 from workstation.hub.prescription_api import PRESCRIPTIONS
 from workstation.hub.schemas import CheckInIn, ECheckInIn, EligibilityIn
 from workstation.hub.visit_service import LINK_EXPIRED, VisitService
 
 SERVICE: web.AppKey[VisitService] = web.AppKey("service", VisitService)
+PATIENTS: web.AppKey[PatientDesk] = web.AppKey("patients", PatientDesk)
 
 routes = web.RouteTableDef()
 
 
 def _service(request: web.Request) -> VisitService:
     return request.app[SERVICE]
+
+
+def _desk(request: web.Request) -> PatientDesk:
+    return request.app[PATIENTS]
 
 
 def _token(request: web.Request) -> str:
@@ -29,7 +35,7 @@ def _token(request: web.Request) -> str:
 
 @routes.get("/api/site", name="site")
 async def site(request: web.Request) -> web.Response:
-    return web.json_response(_service(request).site_info())
+    return web.json_response(_desk(request).site_info())
 
 
 @routes.get("/api/conditions", name="conditions")
@@ -51,7 +57,7 @@ async def red_flags(request: web.Request) -> web.Response:
 @routes.post("/api/eligibility", name="eligibility")
 async def eligibility(request: web.Request) -> web.Response:
     body = await parse_body(request, EligibilityIn)
-    decision = _service(request).eligibility(body)
+    decision = _desk(request).eligibility(body)
     return web.json_response({
         "eligible": decision.eligible,
         "outcome": decision.outcome.value,
@@ -74,7 +80,7 @@ async def pharmacies(request: web.Request) -> web.Response:
 @routes.post("/api/checkins", name="checkin")
 async def checkin(request: web.Request) -> web.Response:
     body = await parse_body(request, CheckInIn)
-    visit, token = await _service(request).check_in(body)
+    visit, token = await _desk(request).check_in(body)
     return web.json_response(
         {"visit_id": visit.id, "visit_token": token, "visit_url": f"/v/{token}",
          "kind": visit.kind.value},
@@ -84,10 +90,10 @@ async def checkin(request: web.Request) -> web.Response:
 
 @routes.get("/api/visits/{token}", name="visit_status")
 async def visit_status(request: web.Request) -> web.Response:
-    service = _service(request)
-    detail = await service.detail_for_token(_token(request))
-    await service.viewed_by_patient(detail)
-    status = await service.status(detail)
+    desk = _desk(request)
+    detail = await desk.detail_for_token(_token(request))
+    await desk.viewed_by_patient(detail)
+    status = await desk.status(detail)
     prescriptions = request.app.get(PRESCRIPTIONS)
     if prescriptions is not None:
         status["prescriptions"] = await prescriptions.for_patient_page(detail.visit.id)
@@ -98,14 +104,14 @@ async def visit_status(request: web.Request) -> web.Response:
 async def echeckin(request: web.Request) -> web.Response:
     token = _token(request)
     body = await parse_body(request, ECheckInIn)
-    return web.json_response(await _service(request).echeckin(token, body))
+    return web.json_response(await _desk(request).echeckin(token, body))
 
 
 @routes.post("/api/visits/{token}/begin", name="begin")
 async def begin(request: web.Request) -> web.Response:
-    return web.json_response(await _service(request).begin(_token(request)))
+    return web.json_response(await _desk(request).begin(_token(request)))
 
 
 @routes.post("/api/visits/{token}/cancel", name="patient_cancel")
 async def cancel(request: web.Request) -> web.Response:
-    return web.json_response(await _service(request).patient_cancel(_token(request)))
+    return web.json_response(await _desk(request).patient_cancel(_token(request)))

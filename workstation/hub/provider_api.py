@@ -10,6 +10,7 @@ from workstation.core.people import Provider
 from workstation.hub.auth import bearer_token
 from workstation.hub.errors import ApiError, parse_body
 from workstation.hub.patient_api import SERVICE
+from workstation.hub.provider_accounts import IssuedSession
 from workstation.hub.schemas import (
     AppointmentIn,
     CallEventIn,
@@ -20,7 +21,7 @@ from workstation.hub.schemas import (
     SignOutIn,
     VerifyPasswordIn,
 )
-from workstation.hub.visit_service import IssuedSession, VisitService, entry_json
+from workstation.hub.visit_service import VisitService, entry_json
 from workstation.storage.store import VisitNotFound
 
 routes = web.RouteTableDef()

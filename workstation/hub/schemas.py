@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -14,6 +15,8 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+
+from workstation.core.people import Address, Patient, Sex
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 OptionalShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
@@ -57,6 +60,15 @@ class PatientIn(Strict):
         if value.year < 1900:
             raise ValueError("Enter a date of birth after 1900.")
         return value
+
+    def to_patient(self) -> Patient:
+        """A new patient (a new id) with these details."""
+        a = self.address
+        return Patient(
+            id=str(uuid.uuid4()), given_name=self.given_name, family_name=self.family_name,
+            date_of_birth=self.date_of_birth, sex=Sex(self.sex), phone=self.phone,
+            email=self.email, address=Address(a.line1, a.city, a.state, a.postal_code, a.line2),
+        )
 
 
 class CardIn(Strict):

@@ -30,9 +30,11 @@ from workstation.hub import (
 from workstation.hub.broker import Broker, FanoutBroker
 from workstation.hub.chart_service import ChartService
 from workstation.hub.errors import json_errors
-from workstation.hub.patient_api import SERVICE
+from workstation.hub.patient_api import PATIENTS, SERVICE
+from workstation.hub.patient_desk import PatientDesk
 from workstation.hub.prescription_service import Outbox, PrescriptionService
-from workstation.hub.visit_service import Clock, VisitService, utc_now
+from workstation.hub.provider_accounts import Clock, utc_now
+from workstation.hub.visit_service import VisitService
 from workstation.resource_files import Resources
 from workstation.storage.notify import event_channel_for
 from workstation.storage.prescriptions import PrescriptionStore
@@ -74,6 +76,7 @@ def create_app(
     service = VisitService(store, config, resources, broker,
                            processor or RecordingProcessor(), clock=clock, embedded=embedded)
     app[SERVICE] = service
+    app[PATIENTS] = PatientDesk(service)
     app[chart_api.CHARTS] = ChartService(service)
     prescriptions = PrescriptionService(service, simulator=embedded or config.erx_simulator)
     app[prescription_api.PRESCRIPTIONS] = prescriptions

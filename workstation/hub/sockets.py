@@ -22,7 +22,7 @@ from workstation.core.visit_link import looks_like_token
 from workstation.hub.auth import bearer_token
 from workstation.hub.broker import ProviderSocket
 from workstation.hub.errors import ApiError
-from workstation.hub.patient_api import SERVICE
+from workstation.hub.patient_api import PATIENTS, SERVICE
 from workstation.hub.visit_service import VisitService, entry_json
 
 log = logging.getLogger(__name__)
@@ -160,14 +160,15 @@ async def patient_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE)
     if not await _prepared(ws, request):
         return ws
-    detail = await service.store_detail(token) if looks_like_token(token) else None
+    desk = request.app[PATIENTS]
+    detail = await desk.store_detail(token) if looks_like_token(token) else None
     if detail is None:
         await _close(ws, LINK_GONE, "link expired")
         return ws
     visit_id = detail.visit.id
     service.broker.add_patient(visit_id, ws)
     try:
-        await ws.send_json({"type": "status", **await service.status(detail)})
+        await ws.send_json({"type": "status", **await desk.status(detail)})
         # The video page needs the site's STUN/TURN servers; sent even when there are none.
         await ws.send_json({"type": "rtc",
                             "ice_servers": [dict(s) for s in service.config.ice_servers]})
@@ -175,7 +176,7 @@ async def patient_socket(request: web.Request) -> web.WebSocketResponse:
             kind = message["type"]
             if kind == "signal":
                 data = _signal_data(message)
-                current = await service.store_detail(token)
+                current = await desk.store_detail(token)
                 if current is None:
                     raise Refused(LINK_GONE, "link expired")
                 provider_id = current.visit.provider_id

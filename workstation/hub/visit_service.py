@@ -1,4 +1,4 @@
-"""What the hub does, apart from HTTP: check-in, the queue, claims, appointments, sessions.
+"""What the hub does with visits, apart from HTTP: the queue, claims, calls, appointments.
 
 Database work runs in worker threads (``asyncio.to_thread``); every change that someone is
 waiting to see is pushed through the broker as soon as it is committed.
@@ -9,46 +9,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from workstation.core import eligibility as elig
 from workstation.core.audit import AuditEvent, AuditOutcome
-from workstation.core.intake import CONSENT_TEXT, Intake
 from workstation.core.payment import (
-    CardDetails,
-    Payment,
-    PaymentDeclined,
-    PaymentMethod,
     PaymentProcessor,
-    PaymentStatus,
 )
-from workstation.core.people import Address, Patient, Provider, Sex
+from workstation.core.people import Patient, Provider
 from workstation.core.queue import QueueEntry, estimated_wait_minutes
-from workstation.core.site import WEEKDAYS, SiteConfig
+from workstation.core.site import SiteConfig
 from workstation.core.visit import IllegalTransition, Visit, VisitKind, VisitState
 from workstation.core.visit_link import new_token
-from workstation.hub import auth
 from workstation.hub.broker import Broker
 from workstation.hub.errors import ApiError
+from workstation.hub.provider_accounts import Clock, ProviderAccounts, utc_now
 from workstation.hub.schemas import (
     AppointmentIn,
-    CardIn,
-    CheckInIn,
-    ECheckInIn,
-    EligibilityIn,
-    FirstProviderIn,
-    PatientIn,
 )
 from workstation.resource_files import Resources
-from workstation.storage.store import UsernameTaken, VisitDetail, VisitStore, day_bounds
+from workstation.storage.store import VisitDetail, VisitStore, day_bounds
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 LINK_EXPIRED = ApiError(
     404, "link_expired",
@@ -70,38 +53,20 @@ CALL_EVENTS: dict[str, tuple[VisitState, tuple[VisitState, ...]]] = {
 }
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+class VisitService(ProviderAccounts):
+    """The visits' lives: the queue, claims, calls, appointments and expiry, with every change
+    pushed to whoever waits for it; the providers' accounts come from :class:`ProviderAccounts`
+    and the patient's side is :class:`~workstation.hub.patient_desk.PatientDesk`'s."""
 
-
-MAX_FAILED_PASSWORDS = 5
-PASSWORD_WINDOW = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class IssuedSession:
-    token: str = field(repr=False)
-    expires_at: datetime
-    provider: Provider
-    refresh_token: str | None = field(default=None, repr=False)
-    refresh_expires_at: datetime | None = None
-
-
-class VisitService:
     def __init__(
         self, store: VisitStore, config: SiteConfig, resources: Resources, broker: Broker,
         processor: PaymentProcessor, *, clock: Clock = utc_now, embedded: bool = False,
     ) -> None:
-        self.store = store
-        self.config = config
+        super().__init__(store, config, clock=clock, embedded=embedded)
         self.resources = resources
         self.broker = broker
         self.processor = processor
-        self.clock = clock
-        self.embedded = embedded
         self.condition_names = {c.code: c.name for c in resources.conditions}
-        # Wrong passwords per username (this process), to slow down guessing.
-        self._failed_passwords: dict[str, list[datetime]] = {}
         broker.on_positions_changed = self.push_local_positions
         broker.on_resync = self.resync_local_sockets
 
@@ -115,141 +80,8 @@ class VisitService:
 
     # -- site facts for the patient pages -------------------------------------------------
 
-    def site_info(self) -> dict[str, Any]:
-        now = self.clock()
-        hours = elig.check_hours(self.config, now)
-        return {
-            "site_name": self.config.site_name,
-            "fee": f"{self.config.fee:.2f}",
-            "currency": self.config.currency,
-            "open_now": hours.eligible,
-            "closed_message": None if hours.eligible else hours.message,
-            "next_opening": hours.next_opening.isoformat() if hours.next_opening else None,
-            "hours_text": self.hours_text(),
-            "consent_text": CONSENT_TEXT,
-            "minimum_age": self.config.minimum_age,
-            "promised_wait_minutes": self.config.promised_wait_minutes,
-        }
-
-    def hours_text(self) -> str:
-        """E.g. "Mon–Fri 09:00–18:00 (America/Chicago)": runs of days with the same hours."""
-        days = sorted(self.config.hours.by_weekday.items())
-        runs: list[tuple[int, int, str]] = []
-        for day, (opens, closes) in days:
-            span = f"{opens:%H:%M}–{closes:%H:%M}"
-            if runs and runs[-1][1] == day - 1 and runs[-1][2] == span:
-                runs[-1] = (runs[-1][0], day, span)
-            else:
-                runs.append((day, day, span))
-        if not runs:
-            return "Closed"
-        parts = [
-            (WEEKDAYS[a].title() if a == b else f"{WEEKDAYS[a].title()}–{WEEKDAYS[b].title()}")
-            + f" {span}" for a, b, span in runs
-        ]
-        return "; ".join(parts) + f" ({self.config.time_zone})"
-
-    def eligibility(self, body: EligibilityIn) -> elig.Decision:
-        try:
-            return elig.check_eligibility(
-                config=self.config, conditions=self.resources.conditions,
-                date_of_birth=body.date_of_birth, condition=body.condition,
-                red_flags=body.red_flags, now=self.clock(),
-            )
-        except ValueError as exc:
-            raise ApiError(422, "invalid", str(exc), fields={"red_flags": str(exc)}) from exc
-
-    # -- check-in ---------------------------------------------------------------------------
-
-    async def check_in(self, body: CheckInIn) -> tuple[Visit, str]:
-        """Validate, charge the fee, then write everything in one transaction."""
-        now = self.clock()
-        missing = elig.missing_red_flag_answers(body.red_flags)
-        if missing:
-            raise ApiError(422, "invalid", "Answer every emergency question.",
-                           fields={f"red_flags.{code}": "Answer yes or no." for code in missing})
-        decision = self.eligibility(EligibilityIn(
-            date_of_birth=body.patient.date_of_birth, condition=body.condition,
-            red_flags=body.red_flags))
-        if not decision.eligible:
-            raise ApiError(422, "ineligible", decision.message, outcome=decision.outcome.value,
-                           next_opening=decision.next_opening.isoformat()
-                           if decision.next_opening else None)
-        condition = self.resources.conditions.get(body.condition)
-        assert condition is not None
-        if body.mode == "e_visit" and not condition.e_visit:
-            raise ApiError(422, "invalid", f"{condition.name} is not offered as an E-Visit.",
-                           fields={"mode": "Choose a video visit for this condition."})
-        if self.resources.pharmacy(body.pharmacy_id) is None:
-            raise ApiError(422, "invalid", "Choose a pharmacy from the list.",
-                           fields={"pharmacy_id": "Choose a pharmacy from the list."})
-        visit_id = str(uuid.uuid4())
-        payment = self._charge(visit_id, body.payment, self.config.fee, now)
-        patient = _patient(body.patient)
-        token = new_token()
-        kind = VisitKind.E_VISIT if body.mode == "e_visit" else VisitKind.ON_DEMAND
-        visit = Visit(
-            id=visit_id, kind=kind, state=VisitState.CHECKING_IN, patient_id=patient.id,
-            service_line=condition.service_line, condition=condition.code, created_at=now,
-            link_expires_at=now + timedelta(hours=self.config.link_lifetime_hours),
-        )
-        intake = Intake(
-            visit_id=visit_id, symptoms=body.symptoms, onset=body.onset,
-            allergies=body.allergies, medications=body.medications,
-            red_flags=dict(body.red_flags), consent_telehealth=body.consent_telehealth,
-            callback_phone=body.callback_phone, pharmacy_id=body.pharmacy_id,
-            patient_location_state=body.location_state,
-        )
-        try:
-            created = await asyncio.to_thread(
-                self.store.create_visit, patient=patient, visit=visit, link_token=token,
-                intake=intake, payment=payment, actor=f"patient:{visit_id}",
-                initial_state=VisitState.WAITING,
-            )
-        except Exception:
-            # The charge went through but nothing was written: say so plainly in the log
-            # (reference only, no patient data) so the clinic can refund.
-            log.error("Check-in not saved after payment %s; refund needed",
-                      payment.processor_reference)
-            raise
-        await self._announce_waiting(created)
-        return created, token
-
-    def _charge(self, visit_id: str, card: CardIn, amount: Decimal, now: datetime) -> Payment:
-        details = CardDetails(card.number, card.expiry_month, card.expiry_year, card.holder)
-        method = PaymentMethod(card.method)
-        try:
-            reference = self.processor.charge(amount=amount, currency=self.config.currency,
-                                              method=method, card=details, now=now)
-        except PaymentDeclined as exc:
-            raise ApiError(402, "payment_declined", str(exc)) from exc
-        return Payment(id=str(uuid.uuid4()), visit_id=visit_id, method=method,
-                       card_last4=card.number[-4:], amount=amount,
-                       currency=self.config.currency, status=PaymentStatus.PAID,
-                       processor_reference=reference, paid_at=now)
-
-    # -- the patient's view of their visit ----------------------------------------------------
-
-    async def detail_for_token(self, token: str) -> VisitDetail:
-        detail = await asyncio.to_thread(self.store.visit_detail_by_token, token, self.clock())
-        if detail is None:
-            raise LINK_EXPIRED
-        return detail
-
-    async def store_detail(self, token: str) -> VisitDetail | None:
-        return await asyncio.to_thread(self.store.visit_detail_by_token, token, self.clock())
-
-    async def viewed_by_patient(self, detail: VisitDetail) -> None:
-        await asyncio.to_thread(self.store.audit, AuditEvent(
-            self.clock(), f"patient:{detail.visit.id}", "visit.view", AuditOutcome.SUCCESS,
-            detail.patient.id, detail.visit.id))
-
-    async def status(self, detail: VisitDetail) -> dict[str, Any]:
-        visit = detail.visit
-        position = await asyncio.to_thread(self.store.queue_position, visit)
-        return self._status(detail, position)
-
-    def _status(self, detail: VisitDetail, position: int | None) -> dict[str, Any]:
+    def patient_status(self, detail: VisitDetail, position: int | None) -> dict[str, Any]:
+        """What the patient's page shows of their visit (position given while waiting)."""
         visit = detail.visit
         now = self.clock()
         begin_opens_at = None
@@ -286,188 +118,6 @@ class VisitService:
             "fee": f"{self.config.fee:.2f}",
             "copay": f"{visit.copay:.2f}" if visit.copay is not None else None,
         }
-
-    async def echeckin(self, token: str, body: ECheckInIn) -> dict[str, Any]:
-        detail = await self.detail_for_token(token)
-        visit = detail.visit
-        if visit.kind is not VisitKind.SCHEDULED or visit.state is not VisitState.CHECKING_IN:
-            raise ApiError(409, "not_allowed", "eCheck-in is only for an upcoming appointment.")
-        now = self.clock()
-        payment = None
-        if visit.copay and visit.copay > 0:
-            if body.copay is None:
-                raise ApiError(422, "invalid", "Pay the co-pay to finish eCheck-in.",
-                               fields={"copay": "This is required."})
-            payment = self._charge(visit.id, body.copay, visit.copay, now)
-        await asyncio.to_thread(
-            self.store.complete_echeckin, visit.id, forms=body.forms.model_dump(),
-            insurance=body.insurance.model_dump(), payment=payment, now=now,
-            actor=f"patient:{visit.id}")
-        return await self.status(await self.detail_for_token(token))
-
-    async def begin(self, token: str) -> dict[str, Any]:
-        detail = await self.detail_for_token(token)
-        status = self._status(detail, None)
-        if not status["can_begin"]:
-            raise ApiError(409, "not_ready", status["begin_blocked_reason"]
-                           or "This visit cannot begin now.")
-        visit = await self._transition(detail.visit.id, VisitState.WAITING,
-                                       f"patient:{detail.visit.id}")
-        await self._announce_waiting(visit)
-        return await self.status(await self.detail_for_token(token))
-
-    async def patient_cancel(self, token: str) -> dict[str, Any]:
-        detail = await self.detail_for_token(token)
-        if detail.visit.state not in (VisitState.CHECKING_IN, VisitState.WAITING,
-                                      VisitState.CLAIMED):
-            raise ApiError(409, "not_allowed", "This visit can no longer be cancelled here.")
-        visit = await self._transition(detail.visit.id, VisitState.CANCELLED,
-                                       f"patient:{detail.visit.id}")
-        status = self._status(VisitDetail(visit, detail.patient, detail.provider_name), None)
-        await self.broker.to_patient(visit.id, {"type": "status", **status})
-        return status
-
-    # -- providers --------------------------------------------------------------------------
-
-    async def setup_needed(self) -> bool:
-        return self.embedded and await asyncio.to_thread(self.store.provider_count) == 0
-
-    async def create_first_provider(self, body: FirstProviderIn) -> Provider:
-        if not await self.setup_needed():
-            raise ApiError(403, "forbidden",
-                           "Accounts are created by your administrator "
-                           "(workstation provider add).")
-        unknown = [c for c in body.service_lines if self.config.service_line(c) is None]
-        if unknown:
-            raise ApiError(422, "invalid", "Unknown service line.",
-                           fields={"service_lines": f"Unknown: {', '.join(unknown)}"})
-        return await self.add_provider(body.username, body.display_name, body.password,
-                                       tuple(body.service_lines))
-
-    async def add_provider(self, username: str, display_name: str, password: str,
-                           service_lines: tuple[str, ...], npi: str = "") -> Provider:
-        provider = Provider(str(uuid.uuid4()), username, display_name, service_lines, npi)
-        password_hash = await asyncio.to_thread(auth.hash_password, password)
-        try:
-            return await asyncio.to_thread(self.store.add_provider, provider, password_hash,
-                                           self.clock())
-        except UsernameTaken as exc:
-            raise ApiError(409, "username_taken", str(exc)) from exc
-
-    def _check_attempts(self, username: str, now: datetime) -> None:
-        """Guessing is slowed down: after MAX_FAILED_PASSWORDS wrong passwords for a username
-        within PASSWORD_WINDOW, every attempt is refused until the window has passed."""
-        recent = [t for t in self._failed_passwords.get(username.casefold(), [])
-                  if now - t < PASSWORD_WINDOW]
-        self._failed_passwords[username.casefold()] = recent
-        if len(recent) >= MAX_FAILED_PASSWORDS:
-            wait = max(1, int((recent[0] + PASSWORD_WINDOW - now).total_seconds() // 60) + 1)
-            raise ApiError(429, "too_many_attempts",
-                           f"Too many wrong passwords. Try again in {wait} minutes, or ask "
-                           "your administrator.")
-
-    def _password_failed(self, username: str, now: datetime) -> None:
-        self._failed_passwords.setdefault(username.casefold(), []).append(now)
-
-    async def sign_in(self, username: str, password: str, *, remember: bool = False,
-                      ) -> IssuedSession:
-        now = self.clock()
-        provider = await self.check_credentials(username, password,
-                                                detail="remember" if remember else "")
-        return await self._issue(provider, now, remember=remember)
-
-    async def check_credentials(self, username: str, password: str, *,
-                                action: str = "provider.sign_in", detail: str = "") -> Provider:
-        """The provider with this username and password (audited, slowed after failures)."""
-        now = self.clock()
-        try:
-            self._check_attempts(username, now)
-        except ApiError:
-            await asyncio.to_thread(self.store.audit, AuditEvent(
-                now, "anonymous", action, AuditOutcome.DENIED,
-                detail="too many wrong passwords"))
-            raise
-        account = await asyncio.to_thread(self.store.provider_account, username)
-        ok = await asyncio.to_thread(auth.verify_password,
-                                     account.password_hash if account else None, password)
-        if account is None or not ok or not account.active:
-            self._password_failed(username, now)
-            await asyncio.to_thread(self.store.audit, AuditEvent(
-                now, "anonymous", action, AuditOutcome.DENIED,
-                detail="bad username or password"))
-            raise ApiError(401, "bad_credentials", "The username or password is not right.")
-        self._failed_passwords.pop(username.casefold(), None)
-        if auth.needs_rehash(account.password_hash):
-            new_hash = await asyncio.to_thread(auth.hash_password, password)
-            await asyncio.to_thread(self.store.update_password_hash, account.provider.id,
-                                    new_hash)
-        await asyncio.to_thread(self.store.audit, AuditEvent(
-            now, f"provider:{account.provider.id}", action, AuditOutcome.SUCCESS,
-            detail=detail))
-        return account.provider
-
-    async def refresh(self, refresh_token: str) -> IssuedSession:
-        """"Remember me": a refresh token is spent once for a new session and a new one."""
-        now = self.clock()
-        provider = await asyncio.to_thread(self.store.use_refresh_token, refresh_token, now)
-        if provider is None:
-            await asyncio.to_thread(self.store.audit, AuditEvent(
-                now, "anonymous", "provider.refresh", AuditOutcome.DENIED))
-            raise ApiError(401, "unauthorized", "Your session has ended. Sign in again.")
-        await asyncio.to_thread(self.store.audit, AuditEvent(
-            now, f"provider:{provider.id}", "provider.refresh", AuditOutcome.SUCCESS))
-        return await self._issue(provider, now, remember=True)
-
-    async def _issue(self, provider: Provider, now: datetime, *,
-                     remember: bool) -> IssuedSession:
-        token = auth.new_session_token()
-        expires = await asyncio.to_thread(self.store.create_session, provider.id, token, now,
-                                          timedelta(hours=self.config.session_hours))
-        refresh = refresh_expires = None
-        if remember:
-            refresh = auth.new_session_token()
-            refresh_expires = await asyncio.to_thread(
-                self.store.create_session, provider.id, refresh, now,
-                timedelta(days=self.config.remember_days), kind="refresh")
-        return IssuedSession(token, expires, provider, refresh, refresh_expires)
-
-    async def verify_password(self, provider: Provider, password: str) -> None:
-        """Unlocking a locked workstation: the signed-in provider's own password, audited."""
-        now = self.clock()
-        try:
-            self._check_attempts(provider.username, now)
-        except ApiError:
-            await asyncio.to_thread(self.store.audit, AuditEvent(
-                now, f"provider:{provider.id}", "provider.unlock", AuditOutcome.DENIED,
-                detail="too many wrong passwords"))
-            raise
-        account = await asyncio.to_thread(self.store.provider_account, provider.username)
-        ok = account is not None and await asyncio.to_thread(
-            auth.verify_password, account.password_hash, password)
-        await asyncio.to_thread(self.store.audit, AuditEvent(
-            now, f"provider:{provider.id}", "provider.unlock",
-            AuditOutcome.SUCCESS if ok else AuditOutcome.DENIED))
-        if not ok:
-            self._password_failed(provider.username, now)
-            raise ApiError(401, "bad_credentials", "That password is not right.")
-        self._failed_passwords.pop(provider.username.casefold(), None)
-
-    async def authenticate(self, token: str | None) -> Provider:
-        provider = None
-        if token:
-            provider = await asyncio.to_thread(self.store.session_provider, token, self.clock())
-        if provider is None:
-            raise ApiError(401, "unauthorized", "Your session has ended. Sign in again.")
-        return provider
-
-    async def sign_out(self, token: str, provider: Provider, *,
-                       refresh_token: str | None = None) -> None:
-        """End this session, and "remember me" on this workstation when its token is given."""
-        await asyncio.to_thread(self.store.revoke_session, token)
-        if refresh_token:
-            await asyncio.to_thread(self.store.revoke_session, refresh_token, provider.id)
-        await asyncio.to_thread(self.store.audit, AuditEvent(
-            self.clock(), f"provider:{provider.id}", "provider.sign_out", AuditOutcome.SUCCESS))
 
     async def queue(self, service_lines: set[str] | tuple[str, ...]) -> list[QueueEntry]:
         return await asyncio.to_thread(self.store.queue, sorted(service_lines), self._local_now(),
@@ -510,13 +160,13 @@ class VisitService:
             raise ApiError(409, "not_ready", f"This visit can begin from "
                            f"{self.config.begin_window_minutes} minutes before the appointment.")
         try:
-            waiting = await self._transition(visit_id, VisitState.WAITING,
-                                             f"provider:{provider.id}")
+            waiting = await self.transition(visit_id, VisitState.WAITING,
+                                            f"provider:{provider.id}")
         except ApiError as exc:  # another provider began it a moment ago: the claim decides
             if exc.code != "illegal_transition":
                 raise
             return
-        await self._announce_waiting(waiting)
+        await self.announce_waiting(waiting)
 
     async def claim_next(self, provider: Provider, service_line: str | None, *,
                          e_visit: bool = False) -> Visit:
@@ -533,9 +183,9 @@ class VisitService:
 
     async def release(self, provider: Provider, visit_id: str) -> Visit:
         visit = await self._owned_visit(provider, visit_id)
-        moved = await self._transition(visit.id, VisitState.WAITING, f"provider:{provider.id}",
-                                       expect=(VisitState.CLAIMED,))
-        await self._announce_waiting(moved)
+        moved = await self.transition(visit.id, VisitState.WAITING, f"provider:{provider.id}",
+                                      expect=(VisitState.CLAIMED,))
+        await self.announce_waiting(moved)
         return moved
 
     async def call_event(self, provider: Provider, visit_id: str, event: str) -> Visit:
@@ -549,8 +199,8 @@ class VisitService:
         if visit.state not in sources:
             raise ApiError(409, "illegal_transition",
                            f"The call cannot be {event} while the visit is {visit.state.value}.")
-        moved = await self._transition(visit.id, target, f"provider:{provider.id}",
-                                       expect=sources)
+        moved = await self.transition(visit.id, target, f"provider:{provider.id}",
+                                      expect=sources)
         await self.broker.to_patient(moved.id, {"type": "status", "visit_id": moved.id,
                                                 "state": moved.state.value})
         return moved
@@ -573,7 +223,7 @@ class VisitService:
         if self.config.service_line(body.service_line) is None:
             raise ApiError(422, "invalid", "Unknown service line.",
                            fields={"service_line": "Unknown service line."})
-        patient = _patient(body.patient)
+        patient = body.patient.to_patient()
         token = new_token()
         visit = Visit(
             id=str(uuid.uuid4()), kind=VisitKind.SCHEDULED, state=VisitState.CHECKING_IN,
@@ -615,7 +265,7 @@ class VisitService:
         count = 0
         for visit in stale:
             try:
-                moved = await self._transition(visit.id, VisitState.EXPIRED, "system")
+                moved = await self.transition(visit.id, VisitState.EXPIRED, "system")
             except IllegalTransition:
                 continue  # moved on meanwhile
             count += 1
@@ -624,8 +274,8 @@ class VisitService:
 
     # -- pushing changes ----------------------------------------------------------------------
 
-    async def _transition(self, visit_id: str, target: VisitState, actor: str,
-                          expect: tuple[VisitState, ...] | None = None) -> Visit:
+    async def transition(self, visit_id: str, target: VisitState, actor: str,
+                         expect: tuple[VisitState, ...] | None = None) -> Visit:
         try:
             visit = await asyncio.to_thread(self.store.transition, visit_id, target,
                                             actor=actor, now=self.clock(), expect=expect)
@@ -635,7 +285,7 @@ class VisitService:
             await self._announce_left(visit)
         return visit
 
-    async def _announce_waiting(self, visit: Visit) -> None:
+    async def announce_waiting(self, visit: Visit) -> None:
         entry = await asyncio.to_thread(self.store.queue_entry, visit.id, self._local_now(),
                                         self.condition_name)
         await self.broker.to_service_line(visit.service_line,
@@ -647,7 +297,7 @@ class VisitService:
             "type": "queue.claimed", "visit_id": visit.id, "provider_id": provider.id})
         detail = VisitDetail(visit, await asyncio.to_thread(self._patient_of, visit),
                              provider.display_name)
-        status = self._status(detail, None)
+        status = self.patient_status(detail, None)
         await self.broker.to_patient(visit.id, {"type": "status", **status})
         await self.broker.to_patient(visit.id, {"type": "provider_ready",
                                                 "provider_name": provider.display_name})
@@ -697,11 +347,3 @@ def entry_json(entry: QueueEntry) -> dict[str, Any]:
     data["waiting_since"] = entry.waiting_since.isoformat()
     return data
 
-
-def _patient(body: PatientIn) -> Patient:
-    a = body.address
-    return Patient(
-        id=str(uuid.uuid4()), given_name=body.given_name, family_name=body.family_name,
-        date_of_birth=body.date_of_birth, sex=Sex(body.sex), phone=body.phone,
-        email=body.email, address=Address(a.line1, a.city, a.state, a.postal_code, a.line2),
-    )

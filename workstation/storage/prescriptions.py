@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from workstation.core.audit import AuditEvent
 from workstation.core.prescribing import IN_FLIGHT, MOVES_FROM, PrescriptionRecord, RxStatus
 from workstation.storage.orm import ErxOutboxRow, PharmacyInboxRow, PrescriptionRow
-from workstation.storage.store import VisitStore, _audit_row, new_id
+from workstation.storage.rows import audit_row
+from workstation.storage.store import VisitStore, new_id
 
 QUEUED, SENDING, DELIVERED, FAILED, WITHDRAWN = (
     "queued", "sending", "delivered", "failed", "withdrawn")
@@ -90,7 +91,7 @@ class PrescriptionStore:
                                payload=payload, state=QUEUED, attempts=0, next_attempt_at=now,
                                lease_until=None, last_error="", created_at=now,
                                delivered_at=None))
-            s.add_all(_audit_row(event) for event in audit)
+            s.add_all(audit_row(event) for event in audit)
             s.flush()
             return _record(row)
 
@@ -131,7 +132,7 @@ class PrescriptionStore:
                 .execution_options(synchronize_session=False))
             if not _changed(moved):
                 return None
-            s.add(_audit_row(audit))
+            s.add(audit_row(audit))
             row = s.get(PrescriptionRow, prescription_id)
             assert row is not None
             return _record(row)
@@ -154,7 +155,7 @@ class PrescriptionStore:
                                kind="CancelRx", payload=payload, state=QUEUED, attempts=0,
                                next_attempt_at=now, lease_until=None, last_error="",
                                created_at=now, delivered_at=None))
-            s.add(_audit_row(audit))
+            s.add(audit_row(audit))
             row = s.get(PrescriptionRow, prescription_id)
             assert row is not None
             s.flush()
@@ -179,7 +180,7 @@ class PrescriptionStore:
                 raise StatusChanged(prescription_id)
             row.status, row.status_reason, row.updated_at = RxStatus.WITHDRAWN.value, "", now
             row.revision += 1
-            s.add(_audit_row(audit))
+            s.add(audit_row(audit))
             s.flush()
             return _record(row)
 

@@ -1,0 +1,193 @@
+"""Providers' accounts at the hub: the first account, sign-in (slowed after wrong passwords),
+"remember me", unlocking, sessions and sign-out, each audited."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from workstation.core.audit import AuditEvent, AuditOutcome
+from workstation.core.people import Provider
+from workstation.core.site import SiteConfig
+from workstation.hub import auth
+from workstation.hub.errors import ApiError
+from workstation.hub.schemas import FirstProviderIn
+from workstation.storage.accounts import UsernameTaken
+from workstation.storage.store import VisitStore
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+MAX_FAILED_PASSWORDS = 5
+PASSWORD_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    token: str = field(repr=False)
+    expires_at: datetime
+    provider: Provider
+    refresh_token: str | None = field(default=None, repr=False)
+    refresh_expires_at: datetime | None = None
+
+
+class ProviderAccounts:
+    """Accounts and sessions of the providers; the hub's visit service builds on it."""
+
+    def __init__(self, store: VisitStore, config: SiteConfig, *, clock: Clock = utc_now,
+                 embedded: bool = False) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.embedded = embedded
+        # Wrong passwords per username (this process), to slow down guessing.
+        self._failed_passwords: dict[str, list[datetime]] = {}
+
+    # -- providers --------------------------------------------------------------------------
+
+    async def setup_needed(self) -> bool:
+        return self.embedded and await asyncio.to_thread(self.store.provider_count) == 0
+
+    async def create_first_provider(self, body: FirstProviderIn) -> Provider:
+        if not await self.setup_needed():
+            raise ApiError(403, "forbidden",
+                           "Accounts are created by your administrator "
+                           "(workstation provider add).")
+        unknown = [c for c in body.service_lines if self.config.service_line(c) is None]
+        if unknown:
+            raise ApiError(422, "invalid", "Unknown service line.",
+                           fields={"service_lines": f"Unknown: {', '.join(unknown)}"})
+        return await self.add_provider(body.username, body.display_name, body.password,
+                                       tuple(body.service_lines))
+
+    async def add_provider(self, username: str, display_name: str, password: str,
+                           service_lines: tuple[str, ...], npi: str = "") -> Provider:
+        provider = Provider(str(uuid.uuid4()), username, display_name, service_lines, npi)
+        password_hash = await asyncio.to_thread(auth.hash_password, password)
+        try:
+            return await asyncio.to_thread(self.store.add_provider, provider, password_hash,
+                                           self.clock())
+        except UsernameTaken as exc:
+            raise ApiError(409, "username_taken", str(exc)) from exc
+
+    def _check_attempts(self, username: str, now: datetime) -> None:
+        """Guessing is slowed down: after MAX_FAILED_PASSWORDS wrong passwords for a username
+        within PASSWORD_WINDOW, every attempt is refused until the window has passed."""
+        recent = [t for t in self._failed_passwords.get(username.casefold(), [])
+                  if now - t < PASSWORD_WINDOW]
+        self._failed_passwords[username.casefold()] = recent
+        if len(recent) >= MAX_FAILED_PASSWORDS:
+            wait = max(1, int((recent[0] + PASSWORD_WINDOW - now).total_seconds() // 60) + 1)
+            raise ApiError(429, "too_many_attempts",
+                           f"Too many wrong passwords. Try again in {wait} minutes, or ask "
+                           "your administrator.")
+
+    def _password_failed(self, username: str, now: datetime) -> None:
+        self._failed_passwords.setdefault(username.casefold(), []).append(now)
+
+    async def sign_in(self, username: str, password: str, *, remember: bool = False,
+                      ) -> IssuedSession:
+        now = self.clock()
+        provider = await self.check_credentials(username, password,
+                                                detail="remember" if remember else "")
+        return await self._issue(provider, now, remember=remember)
+
+    async def check_credentials(self, username: str, password: str, *,
+                                action: str = "provider.sign_in", detail: str = "") -> Provider:
+        """The provider with this username and password (audited, slowed after failures)."""
+        now = self.clock()
+        try:
+            self._check_attempts(username, now)
+        except ApiError:
+            await asyncio.to_thread(self.store.audit, AuditEvent(
+                now, "anonymous", action, AuditOutcome.DENIED,
+                detail="too many wrong passwords"))
+            raise
+        account = await asyncio.to_thread(self.store.provider_account, username)
+        ok = await asyncio.to_thread(auth.verify_password,
+                                     account.password_hash if account else None, password)
+        if account is None or not ok or not account.active:
+            self._password_failed(username, now)
+            await asyncio.to_thread(self.store.audit, AuditEvent(
+                now, "anonymous", action, AuditOutcome.DENIED,
+                detail="bad username or password"))
+            raise ApiError(401, "bad_credentials", "The username or password is not right.")
+        self._failed_passwords.pop(username.casefold(), None)
+        if auth.needs_rehash(account.password_hash):
+            new_hash = await asyncio.to_thread(auth.hash_password, password)
+            await asyncio.to_thread(self.store.update_password_hash, account.provider.id,
+                                    new_hash)
+        await asyncio.to_thread(self.store.audit, AuditEvent(
+            now, f"provider:{account.provider.id}", action, AuditOutcome.SUCCESS,
+            detail=detail))
+        return account.provider
+
+    async def refresh(self, refresh_token: str) -> IssuedSession:
+        """"Remember me": a refresh token is spent once for a new session and a new one."""
+        now = self.clock()
+        provider = await asyncio.to_thread(self.store.use_refresh_token, refresh_token, now)
+        if provider is None:
+            await asyncio.to_thread(self.store.audit, AuditEvent(
+                now, "anonymous", "provider.refresh", AuditOutcome.DENIED))
+            raise ApiError(401, "unauthorized", "Your session has ended. Sign in again.")
+        await asyncio.to_thread(self.store.audit, AuditEvent(
+            now, f"provider:{provider.id}", "provider.refresh", AuditOutcome.SUCCESS))
+        return await self._issue(provider, now, remember=True)
+
+    async def _issue(self, provider: Provider, now: datetime, *,
+                     remember: bool) -> IssuedSession:
+        token = auth.new_session_token()
+        expires = await asyncio.to_thread(self.store.create_session, provider.id, token, now,
+                                          timedelta(hours=self.config.session_hours))
+        refresh = refresh_expires = None
+        if remember:
+            refresh = auth.new_session_token()
+            refresh_expires = await asyncio.to_thread(
+                self.store.create_session, provider.id, refresh, now,
+                timedelta(days=self.config.remember_days), kind="refresh")
+        return IssuedSession(token, expires, provider, refresh, refresh_expires)
+
+    async def verify_password(self, provider: Provider, password: str) -> None:
+        """Unlocking a locked workstation: the signed-in provider's own password, audited."""
+        now = self.clock()
+        try:
+            self._check_attempts(provider.username, now)
+        except ApiError:
+            await asyncio.to_thread(self.store.audit, AuditEvent(
+                now, f"provider:{provider.id}", "provider.unlock", AuditOutcome.DENIED,
+                detail="too many wrong passwords"))
+            raise
+        account = await asyncio.to_thread(self.store.provider_account, provider.username)
+        ok = account is not None and await asyncio.to_thread(
+            auth.verify_password, account.password_hash, password)
+        await asyncio.to_thread(self.store.audit, AuditEvent(
+            now, f"provider:{provider.id}", "provider.unlock",
+            AuditOutcome.SUCCESS if ok else AuditOutcome.DENIED))
+        if not ok:
+            self._password_failed(provider.username, now)
+            raise ApiError(401, "bad_credentials", "That password is not right.")
+        self._failed_passwords.pop(provider.username.casefold(), None)
+
+    async def authenticate(self, token: str | None) -> Provider:
+        provider = None
+        if token:
+            provider = await asyncio.to_thread(self.store.session_provider, token, self.clock())
+        if provider is None:
+            raise ApiError(401, "unauthorized", "Your session has ended. Sign in again.")
+        return provider
+
+    async def sign_out(self, token: str, provider: Provider, *,
+                       refresh_token: str | None = None) -> None:
+        """End this session, and "remember me" on this workstation when its token is given."""
+        await asyncio.to_thread(self.store.revoke_session, token)
+        if refresh_token:
+            await asyncio.to_thread(self.store.revoke_session, refresh_token, provider.id)
+        await asyncio.to_thread(self.store.audit, AuditEvent(
+            self.clock(), f"provider:{provider.id}", "provider.sign_out", AuditOutcome.SUCCESS))

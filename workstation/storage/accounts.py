@@ -1,0 +1,112 @@
+"""Providers' accounts and their sessions (access and "remember me" tokens, kept as digests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from workstation.core.audit import AuditEvent, AuditOutcome
+from workstation.core.people import Provider
+from workstation.core.visit_link import token_digest
+from workstation.storage.orm import ProviderRow, ProviderSessionRow
+from workstation.storage.repository import Repository
+from workstation.storage.rows import audit_row, to_provider
+
+
+class UsernameTaken(ValueError):
+    """Another provider already has this username."""
+
+
+@dataclass(frozen=True)
+class ProviderAccount:
+    provider: Provider
+    password_hash: str
+    active: bool
+
+
+class AccountStore(Repository):
+    """Providers and their sessions; the visit store builds on it."""
+
+    def add_provider(self, provider: Provider, password_hash: str, now: datetime) -> Provider:
+        try:
+            with self._sessions.begin() as s:
+                s.add(ProviderRow(
+                    id=provider.id, username=provider.username,
+                    display_name=provider.display_name, password_hash=password_hash,
+                    service_lines=list(provider.service_lines), npi=provider.npi, active=True,
+                    created_at=now))
+                s.add(audit_row(AuditEvent(now, "system", "provider.create",
+                                            AuditOutcome.SUCCESS, detail=provider.id)))
+        except IntegrityError as exc:
+            raise UsernameTaken(f"The username {provider.username!r} is taken.") from exc
+        return provider
+
+    def provider_count(self) -> int:
+        with self._sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(ProviderRow)) or 0)
+
+    def provider_account(self, username: str) -> ProviderAccount | None:
+        with self._sessions() as s:
+            row = s.scalars(
+                select(ProviderRow).where(ProviderRow.username == username)
+            ).one_or_none()
+            return ProviderAccount(to_provider(row), row.password_hash, row.active) if row else None
+
+    def provider(self, provider_id: str) -> Provider | None:
+        with self._sessions() as s:
+            row = s.get(ProviderRow, provider_id)
+            return to_provider(row) if row else None
+
+    def update_password_hash(self, provider_id: str, password_hash: str) -> None:
+        with self._sessions.begin() as s:
+            row = s.get(ProviderRow, provider_id)
+            if row is not None:
+                row.password_hash = password_hash
+
+    def create_session(self, provider_id: str, token: str, now: datetime,
+                       lifetime: timedelta, *, kind: str = "access") -> datetime:
+        expires = now + lifetime
+        with self._sessions.begin() as s:
+            s.add(ProviderSessionRow(token_digest=token_digest(token), provider_id=provider_id,
+                                     created_at=now, expires_at=expires, revoked=False,
+                                     kind=kind))
+        return expires
+
+    def use_refresh_token(self, token: str, now: datetime) -> Provider | None:
+        """Spend a "remember me" token: valid once; the caller issues the next one."""
+        with self._sessions.begin() as s:
+            result = s.execute(
+                update(ProviderSessionRow)
+                .where(ProviderSessionRow.token_digest == token_digest(token),
+                       ProviderSessionRow.kind == "refresh",
+                       ProviderSessionRow.revoked.is_(False),
+                       ProviderSessionRow.expires_at > now)
+                .values(revoked=True))
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            row = s.get(ProviderSessionRow, token_digest(token))
+            assert row is not None
+            provider = s.get(ProviderRow, row.provider_id)
+            if provider is None or not provider.active:
+                return None
+            return to_provider(provider)
+
+    def session_provider(self, token: str, now: datetime) -> Provider | None:
+        with self._sessions() as s:
+            row = s.get(ProviderSessionRow, token_digest(token))
+            if row is None or row.revoked or row.expires_at <= now or row.kind != "access":
+                return None
+            provider = s.get(ProviderRow, row.provider_id)
+            if provider is None or not provider.active:
+                return None
+            return to_provider(provider)
+
+    def revoke_session(self, token: str, provider_id: str | None = None) -> None:
+        """Revoke a token (only one of ``provider_id``'s, when given)."""
+        with self._sessions.begin() as s:
+            row = s.get(ProviderSessionRow, token_digest(token))
+            if row is not None and provider_id in (None, row.provider_id):
+                row.revoked = True
