@@ -34,7 +34,7 @@ from workstation.ui.worklists.queue_view import QueueView
 from workstation.ui.worklists.schedule_view import ScheduleView
 
 if TYPE_CHECKING:  # loaded after the first paint
-    from workstation.client.hub_client import ProviderSession
+    from workstation.client.hub_answers import ProviderSession
     from workstation.core.queue import QueueEntry
     from workstation.hub.server import RunningHub
     from workstation.storage.draft_cache import DraftCache

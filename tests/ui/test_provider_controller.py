@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from tests.ui.conftest import FakeClock
 from tests.ui.queue_entries import waiting
 from workstation.client import hub_events as ev
-from workstation.client.hub_client import Claim, HubError, ProviderSession, SetupStatus
+from workstation.client.hub_answers import Claim, HubError, ProviderSession, SetupStatus
 from workstation.core.people import Provider, ServiceLine
 from workstation.core.queue import QueueEntry
 from workstation.ui.shell.main_window import MainWindow

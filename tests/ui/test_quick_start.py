@@ -13,7 +13,7 @@ from tests.hub_fixtures import PASSWORD, Clock
 from tests.ui.conftest import run
 from tests.ui.test_provider_controller_hub import check_in
 from workstation import app as workstation_app
-from workstation.client.hub_client import ProviderSession
+from workstation.client.hub_answers import ProviderSession
 from workstation.hub.server import RunningHub
 from workstation.ui.shell.main_window import MainWindow
 from workstation.ui.shell.provider_session import ProviderController

@@ -8,7 +8,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.hub_fixtures import PASSWORD, Clock
 from tests.ui.conftest import run
-from workstation.client.hub_client import ProviderSession
+from workstation.client.hub_answers import ProviderSession
 from workstation.hub.server import RunningHub
 from workstation.ui.shell.main_window import MainWindow
 from workstation.ui.shell.provider_session import ProviderController

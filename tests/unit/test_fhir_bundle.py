@@ -23,14 +23,12 @@ from workstation.core.charting import (
 from workstation.core.eligibility import RED_FLAGS
 from workstation.core.fhir_bundle import (
     ICD10CM,
-    NCPDP,
-    NPI,
     RXNORM,
     MedicationOrder,
-    PharmacyRef,
     bundle_json,
     visit_bundle,
 )
+from workstation.core.fhir_people import NCPDP, NPI, PharmacyRef
 from workstation.core.intake import CONSENT_TEXT, Intake
 from workstation.core.people import Address, Patient, Provider, Sex
 from workstation.core.visit import Visit, VisitKind, VisitState

@@ -13,7 +13,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from workstation.client.hub_client import HubClient, HubError
+from workstation.client.hub_answers import HubError
+from workstation.client.hub_client import HubClient
 from workstation.client.hub_events import (
     ConnectionChanged,
     HubEvent,

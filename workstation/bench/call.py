@@ -14,34 +14,26 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import shutil
 import statistics
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from workstation.bench import processes
-from workstation.bench.chromium import CHROMIUM, CHROMIUM_ARGS
-from workstation.bench.hub_fanout import ServerProcess, checkin_body
-from workstation.bench.hub_process import PASSWORD
-from workstation.bench.probe_env import FOLDER_ENV, TOKEN_ENV
+from workstation.bench.call_parties import (
+    REMOTE_SIZE,
+    SETTLE_LIMIT_S,
+    BenchBrowser,
+    BenchHub,
+    WorkstationProbe,
+    patient_ready,
+    settle,
+    until,
+)
+from workstation.bench.chromium import CHROMIUM
 from workstation.bench.stats import Figure
 
-HARNESS = Path(__file__).with_name("browser_harness.js").read_text(encoding="utf-8")
-PROBE = [sys.executable, "-m", "workstation.ui.probes.call_probe"]
 WARM_UP_S = 2.0
-RESULT_LIMIT = 256 * 1024 * 1024  # a soak's RESULT line holds every sample of an hour
-SETTLE_LIMIT_S = 45.0  # the senders' bandwidth estimates ramp up to the full size in this
-REMOTE_SIZE = ("(() => { const v = document.getElementById('remote_video');"
-               " return [v.videoWidth, v.videoHeight]; })()")
-READY = "Your provider is ready"
-
 
 @dataclass
 class CallRun:
@@ -60,99 +52,6 @@ class CallRun:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
-class _Hub:
-    def __init__(self) -> None:
-        self.process = ServerProcess("hub", "2")
-        self.url = self.process.url
-        self.http = aiohttp.ClientSession()
-
-    async def sign_in(self, username: str) -> dict[str, Any]:
-        async with self.http.post(f"{self.url}/api/auth/sign-in", json={
-                "username": username, "password": PASSWORD, "remember": True}) as r:
-            if r.status != 200:
-                raise RuntimeError(f"Bench sign-in failed: HTTP {r.status}")
-            return dict(await r.json())
-
-    async def check_in(self) -> dict[str, Any]:
-        async with self.http.post(f"{self.url}/api/checkins", json=checkin_body(0)) as r:
-            if r.status != 201:
-                raise RuntimeError(f"Bench check-in failed: HTTP {r.status}")
-            return dict(await r.json())
-
-    async def claim(self, token: str, visit_id: str) -> None:
-        async with self.http.post(f"{self.url}/api/visits/{visit_id}/claim",
-                                  headers={"Authorization": f"Bearer {token}"}) as r:
-            if r.status != 200:
-                raise RuntimeError(f"Bench claim failed: HTTP {r.status}")
-
-    async def close(self) -> None:
-        await self.http.close()
-        self.process.stop()
-
-
-class _Browser:
-    """A Chromium of its own (so its processes' CPU is its own)."""
-
-    def __init__(self, playwright: Any) -> None:
-        self._playwright = playwright
-        self.browser: Any = None
-        self.root = 0
-
-    async def start(self) -> None:
-        before = processes.chromium_browsers()
-        self.browser = await self._playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        for _ in range(20):
-            new = processes.chromium_browsers() - before
-            if new:
-                # One new browser process; should another appear meanwhile, the biggest tree.
-                self.root = max(new, key=lambda pid: len(processes.tree(pid)))
-                return
-            await asyncio.sleep(0.05)
-        raise RuntimeError("Could not tell which processes are the new Chromium's.")
-
-    def usage(self) -> processes.Usage:
-        return processes.usage(processes.tree(self.root))
-
-    async def page(self, url: str, width: int, height: int) -> Any:
-        context = await self.browser.new_context(viewport={"width": 1366, "height": 768})
-        await context.add_init_script(
-            f"window.__benchConfig = {json.dumps({'width': width, 'height': height, 'fps': 30})};")
-        await context.add_init_script(HARNESS)
-        page = await context.new_page()
-        await page.goto(url)
-        return page
-
-    async def close(self) -> None:
-        if self.browser is not None:
-            await self.browser.close()
-
-
-async def _until(page: Any, script: str, timeout: float = 20.0) -> None:
-    """Poll ``script`` in the page (the pages' CSP rules out Playwright's eval-based wait)."""
-    deadline = time.perf_counter() + timeout
-    while not await page.evaluate(script):
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"Timed out in the benchmark waiting for: {script}")
-        await asyncio.sleep(0.01)
-
-
-async def _settle(sizes: Any, width: int, height: int) -> float:
-    """Seconds until both sides receive ``width``×``height`` (the senders start low and raise
-    the resolution as their bandwidth estimate grows), or NaN after SETTLE_LIMIT_S."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < SETTLE_LIMIT_S:
-        if all(tuple(s) == (width, height) for s in await sizes()):
-            return time.perf_counter() - started
-        await asyncio.sleep(0.25)
-    return math.nan
-
-
-async def _patient_ready(page: Any) -> None:
-    await _until(page, f"document.getElementById('call_status').textContent"
-                       f".includes({json.dumps(READY)})")
-
-
 def _median(values: list[float]) -> float | None:
     """A diagnostic's median for the notes (None when there were no samples)."""
     return round(statistics.median(values), 1) if values else None
@@ -164,76 +63,22 @@ def _delta(after: dict[str, Any], before: dict[str, Any], side: str, key: str) -
     return float((a.get(key) or 0) - (b.get(key) or 0))
 
 
-class _Probe:
-    """The workstation, in its own process (see ``workstation.ui.probes.call_probe``)."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, folder: str) -> None:
-        self.proc = proc
-        self.folder = folder
-
-    @classmethod
-    async def start(cls, hub: _Hub, width: int, height: int) -> _Probe:
-        token = (await hub.sign_in("bench0"))["refresh_token"]
-        folder = tempfile.mkdtemp(prefix="ws-call-probe-")
-        env = {**os.environ, TOKEN_ENV: token, FOLDER_ENV: folder,
-               "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
-        proc = await asyncio.create_subprocess_exec(
-            *PROBE, hub.url, str(width), str(height), env=env, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-            limit=RESULT_LIMIT)
-        return cls(proc, folder)
-
-    async def expect(self, prefix: str, timeout: float = 60.0) -> str:
-        assert self.proc.stdout is not None
-        while True:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
-            if not line:
-                raise RuntimeError(f"The call probe stopped before {prefix}.")
-            text = line.decode().strip()
-            if text.startswith(prefix):
-                return text[len(prefix):].strip()
-
-    async def size(self) -> tuple[int, int]:
-        await self.send("SIZE")
-        width, height = (await self.expect("SIZE")).split()
-        return int(width), int(height)
-
-    async def send(self, command: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(f"{command}\n".encode())
-        await self.proc.stdin.drain()
-
-    async def stop(self) -> None:
-        try:
-            await self.send("END")
-            await asyncio.wait_for(self.proc.wait(), 15)
-        except (TimeoutError, ConnectionError):
-            self.proc.kill()
-            await self.proc.wait()
-        finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-    @property
-    def rss_mb(self) -> float:
-        return processes.usage({self.proc.pid}).rss_mb
-
-
-async def workstation_call(hub: _Hub, patient: _Browser, width: int, height: int,
+async def workstation_call(hub: BenchHub, patient: BenchBrowser, width: int, height: int,
                            seconds: float, *, on_sample: Any = None) -> CallRun:
     visit = await hub.check_in()
     page = await patient.page(f"{hub.url}/v/{visit['visit_token']}/video", width, height)
-    probe = await _Probe.start(hub, width, height)
+    probe = await WorkstationProbe.start(hub, width, height)
     try:
         await probe.expect("CLAIMED")
-        await _patient_ready(page)
+        await patient_ready(page)
         await probe.send("START")
         setup = float(await probe.expect("FIRST_FRAME"))
-        await _until(page, "window.__bench.presented > 0")
+        await until(page, "window.__bench.presented > 0")
 
         async def sizes() -> list[tuple[int, int]]:
             return [await probe.size(), tuple(await page.evaluate(REMOTE_SIZE))]
 
-        full_size = await _settle(sizes, width, height)
+        full_size = await settle(sizes, width, height)
         await asyncio.sleep(WARM_UP_S)
         before = await page.evaluate("window.__bench.collect()")
         await page.evaluate("window.__bench.reset()")
@@ -268,7 +113,7 @@ async def workstation_call(hub: _Hub, patient: _Browser, width: int, height: int
                / theirs["seconds"]})
 
 
-async def browser_call(hub: _Hub, patient: _Browser, provider: _Browser, width: int,
+async def browser_call(hub: BenchHub, patient: BenchBrowser, provider: BenchBrowser, width: int,
                        height: int, seconds: float) -> CallRun:
     visit = await hub.check_in()
     session = await hub.sign_in("bench1")
@@ -278,16 +123,16 @@ async def browser_call(hub: _Hub, patient: _Browser, provider: _Browser, width: 
         f"{hub.url}/provider-test#visit={visit['visit_id']}&token={session['token']}",
         width, height)
     try:
-        await _patient_ready(page)
-        await _until(doctor, "!document.getElementById('start_button').disabled")
+        await patient_ready(page)
+        await until(doctor, "!document.getElementById('start_button').disabled")
         await doctor.click("#start_button")
-        await _until(doctor, "window.__bench.firstFrameAt !== null")
-        await _until(page, "window.__bench.presented > 0")
+        await until(doctor, "window.__bench.firstFrameAt !== null")
+        await until(page, "window.__bench.presented > 0")
 
         async def sizes() -> list[tuple[int, int]]:
             return [tuple(await p.evaluate(REMOTE_SIZE)) for p in (page, doctor)]
 
-        full_size = await _settle(sizes, width, height)
+        full_size = await settle(sizes, width, height)
         await asyncio.sleep(WARM_UP_S)
         before = await doctor.evaluate("window.__bench.collect()")
         setup = before["firstFrameMs"]
@@ -345,12 +190,12 @@ async def _measure(runs: int, sizes: tuple[tuple[int, int], ...], seconds: float
 
     need_chromium()
 
-    hub = _Hub()
+    hub = BenchHub()
     figures: list[Figure] = []
     notes: list[str] = []
     try:
         async with async_playwright() as pw:
-            patient, provider = _Browser(pw), _Browser(pw)
+            patient, provider = BenchBrowser(pw), BenchBrowser(pw)
             await patient.start()
             await provider.start()
             try:
@@ -436,10 +281,10 @@ async def _soak(minutes: float) -> Figure:
 
     need_chromium()
 
-    hub = _Hub()
+    hub = BenchHub()
     samples: list[float] = []
 
-    async def sample(probe: _Probe, seconds: float) -> None:
+    async def sample(probe: WorkstationProbe, seconds: float) -> None:
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
             samples.append(probe.rss_mb)
@@ -448,7 +293,7 @@ async def _soak(minutes: float) -> Figure:
 
     try:
         async with async_playwright() as pw:
-            patient = _Browser(pw)
+            patient = BenchBrowser(pw)
             await patient.start()
             try:
                 await workstation_call(hub, patient, 1280, 720, minutes * 60, on_sample=sample)

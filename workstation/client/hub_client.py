@@ -13,13 +13,22 @@ import logging
 import random
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
 
+from workstation.client.hub_answers import (
+    Claim,
+    HubError,
+    ProviderSession,
+    SetupStatus,
+    claim_from,
+    error_from,
+    json_or_none,
+    provider_from,
+)
 from workstation.client.hub_events import (
     ConnectionChanged,
     HubEvent,
@@ -39,59 +48,6 @@ HEARTBEAT = 20.0
 NOT_SIGNED_IN = 4401
 
 SESSION_ENDED = "Your session has ended. Sign in again."
-
-
-class HubError(Exception):
-    """The hub refused a request, or could not be reached.
-
-    Attributes:
-        status: the HTTP status, or 0 when the hub could not be reached at all.
-        code: the hub's snake_case error code (``already_claimed``, ``unreachable``, ...).
-        message: text to show the provider as it is.
-        fields: per-field messages for a form, when the hub gave them.
-        missing: what a note still lacks, when signing was refused as incomplete.
-    """
-
-    def __init__(self, status: int, code: str, message: str,
-                 fields: Mapping[str, str] | None = None,
-                 missing: Sequence[str] = (),
-                 details: Mapping[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.fields: Mapping[str, str] = dict(fields or {})
-        self.missing = tuple(missing)  # what a note still lacks before it can be signed
-        # The rest of the hub's error: a prescription's findings or missing fields.
-        self.details: Mapping[str, Any] = dict(details or {})
-
-    def __repr__(self) -> str:
-        return f"HubError({self.status}, {self.code!r}, {self.message!r})"
-
-
-@dataclass(frozen=True)
-class ProviderSession:
-    """A signed-in provider: the bearer token and who it belongs to."""
-
-    token: str = field(repr=False)
-    expires_at: datetime
-    provider: Provider
-    # "Remember me": spent once at the next start for a new session (and a new one of these).
-    refresh_token: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class SetupStatus:
-    needs_first_provider: bool
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The hub's answer to a won claim."""
-
-    visit_id: str
-    state: str
-    provider_id: str
 
 
 def default_backoff(attempt: int) -> float:
@@ -166,7 +122,7 @@ class HubClient:
         body = await self._request("POST", "/api/setup/first-provider", auth=False, json_body={
             "username": username, "display_name": display_name, "password": password,
             "service_lines": list(service_lines)})
-        return _provider(body["provider"])
+        return provider_from(body["provider"])
 
     async def sign_in(self, username: str, password: str, *,
                       remember: bool = False) -> ProviderSession:
@@ -190,7 +146,7 @@ class HubClient:
         refresh = body.get("refresh_token")
         session = ProviderSession(token=str(body["token"]),
                                   expires_at=datetime.fromisoformat(body["expires_at"]),
-                                  provider=_provider(body["provider"]),
+                                  provider=provider_from(body["provider"]),
                                   refresh_token=str(refresh) if refresh else None)
         self._token = session.token
         self._refresh_token = session.refresh_token
@@ -223,7 +179,7 @@ class HubClient:
 
     async def claim(self, visit_id: str) -> Claim:
         body = await self._request("POST", f"/api/visits/{_segment(visit_id)}/claim")
-        return _claim(body)
+        return claim_from(body)
 
     async def claim_next(self, service_line: str | None = None, *,
                          e_visit: bool = False) -> Claim:
@@ -231,7 +187,7 @@ class HubClient:
         if e_visit:
             payload["e_visit"] = True
         body = await self._request("POST", "/api/queue/claim-next", json_body=payload)
-        return _claim(body)
+        return claim_from(body)
 
     async def release(self, visit_id: str) -> None:
         await self._request("POST", f"/api/visits/{_segment(visit_id)}/release")
@@ -425,9 +381,9 @@ class HubClient:
                     ssl=self._ssl, timeout=self._timeout) as response:
                 if as_text and response.status < 400:
                     return await response.text()
-                body = await _json_or_none(response)
+                body = await json_or_none(response)
                 if response.status >= 400:
-                    raise _error(response.status, body)
+                    raise error_from(response.status, body)
                 return body
         except TimeoutError as exc:
             raise HubError(0, "timeout", "The hub did not answer in time. Check the network "
@@ -447,46 +403,6 @@ def _decode(data: str) -> HubEvent | None:
         return None
 
 
-async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
-    if response.status == 204 or response.content_type != "application/json":
-        return None
-    try:
-        return await response.json()
-    except (json.JSONDecodeError, aiohttp.ContentTypeError):
-        return None
-
-
-_FALLBACK_MESSAGES = {
-    401: "Sign in first.",
-    403: "You are not allowed to do this.",
-    404: "The hub does not know this address; it may be a different version.",
-}
-
-
-def _error(status: int, body: Any) -> HubError:
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return HubError(status, "http_error", _FALLBACK_MESSAGES.get(
-            status, f"The hub answered with an error (HTTP {status}). Try again."))
-    fields = error.get("fields")
-    return HubError(
-        status, str(error.get("code", "error")),
-        str(error.get("message") or _FALLBACK_MESSAGES.get(
-            status, f"The hub answered with an error (HTTP {status}). Try again.")),
-        {str(k): str(v) for k, v in fields.items()} if isinstance(fields, dict) else None,
-        [str(m) for m in error.get("missing") or ()] if isinstance(error.get("missing"), list)
-        else (),
-        {k: v for k, v in error.items() if k in ("findings", "problems")})
-
-
-def _provider(data: Mapping[str, Any]) -> Provider:
-    return Provider(id=str(data["id"]), username=str(data["username"]),
-                    display_name=str(data["display_name"]),
-                    service_lines=tuple(str(s) for s in data["service_lines"]))
-
-
-def _claim(data: Mapping[str, Any]) -> Claim:
-    return Claim(str(data["visit_id"]), str(data["state"]), str(data.get("provider_id", "")))
 
 
 def _segment(visit_id: str) -> str:

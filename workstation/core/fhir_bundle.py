@@ -22,14 +22,12 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from fhir.resources.R4B.address import Address as FhirAddress
 from fhir.resources.R4B.annotation import Annotation
 from fhir.resources.R4B.bundle import Bundle, BundleEntry
 from fhir.resources.R4B.careplan import CarePlan, CarePlanActivity
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.coding import Coding
 from fhir.resources.R4B.condition import Condition
-from fhir.resources.R4B.contactpoint import ContactPoint
 from fhir.resources.R4B.dosage import Dosage
 from fhir.resources.R4B.duration import Duration
 from fhir.resources.R4B.encounter import (
@@ -38,17 +36,13 @@ from fhir.resources.R4B.encounter import (
     EncounterHospitalization,
     EncounterParticipant,
 )
-from fhir.resources.R4B.humanname import HumanName
 from fhir.resources.R4B.identifier import Identifier
 from fhir.resources.R4B.medicationrequest import (
     MedicationRequest,
     MedicationRequestDispenseRequest,
     MedicationRequestSubstitution,
 )
-from fhir.resources.R4B.organization import Organization
-from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.period import Period
-from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.questionnaireresponse import (
     QuestionnaireResponse,
@@ -65,14 +59,19 @@ from workstation.core.charting import (
     Disposition,
     SignedNote,
 )
+from workstation.core.fhir_people import (
+    PharmacyRef,
+    nonblank,
+    patient_resource,
+    pharmacy_resource,
+    practitioner_resource,
+)
 from workstation.core.intake import CONSENT_TEXT, Intake
-from workstation.core.people import Patient, Provider, Sex
+from workstation.core.people import Patient, Provider
 from workstation.core.visit import Visit
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-NPI = "http://hl7.org/fhir/sid/us-npi"
-NCPDP = "http://terminology.hl7.org/NamingSystem/NCPDPProviderIdentificationNumber"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 DIAGNOSIS_ROLE = "http://terminology.hl7.org/CodeSystem/diagnosis-role"
@@ -84,8 +83,6 @@ UCUM = "http://unitsofmeasure.org"
 
 # Fixed, so the same ids always give the same entry UUIDs.
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:workstation:fhir-bundle")
-
-_GENDER = {Sex.FEMALE: "female", Sex.MALE: "male", Sex.OTHER: "other", Sex.UNKNOWN: "unknown"}
 
 # Only where a discharge-disposition code says the same thing; the text always says it in full.
 _DISPOSITION_CODE = {
@@ -112,20 +109,6 @@ class MedicationOrder:
     refills: int
     substitution_allowed: bool
     written_on: date
-
-
-@dataclass(frozen=True)
-class PharmacyRef:
-    """The pharmacy the patient chose."""
-
-    ncpdp_id: str
-    npi: str
-    name: str
-    phone: str
-    address_line: str
-    city: str
-    state: str
-    postal_code: str
 
 
 def visit_bundle(*, patient: Patient, visit: Visit, intake: Intake | None, note: SignedNote,
@@ -174,11 +157,11 @@ def _build(*, patient: Patient, visit: Visit, intake: Intake | None, note: Signe
                  encounter=_ref(encounter_url), provider_id=provider.id)
 
     entries: list[tuple[str, Resource]] = [
-        (patient_url, _patient(patient)),
-        (practitioner_url, _practitioner(provider)),
+        (patient_url, patient_resource(patient)),
+        (practitioner_url, practitioner_resource(provider)),
     ]
     if pharmacy and pharmacy_url:
-        entries.append((pharmacy_url, _pharmacy(pharmacy)))
+        entries.append((pharmacy_url, pharmacy_resource(pharmacy)))
     entries.append((encounter_url, _encounter(visit, note, refs, condition_name, condition_urls)))
     entries += [(url, _condition(d, note, refs))
                 for url, d in zip(condition_urls, note.content.diagnoses, strict=True)]
@@ -238,11 +221,6 @@ def _ref(url: str) -> Reference:
     return Reference(reference=url)
 
 
-def _text(value: str) -> str | None:
-    """``value`` as typed, or None when blank (FHIR has no empty strings)."""
-    return value if value.strip() else None
-
-
 def _aware(value: datetime, what: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{what} has no time zone; FHIR times need one (store times in UTC).")
@@ -251,53 +229,6 @@ def _aware(value: datetime, what: str) -> datetime:
 
 def _coding(system: str, code: str, display: str | None = None) -> CodeableConcept:
     return CodeableConcept(coding=[Coding(system=system, code=code, display=display)])
-
-
-def _address(line1: str, line2: str, city: str, state: str, postal_code: str) -> FhirAddress:
-    lines: list[str | None] = [line for line in (line1, line2) if line.strip()]
-    return FhirAddress(line=lines or None, city=_text(city), state=_text(state),
-                       postalCode=_text(postal_code))
-
-
-def _phone_email(phone: str, email: str = "") -> list[ContactPoint] | None:
-    points = [ContactPoint(system=system, value=value)
-              for system, value in (("phone", phone), ("email", email)) if value.strip()]
-    return points or None
-
-
-def _patient(patient: Patient) -> FhirPatient:
-    home = patient.address
-    return FhirPatient(
-        identifier=[Identifier(value=patient.id)],
-        name=[HumanName(family=_text(patient.family_name),
-                        given=[patient.given_name] if patient.given_name.strip() else None)],
-        gender=_GENDER[patient.sex],
-        birthDate=patient.date_of_birth,
-        telecom=_phone_email(patient.phone, patient.email),
-        address=[_address(home.line1, home.line2, home.city, home.state, home.postal_code)]
-        if home else None,
-    )
-
-
-def _practitioner(provider: Provider) -> Practitioner:
-    return Practitioner(
-        identifier=[Identifier(system=NPI, value=provider.npi)] if provider.npi.strip() else None,
-        name=[HumanName(text=provider.display_name)],
-    )
-
-
-def _pharmacy(pharmacy: PharmacyRef) -> Organization:
-    identifiers = [Identifier(system=system, value=value)
-                   for system, value in ((NCPDP, pharmacy.ncpdp_id), (NPI, pharmacy.npi))
-                   if value.strip()]
-    return Organization(
-        identifier=identifiers or None,
-        type=[CodeableConcept(text="Pharmacy")],
-        name=_text(pharmacy.name),
-        telecom=_phone_email(pharmacy.phone),
-        address=[_address(pharmacy.address_line, "", pharmacy.city, pharmacy.state,
-                          pharmacy.postal_code)],
-    )
 
 
 def _encounter(visit: Visit, note: SignedNote, refs: _Refs, condition_name: str,
@@ -346,8 +277,8 @@ def _condition(diagnosis: CodedDiagnosis, note: SignedNote, refs: _Refs) -> Cond
         category=[_coding(CONDITION_CATEGORY, "encounter-diagnosis", "Encounter Diagnosis")],
         code=CodeableConcept(
             coding=[Coding(system=ICD10CM, code=diagnosis.code,
-                           display=_text(diagnosis.description))],
-            text=_text(diagnosis.description)),
+                           display=nonblank(diagnosis.description))],
+            text=nonblank(diagnosis.description)),
         subject=refs.patient,
         encounter=refs.encounter,
         recordedDate=_aware(note.signed_at, "note.signed_at"),
@@ -381,7 +312,7 @@ def _careplan(note: SignedNote, addenda: Sequence[Addendum], refs: _Refs,
         status="active",
         intent="plan",
         title="Plan from the video visit",
-        description=_text(plan.plan),
+        description=nonblank(plan.plan),
         subject=refs.patient,
         encounter=refs.encounter,
         created=signed_at,
@@ -397,7 +328,7 @@ def _annotation(text: str, author_id: str, author_name: str, at: datetime,
     # The visit's provider is in the bundle; anyone else (a covering provider's addendum) is named.
     if author_id == refs.provider_id:
         return Annotation(authorReference=refs.practitioner, time=at, text=text)
-    return Annotation(authorString=_text(author_name) or _text(author_id), time=at, text=text)
+    return Annotation(authorString=nonblank(author_name) or nonblank(author_id), time=at, text=text)
 
 
 def _medication_request(order: MedicationOrder, refs: _Refs,
@@ -406,8 +337,8 @@ def _medication_request(order: MedicationOrder, refs: _Refs,
         status="active",
         intent="order",
         medicationCodeableConcept=CodeableConcept(
-            coding=[Coding(system=RXNORM, code=order.rxnorm_code, display=_text(order.display))],
-            text=_text(order.display)),
+            coding=[Coding(system=RXNORM, code=order.rxnorm_code, display=nonblank(order.display))],
+            text=nonblank(order.display)),
         subject=refs.patient,
         encounter=refs.encounter,
         # A FHIR dateTime may be a date alone, and the library takes one; its hint says datetime.
@@ -415,7 +346,7 @@ def _medication_request(order: MedicationOrder, refs: _Refs,
         requester=refs.practitioner,
         dosageInstruction=[Dosage(text=order.sig_text)] if order.sig_text.strip() else None,
         dispenseRequest=MedicationRequestDispenseRequest(
-            quantity=Quantity(value=order.quantity, unit=_text(order.quantity_unit)),
+            quantity=Quantity(value=order.quantity, unit=nonblank(order.quantity_unit)),
             expectedSupplyDuration=Duration(value=Decimal(order.days_supply), unit="days",
                                             system=UCUM, code="d"),
             numberOfRepeatsAllowed=order.refills,

@@ -29,7 +29,8 @@ from workstation.core.charting import (
     note_from_drafts,
 )
 from workstation.core.eligibility import RED_FLAGS
-from workstation.core.fhir_bundle import PharmacyRef, bundle_json
+from workstation.core.fhir_bundle import bundle_json
+from workstation.core.fhir_people import PharmacyRef
 from workstation.core.intake import CONSENT_TEXT
 from workstation.core.people import Provider, age_on
 from workstation.hub.errors import ApiError

@@ -36,6 +36,13 @@ from workstation.core.prescribing import (
     status_after_answer,
 )
 from workstation.hub.errors import ApiError
+from workstation.hub.prescription_json import (
+    STATUS_WORDS,
+    findings_json,
+    patient_json,
+    record_json,
+    who_fixes,
+)
 from workstation.hub.schemas import PrescriptionIn
 from workstation.hub.visit_service import VisitService
 from workstation.storage.charts import DOCUMENTABLE
@@ -46,16 +53,6 @@ from workstation.storage.prescriptions import (
 )
 from workstation.storage.store import VisitDetail, VisitNotFound
 
-STATUS_WORDS = {
-    RxStatus.QUEUED: "Queued",
-    RxStatus.SENT: "Sent",
-    RxStatus.ACCEPTED: "Accepted by the pharmacy",
-    RxStatus.ERROR: "Not sent",
-    RxStatus.CANCELLING: "Cancel requested",
-    RxStatus.CANCELLED: "Cancelled by the pharmacy",
-    RxStatus.CANCEL_FAILED: "Cancel refused",
-    RxStatus.WITHDRAWN: "Withdrawn before sending",
-}
 # Scripts that count against a new one (duplicates, interactions).
 ACTIVE = frozenset({RxStatus.QUEUED, RxStatus.SENT, RxStatus.ACCEPTED, RxStatus.CANCEL_FAILED})
 NOT_FOUND = ApiError(404, "not_found", "There is no such prescription.")
@@ -65,28 +62,6 @@ class Outbox(Protocol):
     """The background sender, seen from the hub: told when there is something to send."""
 
     def wake(self) -> None: ...
-
-
-def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
-    return [{"kind": f.kind, "severity": f.severity, "message": f.message} for f in findings]
-
-
-def record_json(record: PrescriptionRecord, pharmacy_name: str) -> dict[str, Any]:
-    c = record.content
-    return {
-        "id": record.id, "visit_id": record.visit_id, "drug": c.get("description", ""),
-        "rxcui": c.get("rxcui", ""), "sig_text": c.get("sig_text", ""),
-        "quantity": c.get("quantity", ""), "quantity_unit": c.get("quantity_unit", ""),
-        "days_supply": c.get("days_supply"), "refills": c.get("refills"),
-        "substitution_allowed": c.get("substitution_allowed", True),
-        "note": c.get("note", ""),
-        "pharmacy": {"ncpdp_id": record.pharmacy_ncpdp_id, "name": pharmacy_name},
-        "status": record.status.value, "status_text": STATUS_WORDS[record.status],
-        "revision": record.revision,
-        "reason": record.status_reason,
-        "cancellable": record.status in CANCELLABLE or record.status in WITHDRAWABLE,
-        "created_at": record.created_at.isoformat(), "updated_at": record.updated_at.isoformat(),
-    }
 
 
 class PrescriptionService:
@@ -165,7 +140,7 @@ class PrescriptionService:
     async def for_patient_page(self, visit_id: str) -> list[dict[str, Any]]:
         """What the patient's own page shows: drug, pharmacy and status."""
         records = await asyncio.to_thread(self.store.for_visit, visit_id)
-        return [_patient_json(self.to_json(r)) for r in records
+        return [patient_json(self.to_json(r)) for r in records
                 if r.status is not RxStatus.WITHDRAWN]
 
     # --- writing ---
@@ -421,22 +396,7 @@ class PrescriptionService:
         await broker.to_provider(record.provider_id, {"type": "prescription",
                                                       "prescription": data})
         await broker.to_patient(record.visit_id, {"type": "prescription",
-                                                  "prescription": _patient_json(data)})
-
-
-def who_fixes(problems: list[Any]) -> list[str]:
-    """What to do about missing fields the provider cannot fill in the chart."""
-    labels = {p.label for p in problems}
-    hints = []
-    if labels & {"prescriber NPI", "from (prescriber NPI)"}:
-        hints.append("Your NPI is kept with your provider account: ask IT to add it.")
-    if any(label.startswith("prescriber ") and "NPI" not in label for label in labels):
-        hints.append("The practice address and phone come from the site settings "
-                     "(clinic_address, clinic_phone): ask IT to set them.")
-    if any(label.startswith("patient ") for label in labels):
-        hints.append("Confirm the missing patient details by phone and correct the record "
-                     "before sending.")
-    return hints
+                                                  "prescription": patient_json(data)})
 
 
 def _settlement(kind: str, answer: ncpdp.Answer,
@@ -458,8 +418,3 @@ def _settlement(kind: str, answer: ncpdp.Answer,
                 f"{answer.description or 'no reason given'}.",
                 MOVES_FROM[RxStatus.ERROR] | {RxStatus.ACCEPTED})
     return None, "", frozenset()
-
-
-def _patient_json(data: dict[str, Any]) -> dict[str, Any]:
-    return {key: data[key] for key in ("id", "drug", "sig_text", "pharmacy", "status",
-                                       "status_text", "revision")}

@@ -16,7 +16,8 @@ from typing import Any
 
 import av
 
-from workstation.client.hub_client import HubClient, HubError
+from workstation.client.hub_answers import HubError
+from workstation.client.hub_client import HubClient
 from workstation.rtc.call import AudioSource, Call, CallState, ChatMessage, FrameSource
 
 log = logging.getLogger(__name__)

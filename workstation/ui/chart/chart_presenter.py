@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from workstation.client.hub_client import HubError
+from workstation.client.hub_answers import HubError
 from workstation.core.charting import (
     DRAFT_PANES,
     PANES,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QInputDialog, QLineEdit
 
-from workstation.client.hub_client import HubError
+from workstation.client.hub_answers import HubError
 from workstation.core.prescribing import Finding, RxDraft, check_draft
 from workstation.ui.prescriptions.prescription_pane import PrescriptionPane
 from workstation.ui.widgets.bridge import AsyncBridge

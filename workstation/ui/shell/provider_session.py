@@ -14,7 +14,8 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from workstation.client import hub_events as ev
-from workstation.client.hub_client import Claim, HubClient, HubError, ProviderSession, SetupStatus
+from workstation.client.hub_answers import Claim, HubError, ProviderSession, SetupStatus
+from workstation.client.hub_client import HubClient
 from workstation.core.people import Provider, ServiceLine
 from workstation.core.queue import QueueEntry
 from workstation.ui.shell.main_window import MainWindow

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from workstation.client.hub_client import HubError
+from workstation.client.hub_answers import HubError
 from workstation.ui.chart.chart_presenter import ChartController
 from workstation.ui.session.inactivity import InactivityMonitor
 from workstation.ui.shell.main_window import MainWindow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from workstation.client.hub_client import HubError
+from workstation.client.hub_answers import HubError
 
 log = logging.getLogger(__name__)
 
