@@ -94,7 +94,19 @@ async def test_red_flag_stops_check_in_with_911(hub_ctx: HubContext, browser: Br
     await expect(page.locator("#ineligible")).to_be_visible()
     await expect(page.locator("#ineligible_message")).to_contain_text("911")
     await expect(page.locator("#call_911")).to_have_attribute("href", "tel:911")
+    await expect(page.locator("#call_988")).to_be_hidden()
     assert hub_ctx.hub.service.store.waiting_visits() == []
+
+
+async def test_thoughts_of_self_harm_offer_the_988_lifeline_beside_911(
+        hub_ctx: HubContext, browser: Browser):
+    page = await _page(browser)
+    await _eligibility(page, hub_ctx.url, emergency="suicidal_thoughts")
+    await expect(page.locator("#ineligible_message")).to_contain_text("urgent care facility")
+    await expect(page.locator("#ineligible_message")).to_contain_text("988")
+    await expect(page.locator("#call_911")).to_be_visible()
+    await expect(page.locator("#call_988")).to_be_visible()
+    await expect(page.locator("#call_988")).to_have_attribute("href", "tel:988")
 
 
 async def test_unknown_link_shows_the_expired_page(hub_ctx: HubContext, browser: Browser):

@@ -49,14 +49,13 @@ def test_codes_are_short_lowercase_identifiers(resources: Resources):
         assert re.fullmatch(r"[a-z][a-z_]{1,39}", condition.code), condition.code
 
 
-def test_some_conditions_can_be_handled_as_e_visits_and_some_cannot(resources: Resources):
+def test_exactly_five_conditions_are_offered_as_e_visits(resources: Resources):
+    """The service's own list: Cold/flu, Cough, Diarrhea, Painful urination and Sinus
+    problems, and no other (acid reflux, constipation and seasonal allergies are video only)."""
     e_visit = {c.code for c in resources.conditions if c.e_visit}
-    video_only = {c.code for c in resources.conditions if not c.e_visit}
 
-    assert e_visit
-    assert video_only
-    assert video_only >= NEEDS_A_LOOK
-    assert {"cold_flu", "seasonal_allergies", "sinus_problems"} <= e_visit
+    assert e_visit == {"cold_flu", "cough", "diarrhea", "painful_urination", "sinus_problems"}
+    assert not e_visit & NEEDS_A_LOOK
 
 
 def test_every_condition_goes_to_a_queue_the_default_site_has(resources: Resources):

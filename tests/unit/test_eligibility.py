@@ -229,8 +229,25 @@ def test_any_yes_to_a_red_flag_sends_the_patient_to_911(code: str):
     decision = check_red_flags({**NO_FLAGS, code: True})
 
     assert decision.outcome is Outcome.EMERGENCY
-    assert decision.message == EMERGENCY_MESSAGE
+    assert decision.message.startswith(EMERGENCY_MESSAGE)
+    assert "Call 911 or go to the nearest emergency department or urgent care facility" \
+        in decision.message
+    assert ("988" in decision.message) == (code == "suicidal_thoughts")
+
+
+def test_thoughts_of_self_harm_also_give_the_988_lifeline():
+    decision = check_red_flags({**NO_FLAGS, "suicidal_thoughts": True})
+
+    assert "call or text 988 (the Suicide & Crisis Lifeline)" in decision.message
     assert "Call 911" in decision.message
+
+
+def test_the_consent_names_the_limits_of_video_care():
+    from workstation.core.intake import CONSENT_TEXT
+
+    for limit in ("cannot examine me in person", "equipment can fail",
+                  "poor transmission or image quality", "not for emergencies", "not recorded"):
+        assert limit in CONSENT_TEXT
 
 
 def test_all_no_is_fine():

@@ -35,8 +35,14 @@ RED_FLAG_CODES = frozenset(f.code for f in RED_FLAGS)
 
 EMERGENCY_MESSAGE = (
     "Your answers suggest you may need emergency care. Call 911 or go to the nearest "
-    "emergency department now. A video visit is not right for this."
+    "emergency department or urgent care facility now. A video visit is not right for this."
 )
+# Added when the patient answered yes to thoughts of harming themselves or others.
+CRISIS_MESSAGE = (
+    "If you are thinking about harming yourself, call or text 988 (the Suicide & Crisis "
+    "Lifeline) now: it is free, confidential and open day and night."
+)
+CRISIS_FLAG = "suicidal_thoughts"
 NOT_LISTED_MESSAGE = (
     "We can't treat this by video. Please make an appointment with your doctor or visit "
     "walk-in care."
@@ -87,7 +93,8 @@ def check_red_flags(answers: Mapping[str, bool]) -> Decision:
     if unknown:
         raise ValueError(f"Unknown red-flag questions: {', '.join(sorted(unknown))}.")
     if any(answers.values()):
-        return Decision(Outcome.EMERGENCY, EMERGENCY_MESSAGE)
+        return Decision(Outcome.EMERGENCY, EMERGENCY_MESSAGE + (
+            " " + CRISIS_MESSAGE if answers.get(CRISIS_FLAG) else ""))
     return ELIGIBLE
 
 

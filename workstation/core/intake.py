@@ -22,8 +22,10 @@ class Intake:
 
 
 CONSENT_TEXT = (
-    "I understand that a video visit has limits: the provider cannot examine me in person, "
-    "may not be able to diagnose or treat every problem, and may direct me to in-person or "
-    "emergency care. The visit fee is charged even if I am redirected. This service is not "
-    "for emergencies. The visit is private and is not recorded."
+    "I understand that a video visit has limits: the provider cannot examine me in person; "
+    "the equipment can fail, and poor transmission or image quality can keep the provider "
+    "from seeing or hearing enough, so the visit may have to end or continue another way; the "
+    "provider may not be able to diagnose or treat every problem, and may direct me to "
+    "in-person or emergency care. The visit fee is charged even if I am redirected. This "
+    "service is not for emergencies. The visit is private and is not recorded."
 )

@@ -437,6 +437,8 @@ function showIneligible(outcome, message, nextOpening) {
   setText($("ineligible_title"), INELIGIBLE_TITLES[outcome] || "A video visit is not right for this");
   setText($("ineligible_message"), message || "");
   $("call_911").hidden = !emergency;
+  // The hub adds the Suicide & Crisis Lifeline to the message for thoughts of self-harm.
+  $("call_988").hidden = !(emergency && /\b988\b/.test(message || ""));
   setText($("ineligible_next"), nextOpening
     ? "Video visits open again " + localDateTime(nextOpening) + "."
     : "");
