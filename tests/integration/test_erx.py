@@ -71,8 +71,8 @@ async def erx_hub(store: Any, site: Any, resources: Any, *, gateway: str = "",
 def script(rxcui: str = AZITHROMYCIN, **changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "message_id": uuid.uuid4().hex, "rxcui": rxcui,
-        "sig": {"dose": "1", "dose_unit": "tablet", "frequency": "QD", "duration_days": 5},
-        "quantity": "6", "quantity_unit": "tablet", "days_supply": 5, "refills": 0,
+        "sig": {"dose": "2", "dose_unit": "tablet", "frequency": "QD", "duration_days": 3},
+        "quantity": "6", "quantity_unit": "tablet", "days_supply": 3, "refills": 0,
         "substitution_allowed": True, "note": "", "pharmacy_ncpdp_id": CHOSEN}
     body.update(changes)
     return body
@@ -130,7 +130,7 @@ async def test_a_script_reaches_the_pharmacy_and_everyone_sees_it_accepted(
 
         assert status == 201, rx
         assert rx["status"] == "queued" and rx["pharmacy"]["name"] == "Main Street Pharmacy"
-        assert rx["sig_text"] == "Take 1 tablet by mouth once a day for 5 days."
+        assert rx["sig_text"] == "Take 2 tablets by mouth once a day for 3 days."
         while (await receive_type(provider_ws, "prescription"))["prescription"]["status"] \
                 != "accepted":
             pass

@@ -90,10 +90,13 @@ def test_a_script_written_in_the_pane_is_accepted_by_the_pharmacy(
     assert pane.pharmacy_label.text().startswith("Main Street Pharmacy")  # the patient's choice
 
     choose(qtbot, pane, "azithro", "azithromycin 250 MG Oral Tablet")
-    assert pane.sig_text.text() == "Take 1 tablet by mouth once a day for 5 days."
+    assert pane.sig_text.text() == "Take 2 tablets by mouth once a day for 3 days."
     pane.duration.setValue(4)
-    assert pane.sig_text.text() == "Take 1 tablet by mouth once a day for 4 days."
-    pane.duration.setValue(5)
+    assert pane.sig_text.text() == "Take 2 tablets by mouth once a day for 4 days."
+    qtbot.waitUntil(lambda: any("in all" in pane.findings.item(i).text()
+                                for i in range(pane.findings.count())), timeout=5_000)
+    pane.duration.setValue(3)
+    qtbot.waitUntil(lambda: pane.findings.count() == 0, timeout=5_000)
     assert pane.findings.count() == 0 and pane.send_button.isEnabled()
 
     qtbot.mouseClick(pane.send_button, Qt.MouseButton.LeftButton)

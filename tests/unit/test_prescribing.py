@@ -133,6 +133,26 @@ def test_quantity_that_does_not_match_days_supply_warns() -> None:
     assert "lasts 7 days, not the 10 days supply" in message
 
 
+def test_a_course_whose_quantity_is_not_what_the_directions_use_warns() -> None:
+    # One tablet a day for 5 days is 5 tablets: 6 is one too many, though it "lasts" 6 days.
+    sig = Sig(dose=Decimal(1), dose_unit="capsule", route="oral", frequency="QD",
+              duration_days=5)
+    [(kind, message)] = findings(draft("308191", sig=sig, quantity=Decimal(6), days_supply=5))
+    assert kind == "quantity"
+    assert "6 capsule dispensed, but the directions use 5 capsule in all" in message
+
+
+def test_every_formulary_default_passes_its_own_amount_checks() -> None:
+    """What a provider gets on choosing a drug needs no override: the shipped formulary's
+    default directions, quantity and days supply agree, and the dose is in its usual range."""
+    from workstation.core.prescribing import check_amounts
+    from workstation.resource_files import load_resources
+
+    formulary = load_resources().formulary
+    for drug in formulary.drugs:
+        assert check_amounts(RxDraft.from_defaults(drug)) == [], drug.name
+
+
 def test_dose_above_the_usual_range_warns() -> None:
     sig = replace(FORMULARY.get("308191").sig, dose=Decimal(3))  # type: ignore[union-attr]
     kinds = [k for k, _m in findings(draft("308191", sig=sig, quantity=Decimal(90)))]

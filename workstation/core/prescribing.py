@@ -274,6 +274,12 @@ def check_amounts(draft: RxDraft) -> list[Finding]:
                 f"{draft.quantity.normalize()} {draft.quantity_unit} at {daily.normalize()} a "
                 f"day lasts {lasts.quantize(Decimal('0.1')).normalize()} days, "
                 f"not the {draft.days_supply} days supply entered."))
+        elif (course := sig.total_doses()) is not None and course != draft.quantity:
+            # A course with an end: the quantity is exactly what the directions use.
+            findings.append(Finding(
+                "quantity", "warning",
+                f"{draft.quantity.normalize()} {draft.quantity_unit} dispensed, but the "
+                f"directions use {course.normalize()} {draft.quantity_unit} in all."))
     return findings
 
 
