@@ -3,6 +3,8 @@ plan template, the sign gate, signing, and drafts that survive the window being 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import shiboken6
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
@@ -25,9 +27,22 @@ from workstation.ui.worklists.queue_view import QueueView
 from workstation.ui.worklists.schedule_view import ScheduleView
 
 
+class Answers:
+    """Answers the questions the workstation asks about an open chart, as the provider would:
+    the first choice offered unless ``next`` says otherwise (None: Cancel); keeps each one."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, list[str]]] = []
+        self.next: list[str | None] = []
+
+    def __call__(self, title: str, question: str, choices: Sequence[str]) -> str | None:
+        self.asked.append((title, question, list(choices)))
+        return self.next.pop(0) if self.next else choices[0]
+
+
 def signed_in_window(qtbot: QtBot, bridge: AsyncBridge, running: RunningHub, clock: Clock,
                      site, *, owned_by_test: bool = False,  # type: ignore[no-untyped-def]
-                     npi: str = "",
+                     npi: str = "", answers: Answers | None = None,
                      ) -> tuple[MainWindow, ProviderController, ChartController]:
     run(bridge, qtbot, running.service.add_provider("house", "Dr. House", PASSWORD,
                                                     ("urgent_care",), npi))
@@ -38,7 +53,7 @@ def signed_in_window(qtbot: QtBot, bridge: AsyncBridge, running: RunningHub, clo
     controller = ProviderController(bridge, window, service_lines=site.service_lines,
                                     alert=QueueAlert(window, sound=False))
     chart = ChartController(bridge, window.chart_view)
-    wire_chart(chart, controller, window)
+    wire_chart(chart, controller, window, ask=answers or Answers())
     window.show()
     controller.start(running.url)
     view = window.sign_in_view

@@ -54,6 +54,9 @@ class FakeHubClient:
         self.created.append((username, display_name, service_lines))
         return Provider("p-9", username, display_name, tuple(service_lines))
 
+    async def open_visits(self) -> list[dict[str, object]]:
+        return []
+
     async def schedule(self, day: object = None) -> list[dict[str, object]]:
         return []
 
@@ -175,7 +178,7 @@ def test_signing_in_opens_the_queue(session: Session, qtbot: QtBot):
     assert done.args[0].provider.display_name == "Dr. House"
     assert session.window.showing_workspace
     assert session.window.provider_label.text() == "Signed in as Dr. House"
-    assert session.window.visit_panel.heading.text() == "Claim a patient to open their chart"
+    assert session.window.visit_panel.heading.text() == "No chart is open"
     assert session.window.sign_in_view.password_edit.text() == ""  # not kept around
     assert session.window.queue_view.connection_label.text() == "Connecting to the hub…"
 
@@ -229,7 +232,7 @@ def test_a_won_claim_is_confirmed(session: Session, qtbot: QtBot):
 
     assert claimed.args == ["visit-42"]
     panel = s.window.visit_panel
-    assert panel.heading.text() == "You claimed this patient"
+    assert panel.heading.text() == "Opening the chart of the patient you claimed…"
     assert "Sinus pain · 34 · Female" in panel.detail.text()
     assert "Visit visit-42" in panel.detail.text()
     assert queue.entries() == []
@@ -248,7 +251,7 @@ def test_claim_next_and_release(session: Session, qtbot: QtBot):
     assert panel.release_button.isVisible()
 
     qtbot.mouseClick(panel.release_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.heading.text() == "Claim a patient to open their chart")
+    qtbot.waitUntil(lambda: panel.heading.text() == "No chart is open")
     assert s.hub.released == ["a"]
     assert s.hub.claim_next_asked == [(None, False)]  # one service line: no filter
 

@@ -88,7 +88,7 @@ def test_first_account_queue_and_claims_on_the_real_hub(
     with qtbot.waitSignal(controller.visit_claimed, timeout=10_000) as claimed:
         qtbot.keyClick(queue.table, Qt.Key.Key_Return)
     assert claimed.args == [second]
-    assert panel.heading.text() == "You claimed this patient"
+    assert panel.heading.text() == "Opening the chart of the patient you claimed…"
     assert f"Visit {second}" in panel.detail.text()
     qtbot.waitUntil(lambda: window.windowTitle() == "Workstation")
 

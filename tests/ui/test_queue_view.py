@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import FakeClock
@@ -135,15 +134,18 @@ def test_double_click_claims_that_row(view: QueueView, qtbot: QtBot):
     assert claimed.args == ["second"]
 
 
-def test_claim_next_button_and_ctrl_n(view: QueueView, qtbot: QtBot):
+def test_claim_next_button_and_the_window_s_ctrl_n(view: QueueView, qtbot: QtBot):
+    # Ctrl+N belongs to the window (it works wherever the focus is); it asks the list.
+    assert view.request_claim_next() == "No patients are waiting in this list."
     view.show_entries([waiting("v", minutes=1)])
-    view.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is view)
 
     with qtbot.waitSignal(view.claim_next_requested):
         qtbot.mouseClick(view.claim_next_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(view.claim_next_requested):
-        qtbot.keyClick(view.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+        assert view.request_claim_next() is None
+    view.set_claiming(True)
+    with qtbot.assertNotEmitted(view.claim_next_requested):
+        assert view.request_claim_next() == "A claim is already on its way."
 
 
 def test_no_second_claim_while_one_is_in_flight(view: QueueView, qtbot: QtBot):

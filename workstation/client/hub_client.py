@@ -198,6 +198,11 @@ class HubClient:
         body = await self._request("GET", path)
         return list(body["appointments"])
 
+    async def open_visits(self) -> list[dict[str, Any]]:
+        """This provider's claimed visits whose note is not signed yet."""
+        body = await self._request("GET", "/api/my-visits")
+        return list(body["visits"])
+
     # -- the chart --------------------------------------------------------------------------
 
     async def open_chart(self, visit_id: str) -> dict[str, Any]:

@@ -60,6 +60,8 @@ ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any
      "coming back or ending", schemas.CallEventIn, 200, True, [VISIT_ID]),
     ("post", "/api/appointments", "Book a scheduled video visit", schemas.AppointmentIn, 201,
      True, []),
+    ("get", "/api/my-visits", "The provider's claimed visits not signed yet", None, 200, True,
+     []),
     ("get", "/api/schedule", "Appointments of a day", None, 200, True,
      [{"name": "date", "in": "query", "required": False,
        "schema": {"type": "string", "format": "date"}}]),

@@ -146,6 +146,12 @@ async def create_appointment(request: web.Request) -> web.Response:
                               "visit_url": f"/v/{token}"}, status=201)
 
 
+@routes.get("/api/my-visits", name="my_visits")
+async def my_visits(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    return web.json_response({"visits": await _service(request).open_visits(provider)})
+
+
 @routes.get("/api/schedule", name="schedule")
 async def schedule(request: web.Request) -> web.Response:
     provider = await _provider(request)

@@ -250,6 +250,19 @@ class VisitService(ProviderAccounts):
             for i in items
         ]
 
+    async def open_visits(self, provider: Provider) -> list[dict[str, Any]]:
+        """The provider's visits to finish: claimed and not signed (after a crash, a sign-out
+        or a chart closed unsigned, this is where the provider finds them again)."""
+        items = await asyncio.to_thread(self.store.open_visits, provider.id)
+        return [
+            {"visit_id": i.visit.id, "kind": i.visit.kind.value, "state": i.visit.state.value,
+             "patient_name": i.patient_name,
+             "condition_name": self.condition_name(i.visit.condition),
+             "waiting_since": i.visit.waiting_since.isoformat()
+             if i.visit.waiting_since else None}
+            for i in items
+        ]
+
     async def may_signal(self, provider: Provider, visit_id: str) -> bool:
         try:
             visit = await asyncio.to_thread(self.store.visit, visit_id)

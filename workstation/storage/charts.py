@@ -35,11 +35,16 @@ from workstation.storage.orm import (
     ProviderRow,
     VisitRow,
 )
-from workstation.storage.store import VisitNotFound, VisitStore, move_visit, new_id
+from workstation.storage.store import (
+    OPEN_STATES,
+    VisitNotFound,
+    VisitStore,
+    move_visit,
+    new_id,
+)
 
 # A visit may be documented while it is with its provider, before it ends.
-DOCUMENTABLE = frozenset({VisitState.CLAIMED, VisitState.IN_CALL, VisitState.RECONNECTING,
-                          VisitState.DOCUMENTING})
+DOCUMENTABLE = OPEN_STATES
 
 
 class NotYourVisit(PermissionError):

@@ -55,6 +55,10 @@ from workstation.storage.rows import (
     transition_row,
 )
 
+# A visit with its provider and not signed yet: the provider's to finish.
+OPEN_STATES = frozenset({VisitState.CLAIMED, VisitState.IN_CALL, VisitState.RECONNECTING,
+                         VisitState.DOCUMENTING})
+
 
 class VisitNotFound(LookupError):
     pass
@@ -369,6 +373,18 @@ class VisitStore(AccountStore):
                        VisitRow.service_line.in_(service_lines),
                        VisitRow.scheduled_for >= start, VisitRow.scheduled_for < end)
                 .order_by(VisitRow.scheduled_for)
+            ).all()
+            return [ScheduleItem(to_visit(v), f"{p.given_name} {p.family_name}") for v, p in rows]
+
+    def open_visits(self, provider_id: str) -> list[ScheduleItem]:
+        """The provider's claimed visits whose note is not signed yet, longest-held first."""
+        with self._sessions() as s:
+            rows = s.execute(
+                select(VisitRow, PatientRow)
+                .join(PatientRow, PatientRow.id == VisitRow.patient_id)
+                .where(VisitRow.provider_id == provider_id,
+                       VisitRow.state.in_([state.value for state in OPEN_STATES]))
+                .order_by(VisitRow.waiting_since, VisitRow.created_at)
             ).all()
             return [ScheduleItem(to_visit(v), f"{p.given_name} {p.family_name}") for v, p in rows]
 

@@ -67,9 +67,11 @@ class ChartController(QObject):
         shown(str, object): the same, with the chart document (for the prescriptions).
         closed(): the chart was closed (after signing, or on sign-out).
         failed(str): the chart could not be opened; words for the provider.
+        signed_now(str): the provider signed the open chart's note (visit id).
     """
 
     opened = Signal(str)
+    signed_now = Signal(str)
     shown = Signal(str, object)
     closed = Signal()
     failed = Signal(str)
@@ -90,6 +92,8 @@ class ChartController(QObject):
         self._in_flight: set[str] = set()
         self._generation = 0
         self.visit_kind = ""  # of the open chart: "on_demand", "scheduled" or "e_visit"
+        self.visit_state = ""  # of the open chart when it opened ("claimed", "in_call", ...)
+        self.patient_name = ""  # of the open chart, for questions about it
         self.chat_lines: list[dict[str, Any]] = []  # the open chart's in-call chat so far
         self._clock = clock
         self._ask_save_path = ask_save_path or self._default_save_path
@@ -189,6 +193,9 @@ class ChartController(QObject):
             return
         self._condition = str(chart["visit"]["condition"])
         self.visit_kind = str(chart["visit"].get("kind", ""))
+        self.visit_state = str(chart["visit"].get("state", ""))
+        patient = chart.get("patient") or {}
+        self.patient_name = f"{patient.get('given_name', '')} {patient.get('family_name', '')}"
         self.chat_lines = list(chart.get("chat") or [])
         self._signed = chart.get("note") is not None
         self._view.show_chart(chart)
@@ -349,6 +356,8 @@ class ChartController(QObject):
         self._forget_local()
         self._view.show_signed(note, ())
         self._view.set_save_status(self.tr("Signed"))
+        if self._visit_id is not None:
+            self.signed_now.emit(self._visit_id)
 
     def _on_sign_failed(self, error: BaseException, generation: int) -> None:
         if generation != self._generation:

@@ -6,7 +6,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleEvent,
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -19,6 +26,7 @@ from PySide6.QtWidgets import (
 from workstation.core.queue import QueueEntry
 from workstation.ui.session.lock_view import LockView
 from workstation.ui.session.sign_in_view import SignInView
+from workstation.ui.worklists.open_visits_view import OpenVisitsView
 from workstation.ui.worklists.queue_view import QueueView
 from workstation.ui.worklists.schedule_view import ScheduleView
 from workstation.ui.worklists.visit_panel import VisitPanel
@@ -59,6 +67,9 @@ class MainWindow(QMainWindow):
         self.work_lists.addTab(self.queue_view, self.tr("On-demand &queue"))
         self.work_lists.addTab(self.schedule_view, self.tr("&Today's schedule"))
         self.work_lists.addTab(self.evisit_view, self.tr("&E-Visits"))
+        self.open_visits_view = OpenVisitsView()
+        self.work_lists.addTab(self.open_visits_view, self.tr("My open &visits"))
+        self.open_visits_view.count_changed.connect(self._on_open_visits_count_changed)
         self.visit_panel = VisitPanel()
         self._chart_view: ChartView | None = None
         self._prescription_pane: PrescriptionPane | None = None
@@ -98,6 +109,13 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.sign_out_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+
+        # One shortcut for the whole window, whatever has the focus (the chart, a list).
+        self.claim_next_action = QAction(self.tr("Claim &next patient"), self)
+        self.claim_next_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.claim_next_action.setEnabled(False)
+        file_menu.insertAction(self.export_action, self.claim_next_action)
+        file_menu.insertSeparator(self.export_action)
 
         tools_menu = self.menuBar().addMenu(self.tr("&Tools"))
         self.device_check_action = QAction(self.tr("Check camera and &microphone…"), self)
@@ -168,6 +186,17 @@ class MainWindow(QMainWindow):
     def show_visit_panel(self) -> None:
         self._right.setCurrentWidget(self.visit_panel)
 
+    def show_message(self, text: str) -> None:
+        """A passing word where the provider looks last: the status bar, for 15 seconds (and
+        read out by screen readers)."""
+        self.statusBar().showMessage(text, 15_000)
+        QAccessible.updateAccessibility(QAccessibleEvent(self.statusBar(), QAccessible.Event.Alert))
+
+    def current_claim_list(self) -> QueueView:
+        """The list Ctrl+N claims from: the E-Visits when they are shown, else the queue."""
+        return self.evisit_view if self.work_lists.currentWidget() is self.evisit_view \
+            else self.queue_view
+
     def save_layout(self, settings: QSettings) -> None:
         """Window size and place, and how the provider split the work lists and the chart."""
         settings.setValue("window/geometry", self.saveGeometry())
@@ -194,6 +223,7 @@ class MainWindow(QMainWindow):
         self._pages.setCurrentWidget(self.lock_view)
         self.lock_action.setEnabled(False)
         self.device_check_action.setEnabled(False)
+        self.claim_next_action.setEnabled(False)
         self.lock_view.show_for(provider_name)
         self._update_title()
 
@@ -202,6 +232,7 @@ class MainWindow(QMainWindow):
         self.lock_action.setEnabled(False)
         self.sign_out_action.setEnabled(False)
         self.device_check_action.setEnabled(False)
+        self.claim_next_action.setEnabled(False)
         self.provider_label.clear()
         self._update_title()
 
@@ -216,6 +247,7 @@ class MainWindow(QMainWindow):
         self.sign_out_action.setEnabled(True)
         self.lock_action.setEnabled(True)
         self.device_check_action.setEnabled(True)
+        self.claim_next_action.setEnabled(True)
         self.provider_label.setText(self.tr("Signed in as %1").replace("%1", provider_name))
         self.queue_view.table.setFocus()
         self._update_title()
@@ -235,6 +267,11 @@ class MainWindow(QMainWindow):
     def _on_waiting_count_changed(self, _count: int) -> None:
         self._waiting = len(self.queue_view.entries()) + len(self.evisit_view.entries())
         self._update_title()
+
+    def _on_open_visits_count_changed(self, count: int) -> None:
+        index = self.work_lists.indexOf(self.open_visits_view)
+        self.work_lists.setTabText(index, self.tr("My open &visits (%1)").replace(
+            "%1", str(count)) if count else self.tr("My open &visits"))
 
     def _on_sign_out_action_triggered(self) -> None:
         self.sign_out_requested.emit()

@@ -47,6 +47,7 @@ class ProviderHub(Protocol):
                          e_visit: bool = False) -> Claim: ...
     async def release(self, visit_id: str) -> None: ...
     async def schedule(self, day: date | None = None) -> list[dict[str, Any]]: ...
+    async def open_visits(self) -> list[dict[str, Any]]: ...
     def events(self, service_lines: Sequence[str] | None = None,
                ) -> AsyncIterator[ev.HubEvent]: ...
     async def close(self) -> None: ...
@@ -89,8 +90,11 @@ class ProviderController(QObject):
         self._session: ProviderSession | None = None
         self._stream: Job | None = None
         self._remembered_username: str | None = None
-        # Set by wire_chart: save the chart's drafts, then call the given function.
+        # Set by the chart's life (shell/chart_life.py): before signing out, and before a
+        # claim, it settles the open chart, then calls the given function (or never, when the
+        # provider cancels).
         self.before_sign_out: Callable[[Callable[[], None]], None] | None = None
+        self.before_claim: Callable[[Callable[[], None]], None] | None = None
         self._refresh_token: str | None = None
         # Bumped on sign-out: answers to requests of an earlier session are dropped.
         self._generation = 0
@@ -104,6 +108,9 @@ class ProviderController(QObject):
         self._schedule_timer.setInterval(SCHEDULE_REFRESH_MS)
         self._schedule_timer.timeout.connect(self.refresh_schedule)
         self._panel = window.visit_panel
+        self._open_visits = window.open_visits_view
+        self._open_visits.release_requested.connect(self._on_visit_panel_release_requested)
+        self._open_visits.refresh_requested.connect(self.refresh_open_visits)
         self._sign_in.sign_in_requested.connect(self._on_sign_in_view_sign_in_requested)
         self._sign_in.first_account_requested.connect(
             self._on_sign_in_view_first_account_requested)
@@ -197,6 +204,7 @@ class ProviderController(QObject):
             view.set_claiming(False)
         self._schedule_timer.stop()
         self._schedule.clear()
+        self._open_visits.show_visits([])
         self._panel.show_placeholder()
         self._window.show_sign_in()
         self._sign_in.show_sign_in(username)
@@ -274,6 +282,7 @@ class ProviderController(QObject):
         self._window.show_workspace(session.provider.display_name)
         self._alert.set_signed_in(True)
         self.refresh_schedule()
+        self.refresh_open_visits()
         self._schedule_timer.start()
         generation = self._generation
         self._stream = self._bridge.stream(
@@ -330,19 +339,32 @@ class ProviderController(QObject):
         client = self._require_client()
         if client is None or self._session is None:
             return
-        self._claim(client.claim(visit_id), visit_id)
+        self._claim(lambda: client.claim(visit_id), visit_id)
 
     def _on_queue_view_claim_next_requested(self) -> None:
         client = self._require_client()
         if client is None or self._session is None:
             return
-        self._claim(client.claim_next(self._queue.service_line_filter), None)
+        self._claim(lambda: client.claim_next(self._queue.service_line_filter), None)
 
-    def _claim(self, request: Coroutine[Any, Any, Claim], visit_id: str | None) -> None:
+    def _claim(self, request: Callable[[], Coroutine[Any, Any, Claim]],
+               visit_id: str | None) -> None:
+        """``request`` makes the hub call once the claim goes ahead (it may not)."""
+        if self.before_claim is not None:
+            hook, self.before_claim = self.before_claim, None  # not asked again inside
+            try:
+                hook(lambda: self._claim_now(request, visit_id))
+            finally:
+                self.before_claim = hook
+            return
+        self._claim_now(request, visit_id)
+
+    def _claim_now(self, request: Callable[[], Coroutine[Any, Any, Claim]],
+                   visit_id: str | None) -> None:
         generation = self._generation
         for view in self._lists:
             view.set_claiming(True)
-        self._bridge.submit(request,
+        self._bridge.submit(request(),
                             lambda claim: self._on_claim_won(claim, generation),
                             lambda error: self._on_claim_lost(error, visit_id, generation))
 
@@ -354,6 +376,7 @@ class ProviderController(QObject):
         entry = self._remove(claim.visit_id)
         self._panel.show_claimed(claim.visit_id, entry)
         self.refresh_schedule()
+        self.refresh_open_visits()
         self.visit_claimed.emit(claim.visit_id)
 
     def _on_claim_lost(self, error: BaseException, visit_id: str | None,
@@ -371,7 +394,8 @@ class ProviderController(QObject):
         client = self._require_client()
         if client is None or self._session is None:
             return
-        self._claim(client.claim_next(self._evisits.service_line_filter, e_visit=True), None)
+        self._claim(lambda: client.claim_next(self._evisits.service_line_filter, e_visit=True),
+                    None)
 
     def _remove(self, visit_id: str) -> QueueEntry | None:
         removed = [view.remove_entry(visit_id) for view in self._lists]
@@ -381,7 +405,7 @@ class ProviderController(QObject):
         client = self._require_client()
         if client is None or self._session is None:
             return
-        self._claim(client.claim(visit_id), visit_id)
+        self._claim(lambda: client.claim(visit_id), visit_id)
 
     # -- today's schedule -----------------------------------------------------------------
 
@@ -403,7 +427,27 @@ class ProviderController(QObject):
             self._schedule.show_loading()
         self._bridge.submit(self._client.schedule(), shown, failed)
 
-    def _on_visit_panel_release_requested(self, visit_id: str) -> None:
+    def refresh_open_visits(self) -> None:
+        """Ask the hub for this provider's claimed visits not signed yet (at sign-in, after a
+        claim, a release, a signature or a chart closed)."""
+        if self._client is None or self._session is None:
+            return
+        generation = self._generation
+
+        def shown(items: list[dict[str, Any]]) -> None:
+            if generation == self._generation:
+                self._open_visits.show_visits(items)
+
+        def failed(error: BaseException) -> None:
+            if generation == self._generation:
+                self._open_visits.show_error(describe(error))
+
+        self._bridge.submit(self._client.open_visits(), shown, failed)
+
+    def release(self, visit_id: str, done: Callable[[], None] | None = None,
+                failed: Callable[[str], None] | None = None) -> None:
+        """Put a claimed visit back in the queue; ``done`` or ``failed`` (with words for the
+        provider) follows the hub's answer."""
         client = self._require_client()
         if client is None:
             return
@@ -412,14 +456,25 @@ class ProviderController(QObject):
         def released(_result: None) -> None:
             if generation == self._generation:
                 self._panel.show_placeholder()
+                self.refresh_open_visits()
+                if done is not None:
+                    done()
 
-        def failed(error: BaseException) -> None:
+        def refused(error: BaseException) -> None:
             if generation == self._generation:
                 self._panel.set_releasing(False)
-                self._panel.show_claim_failed(describe(error))
+                self.refresh_open_visits()
+                message = describe(error)
+                if failed is not None:
+                    failed(message)
+                else:
+                    self._panel.show_claim_failed(message)
 
         self._panel.set_releasing(True)
-        self._bridge.submit(client.release(visit_id), released, failed)
+        self._bridge.submit(client.release(visit_id), released, refused)
+
+    def _on_visit_panel_release_requested(self, visit_id: str) -> None:
+        self.release(visit_id)
 
     def _on_window_sign_out_requested(self) -> None:
         self.sign_out()

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from workstation.ui.chart.chart_presenter import ChartController, ChartHub
+from workstation.ui.chart.chart_presenter import ChartController
 from workstation.ui.prescriptions.prescription_presenter import (
     PrescriptionController,
     PrescriptionHub,
 )
+from workstation.ui.shell.chart_life import Ask, ChartLife
 from workstation.ui.shell.main_window import MainWindow
 from workstation.ui.shell.provider_session import ProviderController
 from workstation.ui.shell.session_lock import SessionLock
@@ -23,27 +24,12 @@ if TYPE_CHECKING:  # the media stack loads on a worker thread after start-up
     from workstation.ui.call.call_presenter import CallController
 
 
-def wire_chart(chart: ChartController, session: ProviderController, window: MainWindow) -> None:
-    """A won claim opens the chart; closing it, or signing out, brings back the visit panel.
-    Signing out and closing the window wait for the chart's drafts to be saved first."""
-
-    def open_chart(visit_id: str) -> None:
-        client = session.client
-        if client is None:
-            return
-        window.show_chart()
-        chart.open(cast(ChartHub, client), visit_id)
-
-    def chart_failed(message: str) -> None:
-        window.show_visit_panel()
-        window.visit_panel.show_claim_failed(message)
-
-    session.before_sign_out = chart.flush_then
-    window.before_close = chart.flush_then
-    session.visit_claimed.connect(open_chart)
-    session.signed_out.connect(chart.close)
-    chart.closed.connect(window.show_visit_panel)
-    chart.failed.connect(chart_failed)
+def wire_chart(chart: ChartController, session: ProviderController, window: MainWindow, *,
+               ask: Ask | None = None) -> ChartLife:
+    """A won claim opens the chart; closing it, or signing out, brings back the visit panel;
+    an unsigned chart is settled (kept in My open visits, or returned to the queue) before
+    another claim, and signing out and quitting ask first and save its drafts."""
+    return ChartLife(chart, session, window, ask=ask)
 
 
 def wire_prescriptions(prescriptions: PrescriptionController, chart: ChartController,

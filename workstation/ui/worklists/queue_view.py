@@ -14,7 +14,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent, QKeySequence, QPainter, QPen
+from PySide6.QtGui import QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -153,7 +153,6 @@ class QueueView(QWidget):
         self._stack.addWidget(self.table)
 
         self.claim_next_button = QPushButton(self.tr("Claim next patient"))
-        self.claim_next_button.setShortcut(QKeySequence("Ctrl+N"))
         self.claim_next_button.setToolTip(
             self.tr("Claim the patient who has waited longest (Ctrl+N)"))
         # A fixed name: the text changes to "Claiming…" while a claim is in flight.
@@ -285,6 +284,17 @@ class QueueView(QWidget):
     def _on_claim_next_button_clicked(self) -> None:
         if not self._blocked and self.proxy.rowCount():
             self.claim_next_requested.emit()
+
+    def request_claim_next(self) -> str | None:
+        """Ctrl+N: ask for the next patient; None when asked, else why not in words."""
+        if not self._live:
+            return self.tr("The queue is still connecting. Try again in a moment.")
+        if self._claiming:
+            return self.tr("A claim is already on its way.")
+        if not self.proxy.rowCount():
+            return self.tr("No patients are waiting in this list.")
+        self.claim_next_requested.emit()
+        return None
 
     def _on_claim_selected_button_clicked(self) -> None:
         visit_id = self.selected_visit_id()

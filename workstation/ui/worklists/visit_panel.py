@@ -1,7 +1,5 @@
-"""The right-hand side of the workspace: where the chart of the claimed patient will open.
-
-For now it says what to do, confirms a claim, or says why a claim was lost.
-"""
+"""The right-hand side of the workspace while no chart is open: what to do next, the
+patient just claimed while their chart opens, or why a claim did not go through."""
 
 from __future__ import annotations
 
@@ -12,11 +10,14 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 from workstation.core.queue import QueueEntry
 
 # A source text, translated where it is shown; the marker lets lupdate find it.
-PLACEHOLDER_TEXT = str(QT_TRANSLATE_NOOP("VisitPanel", "Claim a patient to open their chart"))
+PLACEHOLDER_TEXT = str(QT_TRANSLATE_NOOP("VisitPanel", "No chart is open"))
+HINT_TEXT = str(QT_TRANSLATE_NOOP(
+    "VisitPanel", "Claim the next patient (Ctrl+N), begin a visit from today's schedule, or "
+                  "open a visit you have not signed yet from My open visits."))
 
 
 class VisitPanel(QWidget):
-    """Placeholder for the chart, with the outcome of the last claim.
+    """What shows while no chart is open, with the outcome of the last claim.
 
     Signals:
         release_requested(str): the provider asked to put this claimed visit back in the queue.
@@ -63,7 +64,7 @@ class VisitPanel(QWidget):
         self._visit_id = None
         self.heading.setText(self.tr(PLACEHOLDER_TEXT))
         self.heading.setStyleSheet("")
-        self.detail.clear()
+        self.detail.setText(self.tr(HINT_TEXT))
         self.detail.setStyleSheet("")
         self.release_button.hide()
         self.release_button.setEnabled(True)
@@ -71,7 +72,7 @@ class VisitPanel(QWidget):
     def show_claimed(self, visit_id: str, entry: QueueEntry | None = None) -> None:
         """Confirm the claim in plain words: which patient, which visit."""
         self._visit_id = visit_id
-        self.heading.setText(self.tr("You claimed this patient"))
+        self.heading.setText(self.tr("Opening the chart of the patient you claimed…"))
         self.heading.setStyleSheet("")
         lines = []
         if entry is not None:
@@ -81,8 +82,7 @@ class VisitPanel(QWidget):
             lines.append(self.tr("%1 · %2 · %3").replace("%3", sex).replace(
                 "%2", str(entry.age)).replace("%1", entry.condition_name))
         lines.append(self.tr("Visit %1").replace("%1", visit_id))
-        lines.append(self.tr("The patient's page now says their provider is ready. "
-                             "The chart opens here in a later version."))
+        lines.append(self.tr("The patient's page now says their provider is ready."))
         self.detail.setText("\n".join(lines))
         self.detail.setStyleSheet("")
         self.release_button.show()
