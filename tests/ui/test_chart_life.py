@@ -87,60 +87,51 @@ def test_claiming_with_an_unsigned_chart_keeps_it_in_my_open_visits_or_returns_i
     answers = Answers()
     window, _controller, chart = signed_in_window(qtbot, bridge, running, clock, site,
                                                   answers=answers)
-    visits = {run(bridge, qtbot, check_in(running.url)) for _ in range(3)}
+    first, second, third = [], [], []
+    for arrival in (first, second, third):  # one a second: the line's order is theirs
+        arrival.append(run(bridge, qtbot, check_in(running.url)))
+        clock.advance(seconds=1)
+    [first_id], [second_id], [third_id] = first, second, third
     qtbot.waitUntil(lambda: window.queue_view.model.rowCount() == 3, timeout=10_000)
+    opened: list[str] = []
+    chart.opened.connect(opened.append)
 
-    def opened_new(known: set[str]) -> str:
-        qtbot.waitUntil(lambda: chart.visit_id not in known | {None}
-                        and open_patient(window) != ""
-                        and not window.chart_view.save_status.text().startswith("Opening"),
+    def chart_of(visit_id: str, times: int = 1) -> None:
+        qtbot.waitUntil(lambda: opened.count(visit_id) == times and open_patient(window) != "",
                         timeout=15_000)
-        assert chart.visit_id is not None
-        return chart.visit_id
+        assert chart.visit_id == visit_id
 
     ctrl_n(qtbot, window)
-    first = opened_new(set())
+    chart_of(first_id)
     answers.next = [KEEP]
     ctrl_n(qtbot, window)
-    second = opened_new({first})
+    chart_of(second_id)
     [(_title, question, choices)] = answers.asked
     assert "is not signed" in question and choices == [KEEP, RELEASE]
-    qtbot.waitUntil(lambda: sorted(open_visit_ids(window)) == sorted([first, second]),
+    qtbot.waitUntil(lambda: sorted(open_visit_ids(window)) == sorted([first_id, second_id]),
                     timeout=10_000)
 
-    # Returned to the queue: waiting again for any provider, gone from My open visits.
+    # Returned to the queue, the second keeps its place in the line: Ctrl+N claims it again.
     answers.next = [RELEASE]
     ctrl_n(qtbot, window)
-    qtbot.waitUntil(lambda: running.service.store.visit(second).state == "waiting",
-                    timeout=10_000)
-    # The next claimed is the one never claimed, or the one just returned (it keeps its place
-    # in the line): either way its chart opens, and My open visits holds the first and it.
-    def claimed_again() -> bool:
-        mine = [v for v in visits - {first}
-                if running.service.store.visit(v).state == "claimed"]
-        return len(mine) == 1 and chart.visit_id == mine[0] and open_patient(window) != "" \
-            and not window.chart_view.save_status.text().startswith("Opening")
-
-    qtbot.waitUntil(claimed_again, timeout=15_000)
-    third = chart.visit_id
-    assert third is not None and third != first
-    qtbot.waitUntil(lambda: sorted(open_visit_ids(window)) == sorted([first, third]),
+    chart_of(second_id, times=2)
+    actors = [t for t in running.service.store.transitions(second_id) if t[1] == "waiting"]
+    assert len(actors) == 2  # it was waiting again for any provider in between
+    qtbot.waitUntil(lambda: sorted(open_visit_ids(window)) == sorted([first_id, second_id]),
                     timeout=10_000)
 
     # Cancel: nothing is claimed, the chart stays.
     answers.next = [None]
-    waiting_before = window.queue_view.model.rowCount()
     ctrl_n(qtbot, window)
-    assert chart.visit_id == third
-    assert window.queue_view.model.rowCount() == waiting_before
+    assert chart.visit_id == second_id
+    assert running.service.store.visit(third_id).state == "waiting"
 
-    # The first is finished from My open visits.
+    # The first is finished from My open visits; the second stays there.
     window.work_lists.setCurrentWidget(window.open_visits_view)
-    answers.next = []
-    window.open_visits_view.open_requested.emit(first)
-    qtbot.waitUntil(lambda: chart.visit_id == first and open_patient(window) != "", timeout=15_000)
-    sign(qtbot, window, running, first)
-    qtbot.waitUntil(lambda: open_visit_ids(window) == [third], timeout=10_000)
+    window.open_visits_view.open_requested.emit(first_id)
+    chart_of(first_id, times=2)
+    sign(qtbot, window, running, first_id)
+    qtbot.waitUntil(lambda: open_visit_ids(window) == [second_id], timeout=10_000)
 
 
 def test_a_closed_unsigned_chart_reopens_from_my_open_visits_also_after_sign_out(

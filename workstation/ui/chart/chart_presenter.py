@@ -112,7 +112,8 @@ class ChartController(QObject):
         view.disposition.sign_requested.connect(self._sign)
         view.disposition.addendum_requested.connect(self._add_addendum)
         view.export_requested.connect(self._export)
-        view.close_requested.connect(self.close)
+        # Closing waits for the drafts to reach the hub: reopened, the chart shows them.
+        view.close_requested.connect(lambda: self.flush_then(self.close))
 
     # -- public -----------------------------------------------------------------------------
 
