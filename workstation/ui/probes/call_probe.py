@@ -173,7 +173,8 @@ class Probe(QObject):
         elif text == "END":
             if self.call is not None:
                 self.call.end()
-            QTimer.singleShot(500, self.qapp.quit)
+            # exit(), not quit(): quit() would ask about the visit's unsigned chart.
+            QTimer.singleShot(500, lambda: self.qapp.exit(0))
 
     def result(self) -> dict[str, Any]:
         assert self.screen is not None
