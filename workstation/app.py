@@ -379,5 +379,11 @@ def _start_embedded_hub(window: MainWindow, live: _Live, data_dir: Path, config:
         log.info("Embedded hub at %s", hub.url)
         controller.start(hub.url, username=username, refresh_token=refresh_token)
 
-    live.bridge.submit(start(), hub_started,
-                       lambda exc: controller.show_startup_error(str(exc)))
+    def failed(error: BaseException) -> None:
+        from workstation.storage.keystore import DatabaseKeyUnavailable
+
+        controller.show_startup_error(str(error), QApplication.translate(
+            "App", "No keyring to keep the database key") if isinstance(
+            error, DatabaseKeyUnavailable) else None)
+
+    live.bridge.submit(start(), hub_started, failed)

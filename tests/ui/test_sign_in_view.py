@@ -125,10 +125,16 @@ def test_a_short_password_is_refused_in_setup(view: SignInView, qtbot: QtBot):
 def test_a_hub_that_cannot_start_leaves_no_form_to_fill(view: SignInView):
     view.show_connecting("Starting the hub on this computer…")
 
-    view.show_unavailable("No system keyring was found.")
+    view.show_unavailable("No system keyring was found.", "No keyring to keep the database key")
 
-    assert view.heading.text() == "The hub is not available"
+    assert view.heading.text() == "No keyring to keep the database key"
     assert view.error_label.isVisible()
     assert view.error_label.text() == "No system keyring was found."
     assert not view.username_edit.isVisible() and not view.password_edit.isVisible()
     assert not view.sign_in_button.isVisible() and not view.create_button.isVisible()
+
+
+def test_a_hub_that_cannot_be_reached_says_so_in_the_heading(view: SignInView):
+    view.show_unavailable("Cannot reach the hub at https://hub.example:8443.")
+
+    assert view.heading.text() == "The hub is not available"

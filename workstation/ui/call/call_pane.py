@@ -114,16 +114,16 @@ class CallPane(QWidget):
         self.device_banner.setAccessibleName(self.tr("Device problem"))
         self.device_banner.hide()
 
-        self.start_button = QPushButton(self.tr("&Start video visit"))
+        self.start_button = QPushButton(self.tr("Start vide&o visit"))
         self.start_button.setShortcut(QKeySequence("Ctrl+Shift+V"))
         self.start_button.setToolTip(self.tr("Start the video visit (Ctrl+Shift+V)"))
-        self.end_button = QPushButton(self.tr("E&nd video visit"))
+        self.end_button = QPushButton(self.tr("En&d video visit"))
         self.end_button.setEnabled(False)
         self.mute_button = QPushButton(self.tr("&Mute"))
         self.mute_button.setCheckable(True)
         self.mute_button.setShortcut(QKeySequence("Ctrl+Shift+M"))
         self.mute_button.setAccessibleName(self.tr("Mute my microphone"))
-        self.camera_button = QPushButton(self.tr("Camera o&ff"))
+        self.camera_button = QPushButton(self.tr("&Camera off"))
         self.camera_button.setCheckable(True)
         self.camera_button.setAccessibleName(self.tr("Turn my camera off"))
         self.float_button = QPushButton(self.tr("F&loat video"))
@@ -211,7 +211,7 @@ class CallPane(QWidget):
         active = state in ("connecting", "connected", "reconnecting", "away")
         self.start_button.setEnabled(not active)
         self.start_button.setText(self.tr("Call &again") if state == "ended"
-                                  else self.tr("&Start video visit"))
+                                  else self.tr("Start vide&o visit"))
         self.end_button.setEnabled(active)
         self.set_chat_enabled(state == "connected")
         showing = active or self.chat_list.count() > 0

@@ -93,7 +93,7 @@ class DeviceCheck(QDialog):
         self.microphone_status = _status(self.tr("Microphone status"))
         self.tone_button = QPushButton(self.tr("Play a &test tone"))
         self.speaker_status = _status(self.tr("Speaker status"))
-        self.check_button = QPushButton(self.tr("Check the &connection"))
+        self.check_button = QPushButton(self.tr("Check the co&nnection"))
         self.hub_status = _status(self.tr("Hub connection"))
         self.ice_status = _status(self.tr("STUN and TURN servers"))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok

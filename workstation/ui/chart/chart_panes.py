@@ -60,21 +60,21 @@ class DiagnosisPane(DraftPane):
         self.results = QListWidget()
         self.results.setAccessibleName(self.tr("Matching diagnosis codes"))
         self.results_label = QLabel(self.tr("Suggested for this condition"))
-        self.add_button = QPushButton(self.tr("&Add diagnosis"))
+        self.add_button = QPushButton(self.tr("Add diagnosis"))
         self.add_button.setAccessibleName(self.tr("Add the selected code to the diagnoses"))
         self.chosen = QListWidget()
         self.chosen.setAccessibleName(self.tr("Diagnoses of this visit"))
         self.chosen.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.primary_button = QPushButton(self.tr("Make &primary"))
+        self.primary_button = QPushButton(self.tr("Ma&ke primary"))
         self.primary_button.setAccessibleName(self.tr("Make the selected diagnosis primary"))
-        self.remove_button = QPushButton(self.tr("&Remove"))
+        self.remove_button = QPushButton(self.tr("Remove"))
         self.remove_button.setAccessibleName(self.tr("Remove the selected diagnosis"))
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
 
         layout = QVBoxLayout(self)
-        search = QLabel(self.tr("&Find a code"))
+        search = QLabel(self.tr("Find &a code"))
         search.setBuddy(self.search_edit)
         layout.addWidget(search)
         layout.addWidget(self.search_edit)
@@ -194,11 +194,11 @@ class DiagnosisPane(DraftPane):
 
 
 PLAN_FIELDS = (
-    ("plan", "Treatment &plan"),
-    ("patient_instructions", "Patient &instructions"),
-    ("follow_up", "&Follow-up"),
-    ("return_precautions", "&Return precautions"),
-    ("work_note", "&Work/school note"),
+    ("plan", "Tre&atment plan"),
+    ("patient_instructions", "Patient instr&uctions"),
+    ("follow_up", "Follo&w-up"),
+    ("return_precautions", "Return precautions"),
+    ("work_note", "Wor&k/school note"),
 )
 
 
@@ -214,7 +214,7 @@ class PlanPane(DraftPane):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.edits: dict[str, QPlainTextEdit] = {}
-        self.template_button = QPushButton(self.tr("Fill empty fields from the &template"))
+        self.template_button = QPushButton(self.tr("Fill empt&y fields from the template"))
         self.template_button.setAccessibleName(
             self.tr("Fill the empty fields from this condition's template"))
         self._template: Mapping[str, str] = {}
@@ -293,14 +293,14 @@ class DispositionPane(DraftPane):
         self.fee_label.setWordWrap(True)
         self.fee_label.setTextFormat(Qt.TextFormat.PlainText)
         self.identity_box = QCheckBox(
-            self.tr("&Identity confirmed (name and date of birth)"))
+            self.tr("Identit&y confirmed (name and date of birth)"))
         self.identity_box.setAccessibleName(
             self.tr("Identity confirmed by name and date of birth"))
         self.missing_label = QLabel()
         self.missing_label.setWordWrap(True)
         self.missing_label.setTextFormat(Qt.TextFormat.PlainText)
         self.missing_label.setAccessibleName(self.tr("What is still missing before signing"))
-        self.sign_button = QPushButton(self.tr("&Sign && close  (Ctrl+Enter)"))
+        self.sign_button = QPushButton(self.tr("Sign && close  (Ctrl+Enter)"))
         self.sign_button.setAccessibleName(self.tr("Sign and close the visit"))
         self.signed_text = QPlainTextEdit()
         self.signed_text.setReadOnly(True)
@@ -308,12 +308,12 @@ class DispositionPane(DraftPane):
         self.addendum_edit = QPlainTextEdit()
         self.addendum_edit.setAccessibleName(self.tr("Addendum"))
         self.addendum_edit.setTabChangesFocus(True)
-        self.addendum_button = QPushButton(self.tr("Add a&ddendum"))
+        self.addendum_button = QPushButton(self.tr("Add addend&um"))
         self.addendum_button.setAccessibleName(self.tr("Add the addendum to the signed note"))
 
         form = QFormLayout()
-        form.addRow(self.tr("Sent &to"), self.redirect_edit)
-        form.addRow(self.tr("R&eason"), self.reason_edit)
+        form.addRow(self.tr("Sent to"), self.redirect_edit)
+        form.addRow(self.tr("Re&ason"), self.reason_edit)
         self.editing = QWidget()
         editing = QVBoxLayout(self.editing)
         editing.setContentsMargins(0, 0, 0, 0)

@@ -143,7 +143,7 @@ class ChartView(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        titles = {"diagnosis": "Dia&gnosis", "plan": "&Plan", "prescription": "Pr&escriptions",
+        titles = {"diagnosis": "Dia&gnosis", "plan": "&Plan", "prescription": "Prescriptio&ns",
                   "disposition": "Disposition && &sign"}
         for widget, title in ((intake, "&Intake"), (record, "&Record"),
                               *((pane, titles[key]) for key, pane in drafts.items())):

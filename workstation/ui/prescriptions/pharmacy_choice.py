@@ -39,7 +39,7 @@ class PharmacyChoice(QWidget):
         self._pharmacy: Mapping[str, Any] | None = None  # the script's
         self.label = plain("")
         self.label.setAccessibleName(self.tr("Pharmacy the script goes to"))
-        self.change_button = QPushButton(self.tr("C&hange pharmacy…"))
+        self.change_button = QPushButton(self.tr("Change pharmac&y…"))
         self.change_button.setAccessibleName(self.tr("Send to another pharmacy"))
         self.search = QLineEdit()
         self.search.setPlaceholderText(self.tr("Name, city, ZIP or NCPDP ID"))

@@ -115,7 +115,7 @@ class PrescriptionPane(DraftPane):
         self.message.hide()
         self.check_button = QPushButton(self.tr("Chec&k"))
         self.check_button.setAccessibleName(self.tr("Check what the pharmacy needs"))
-        self.send_button = QPushButton(self.tr("Sen&d to pharmacy"))
+        self.send_button = QPushButton(self.tr("Send to pharmacy"))
         self.send_button.setAccessibleName(self.tr("Send the prescription to the pharmacy"))
         self.send_button.setToolTip(self.tr("Ctrl+Shift+Enter"))
 
@@ -132,7 +132,7 @@ class PrescriptionPane(DraftPane):
     def _lay_out(self) -> None:
         """Two columns, so a script can be written and sent without scrolling at 1366x768:
         finding a drug and the visit's scripts on the left; the script itself on the right."""
-        find = QLabel(self.tr("&Find a drug"))
+        find = QLabel(self.tr("Find &a drug"))
         find.setBuddy(self.drug_search)
         left = QVBoxLayout()
         left.addWidget(find)

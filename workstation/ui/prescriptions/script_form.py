@@ -54,7 +54,7 @@ class ScriptForm(QWidget):
         for code, (words, _per_day) in FREQUENCIES.items():
             self.frequency.addItem(words, code)
         self.frequency.setAccessibleName(self.tr("How often"))
-        self.prn = QCheckBox(self.tr("As &needed"))
+        self.prn = QCheckBox(self.tr("As needed"))
         self.duration = QSpinBox()
         self.duration.setRange(0, 365)
         self.duration.setSpecialValueText(self.tr("no set end"))
@@ -78,7 +78,7 @@ class ScriptForm(QWidget):
         self.refills = QSpinBox()
         self.refills.setRange(0, MAX_REFILLS)
         self.refills.setAccessibleName(self.tr("Refills"))
-        self.substitution = QCheckBox(self.tr("Generic &substitution allowed"))
+        self.substitution = QCheckBox(self.tr("Generic substitution allowed"))
         self.substitution.setChecked(True)
         self.note = QLineEdit()
         self.note.setMaxLength(MAX_NOTE)
@@ -87,17 +87,17 @@ class ScriptForm(QWidget):
         self.form = QFormLayout(self)
         self.form.setContentsMargins(0, 0, 0, 0)
         form = self.form
-        form.addRow(_caption(self.tr("D&ose"), self.dose),
+        form.addRow(_caption(self.tr("Dose"), self.dose),
                     _row(self.dose, self.dose_unit, self.route_label))
-        form.addRow(_caption(self.tr("&How often"), self.frequency),
+        form.addRow(_caption(self.tr("Ho&w often"), self.frequency),
                     _row(self.frequency, self.prn, QLabel(self.tr("for")), self.duration))
         form.addRow(self.tr("Directions"), self.sig_text)
-        form.addRow(_caption(self.tr("&Quantity"), self.quantity),
+        form.addRow(_caption(self.tr("Q&uantity"), self.quantity),
                     _row(self.quantity, self.quantity_unit,
-                         _caption(self.tr("Days s&upply"), self.days_supply), self.days_supply))
-        form.addRow(_caption(self.tr("&Refills"), self.refills),
+                         _caption(self.tr("Days supply"), self.days_supply), self.days_supply))
+        form.addRow(_caption(self.tr("Refills"), self.refills),
                     _row(self.refills, self.substitution))
-        form.addRow(_caption(self.tr("No&te to pharmacist"), self.note), self.note)
+        form.addRow(_caption(self.tr("Note to pharmacist"), self.note), self.note)
 
         for spin in (self.dose, self.quantity):
             spin.valueChanged.connect(self.edited)

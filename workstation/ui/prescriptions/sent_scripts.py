@@ -52,7 +52,7 @@ class SentScripts(QWidget):
         # 1366x768 (the tab's scroll area sizes word-wrapped content by preferred heights).
         self.table.setMinimumHeight(self.fontMetrics().height() * 4)
         self.table.setMaximumHeight(self.fontMetrics().height() * 7)
-        self.cancel_button = QPushButton(self.tr("Ca&ncel selected…"))
+        self.cancel_button = QPushButton(self.tr("Cancel selected…"))
         self.cancel_button.setAccessibleName(self.tr("Cancel the selected prescription"))
         self.cancel_button.setEnabled(False)
 

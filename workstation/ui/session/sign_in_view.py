@@ -137,8 +137,8 @@ class SignInView(QWidget):
 
         form = QFormLayout()
         form.addRow(self.tr("&Name shown to patients"), self.display_name_edit)
-        form.addRow(self.tr("&Username"), self.new_username_edit)
-        form.addRow(self.tr("&Password"), self.new_password_edit)
+        form.addRow(self.tr("Us&ername"), self.new_username_edit)
+        form.addRow(self.tr("Pass&word"), self.new_password_edit)
         form.addRow(self.tr("&Confirm password"), self.confirm_password_edit)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -169,9 +169,9 @@ class SignInView(QWidget):
         self._sign_in_page.setEnabled(False)
         self._first_account_page.setEnabled(False)
 
-    def show_unavailable(self, message: str) -> None:
+    def show_unavailable(self, message: str, title: str | None = None) -> None:
         """The hub could not start or be reached: no form to fill, only what went wrong."""
-        self.heading.setText(self.tr("The hub is not available"))
+        self.heading.setText(title or self.tr("The hub is not available"))
         self.hub_label.setText(self.tr("Nothing can be done here until this is fixed:"))
         self._sign_in_page.hide()
         self._first_account_page.hide()

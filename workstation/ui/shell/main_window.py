@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
         self.work_lists = QTabWidget()
         self.work_lists.setAccessibleName(self.tr("Work lists"))
         self.work_lists.addTab(self.queue_view, self.tr("On-demand &queue"))
-        self.work_lists.addTab(self.schedule_view, self.tr("&Today's schedule"))
+        self.work_lists.addTab(self.schedule_view, self.tr("Today's sc&hedule"))
         self.work_lists.addTab(self.evisit_view, self.tr("&E-Visits"))
         self.open_visits_view = OpenVisitsView()
         self.work_lists.addTab(self.open_visits_view, self.tr("My open &visits"))

@@ -257,7 +257,7 @@ class ScheduleView(QWidget):
         self.begin_button = QPushButton(self.tr("&Begin visit"))
         self.begin_button.setAccessibleName(self.tr("Begin the selected visit"))
         self.begin_button.setToolTip(self.tr("Begin the selected visit (Enter)"))
-        self.refresh_button = QPushButton(self.tr("&Refresh"))
+        self.refresh_button = QPushButton(self.tr("Refresh"))
         self.refresh_button.setShortcut(QKeySequence(Qt.Key.Key_F5))
         self.refresh_button.setAccessibleName(self.tr("Refresh today's schedule"))
         self.refresh_button.setToolTip(self.tr("Load today's schedule again (F5)"))
