@@ -3,6 +3,7 @@ plan template, the sign gate, signing, and drafts that survive the window being 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import shiboken6
@@ -116,6 +117,10 @@ def test_claim_opens_the_chart_and_the_provider_documents_and_signs(
     qtbot.waitUntil(lambda: not chart.disposition.signed.isHidden())
     assert "J02.0 Streptococcal pharyngitis (primary)" in \
         chart.disposition.signed_text.toPlainText()
+    # When it was signed, in the clinic's time and words, not an ISO string.
+    assert re.search(r"Signed by Dr\. House at 11/24/2026 \d{1,2}:\d\d [AP]M C[SD]T",
+                     chart.disposition.signed_text.toPlainText())
+    assert re.search(r"^Draft saved|^Signed", chart.save_status.text())
     assert chart.export_button.isEnabled() and window.export_action.isEnabled()
     actions = [e.action for e in running.service.store.audit_events(visit_id=visit_id)]
     assert actions[-2:] == ["chart.open", "chart.sign"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
@@ -73,3 +74,25 @@ def test_clearing_leaves_nothing_of_the_patient(view: ChartView):
     assert not any("Lindqvist" in t or "Penicillin" in t for t in texts)
     assert view.record_summary.toPlainText() == ""
     assert view.record_visits.count() == 0
+
+
+def test_ctrl_enter_with_items_missing_shows_them_where_the_eye_is(view: ChartView,
+                                                                   qtbot: QtBot):
+    view.resize(900, 500)  # smaller than 1366x768's chart side: the list is below the fold
+    view.show_chart(chart())
+    view.disposition.set_missing(["a diagnosis", "the patient's identity confirmed"])
+    view.tabs.setCurrentIndex(1)  # the provider is on the Record tab
+    with qtbot.waitActive(view):
+        view.activateWindow()
+
+    with qtbot.assertNotEmitted(view.disposition.sign_requested):
+        qtbot.keyClick(view.record_summary, Qt.Key.Key_Return,
+                       Qt.KeyboardModifier.ControlModifier)
+
+    assert view.save_status.text() == \
+        "Before signing: a diagnosis; the patient's identity confirmed."
+    assert view.tabs.currentIndex() == view.tabs.count() - 1
+    label = view.disposition.missing_label
+    area = view.tabs.currentWidget()
+    top_left = label.mapTo(area, label.rect().topLeft())
+    assert 0 <= top_left.y() < area.height()  # scrolled into view

@@ -72,6 +72,7 @@ class ChartService:
             for d in prior.note.diagnoses if prior.note else ():
                 problems.setdefault(d.code, d.description)
         return {
+            "site": {"time_zone": config.time_zone},
             "visit": {
                 "id": visit.id, "kind": visit.kind.value, "state": visit.state.value,
                 "condition": visit.condition,

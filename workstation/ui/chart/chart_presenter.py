@@ -29,6 +29,7 @@ from workstation.core.charting import (
 from workstation.ui.chart.chart_view import ChartView
 from workstation.ui.widgets.bridge import AsyncBridge
 from workstation.ui.widgets.error_text import describe
+from workstation.ui.widgets.site_time import site_time
 
 if TYPE_CHECKING:
     from workstation.storage.draft_cache import DraftCache
@@ -302,7 +303,9 @@ class ChartController(QObject):
     def _saved_text(self, saved: bool) -> str:
         if not saved:
             return ""
-        return self.tr("Draft saved %1").replace("%1", self._clock().strftime("%H:%M:%S"))
+        return self.tr("Draft saved %1").replace(
+            "%1", site_time(self._clock().astimezone(), self._view.zone, date=False,
+                            seconds=True))
 
     def _update_missing(self) -> None:
         self._view.disposition.set_missing(

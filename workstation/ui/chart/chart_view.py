@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -33,6 +34,7 @@ from workstation.core.charting import DRAFT_PANES
 from workstation.ui.chart.chart_panes import DiagnosisPane, DispositionPane, PlanPane
 from workstation.ui.widgets.card import plain
 from workstation.ui.widgets.draft_pane import DraftPane
+from workstation.ui.widgets.site_time import site_time, site_zone
 
 NO_ALLERGY_WORDS = {"", "none", "no", "nka", "nkda", "n/a", "none known", "no known allergies",
                     "no known drug allergies", "no allergies"}
@@ -168,8 +170,9 @@ class ChartView(QWidget):
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.disposition.request_sign)
+            shortcut.activated.connect(self._on_sign_shortcut)
         self._summaries: dict[str, str] = {}
+        self.zone: ZoneInfo | None = None  # the site's, from the chart (times are shown in it)
 
     # -- what the presenter calls -----------------------------------------------------------
 
@@ -186,6 +189,7 @@ class ChartView(QWidget):
         self.body.setSizes([total // 2, total - total // 2])
 
     def show_chart(self, chart: Mapping[str, Any]) -> None:
+        self.zone = site_zone((chart.get("site") or {}).get("time_zone"))
         patient, intake = chart["patient"], chart.get("intake") or {}
         visit = chart["visit"]
         self.name_label.setText(f"{patient['family_name']}, {patient['given_name']}")
@@ -248,10 +252,12 @@ class ChartView(QWidget):
     def show_signed(self, note: Mapping[str, Any], addenda: Sequence[Mapping[str, Any]]) -> None:
         text = str(note["summary"])
         text += "\n\n" + self.tr("Signed by %1 at %2").replace(
-            "%1", str(note["signed_by_name"])).replace("%2", str(note["signed_at"]))
+            "%1", str(note["signed_by_name"])).replace(
+            "%2", site_time(str(note["signed_at"]), self.zone))
         for a in addenda:
             text += "\n\n" + self.tr("Addendum by %1 at %2:").replace(
-                "%1", str(a["author_name"])).replace("%2", str(a["at"])) + "\n" + str(a["text"])
+                "%1", str(a["author_name"])).replace(
+                "%2", site_time(str(a["at"]), self.zone)) + "\n" + str(a["text"])
         self.set_read_only(True)
         self.disposition.show_signed(text)
         self._set_exportable(True)
@@ -288,6 +294,19 @@ class ChartView(QWidget):
         self.disposition.signed_text.clear()
         self.disposition.clear_addendum()
         self._set_exportable(False)
+
+    def _on_sign_shortcut(self) -> None:
+        """Ctrl+Enter from any tab: signs when nothing is missing; otherwise what is missing
+        shows where the provider looks (the header's status line and the sign tab, scrolled
+        to it) instead of nothing happening."""
+        if self.disposition.sign_button.isEnabled() or self.disposition.editing.isHidden():
+            self.disposition.request_sign()
+            return
+        self.set_save_status(self.disposition.missing_label.text(), problem=True)
+        area = self.tabs.widget(self.tabs.count() - 1)  # Disposition & sign, the last tab
+        if isinstance(area, QScrollArea):
+            self.tabs.setCurrentWidget(area)
+            area.ensureWidgetVisible(self.disposition.missing_label)
 
     def _set_exportable(self, exportable: bool) -> None:
         self.export_button.setEnabled(exportable)
