@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from workstation.core.site import SiteConfig
-from workstation.ui.shell.main_window import MainWindow
+from workstation.ui.shell.main_window import EVISIT_TITLE, MainWindow
 from workstation.ui.widgets.first_paint import FirstPaint
 from workstation.ui.widgets.heap import keep_loaded
 from workstation.ui.widgets.theme import follow_system_scheme
@@ -272,6 +272,9 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     follow_system_scheme(app)
     window = MainWindow(
         queue_view=QueueView(promised_wait_minutes=config.promised_wait_minutes),
+        # E-Visits are late by their own promise, in hours.
+        evisit_view=QueueView(title=QApplication.translate("MainWindow", EVISIT_TITLE),
+                              promised_wait_minutes=config.e_visit_reply_hours * 60),
         schedule_view=ScheduleView(tz=config.zone,
                                    begin_window_minutes=config.begin_window_minutes))
     hub_key = hub_url or ("embedded-demo" if demo else "embedded")

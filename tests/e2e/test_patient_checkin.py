@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.factories import checkin_body
 from tests.hub_fixtures import HubContext, receive_type
 from workstation.core.eligibility import RED_FLAGS
 
@@ -114,3 +115,27 @@ async def test_unknown_link_shows_the_expired_page(hub_ctx: HubContext, browser:
     response = await page.goto(f"{hub_ctx.url}/v/{'Z' * 43}")
     assert response is not None and response.status == 404
     await expect(page.locator("body")).to_contain_text("expired")
+
+
+async def test_the_waiting_room_gives_an_e_visit_its_reply_time_and_a_long_line_its_reason(
+        hub_ctx: HubContext, browser: Browser):
+    _, e_visit = await hub_ctx.post("/api/checkins",
+                                    checkin_body(mode="e_visit", condition="cough"))
+    tokens = []
+    for _ in range(3):  # nobody on duty: the third waits past the 20-minute promise
+        hub_ctx.clock.advance(seconds=1)
+        _, body = await hub_ctx.post("/api/checkins", checkin_body())
+        tokens.append(body["visit_token"])
+    page = await _page(browser)
+
+    await page.goto(f"{hub_ctx.url}/v/{e_visit['visit_token']}")
+    await expect(page.locator("#estimated_wait_label")).to_have_text("Reply by")
+    await expect(page.locator("#promise")).to_contain_text("reply by")
+    await expect(page.locator("#position")).to_have_text("#1")  # its own line
+
+    await page.goto(f"{hub_ctx.url}/v/{tokens[2]}")
+    await expect(page.locator("#position")).to_have_text("#3")  # the E-Visit is not ahead
+    await expect(page.locator("#promise")).to_contain_text("busier than usual")
+    await expect(page.locator("#estimated_wait")).to_have_text("20+")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.errors == []  # type: ignore[attr-defined]

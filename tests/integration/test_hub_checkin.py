@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import aiohttp
 import pytest
 
@@ -265,3 +267,40 @@ async def test_database_errors_do_not_carry_patient_data_into_logs(hub_ctx: HubC
         waiting_visit(store, p=impostor)
     assert "Quartermaine" not in str(failure.value)
     assert "Rosalind" not in caplog.text
+
+
+async def test_the_waiting_room_counts_only_video_visits_and_never_says_0_minutes(
+        hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    provider_ws = await hub_ctx.provider_socket(token)  # one provider on duty
+    checked_in = hub_ctx.clock.now
+    _, e_visit = await hub_ctx.post("/api/checkins",
+                                    checkin_body(mode="e_visit", condition="cough"))
+    hub_ctx.clock.advance(seconds=1)
+    _, video = await hub_ctx.post("/api/checkins", checkin_body())
+
+    _, seen = await hub_ctx.get(f"/api/visits/{video['visit_token']}")
+    # First in the video line (the E-Visit before it waits in its own), and "about 1 minute",
+    # not 0, with a provider on duty.
+    assert (seen["position"], seen["estimated_wait_minutes"]) == (1, 1)
+    assert seen["busier_than_usual"] is False and seen["reply_by"] is None
+
+    _, answered = await hub_ctx.get(f"/api/visits/{e_visit['visit_token']}")
+    assert answered["position"] == 1 and answered["estimated_wait_minutes"] is None
+    # The site promises an E-Visit a reply within 4 hours of check-in.
+    assert datetime.fromisoformat(answered["reply_by"]) == checked_in + timedelta(hours=4)
+    await provider_ws.close()
+
+
+async def test_a_line_past_the_promise_is_called_busier_than_usual(hub_ctx: HubContext):
+    tokens = []
+    for _ in range(3):  # nobody on duty: 3rd in line waits 2 visits + 1 = 36 > 20 minutes
+        _, body = await hub_ctx.post("/api/checkins", checkin_body())
+        tokens.append(body["visit_token"])
+        hub_ctx.clock.advance(seconds=1)
+
+    _, third = await hub_ctx.get(f"/api/visits/{tokens[2]}")
+    assert third["position"] == 3
+    assert third["estimated_wait_minutes"] > third["promised_wait_minutes"] == 20
+    assert third["busier_than_usual"] is True

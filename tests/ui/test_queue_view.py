@@ -225,3 +225,17 @@ def test_a_provider_of_two_lines_can_see_one_queue_at_a_time(view: QueueView, qt
 def test_one_line_needs_no_choice(view: QueueView):
     view.set_service_lines([ServiceLine("urgent_care", "On-demand urgent care")])
     assert not view.line_combo.isVisibleTo(view)
+
+
+def test_an_e_visit_list_is_late_by_its_own_promise_in_hours(qtbot: QtBot, clock: FakeClock):
+    evisits = QueueView(clock=clock, promised_wait_minutes=4 * 60)  # as the app builds it
+    qtbot.addWidget(evisits)
+    evisits.show_entries([waiting("e", minutes=25, kind="e_visit", e_visit=True)])
+    assert cell(evisits, 0, Column.WAITING) == "25:00"  # not late at the video promise
+    assert background(evisits, 0) is None
+
+    clock.advance(hours=2, minutes=40)  # 3 h 05 min: a quarter before the 4 hours
+    assert background(evisits, 0) == AMBER_BACKGROUND
+    clock.advance(hours=1)
+    assert str(cell(evisits, 0, Column.WAITING)).endswith("⚠ late")
+    assert background(evisits, 0) == RED_BACKGROUND

@@ -148,3 +148,10 @@ def test_the_practice_address_for_prescriptions_is_read_and_checked() -> None:
     assert config.erx_simulator_closed == ("4410044",)
     with pytest.raises(SiteConfigError, match="clinic_address needs"):
         SiteConfig.from_mapping({"clinic_address": {"line1": "500 Clinic Way"}})
+
+
+def test_an_e_visit_has_its_own_reply_promise_in_hours():
+    assert SiteConfig().e_visit_reply_hours == 4
+    assert SiteConfig.from_mapping({"e_visit_reply_hours": 24}).e_visit_reply_hours == 24
+    with pytest.raises(SiteConfigError, match="e_visit_reply_hours"):
+        SiteConfig.from_mapping({"e_visit_reply_hours": 0})

@@ -25,7 +25,15 @@ class QueueEntry:
 
 
 def estimated_wait_minutes(position: int, providers_online: int, minutes_per_visit: int) -> int:
-    """A plain estimate: the visits ahead shared among the providers on duty."""
-    if position <= 1:
-        return 0 if providers_online else minutes_per_visit
-    return -(-(position - 1) * minutes_per_visit // max(providers_online, 1))
+    """A plain estimate in whole minutes, never 0: the video visits ahead in the patient's own
+    line shared among the providers on duty (with nobody on duty, one visit's time more)."""
+    ahead = max(position - 1, 0)
+    minutes = -(-ahead * minutes_per_visit // max(providers_online, 1))
+    if not providers_online:
+        minutes += minutes_per_visit
+    return max(1, minutes)
+
+
+def busier_than_usual(minutes: int, promised_minutes: int) -> bool:
+    """The estimate is past the promise: the page says so rather than promising it."""
+    return minutes > promised_minutes

@@ -48,6 +48,9 @@ class SiteConfig:
     )
     promised_wait_minutes: int = 20
     minutes_per_visit: int = 12
+    # E-Visits are answered without video: a provider replies within this many hours (their
+    # own promise; they are late by it, not by the video visits' minutes).
+    e_visit_reply_hours: int = 4
     link_lifetime_hours: int = 24
     begin_window_minutes: int = 30
     session_hours: int = 12
@@ -113,6 +116,8 @@ class SiteConfig:
             raise SiteConfigError("remember_days must be between 0 (never) and 90.")
         if not 1 <= config.lock_minutes <= 60:
             raise SiteConfigError("lock_minutes must be between 1 and 60.")
+        if not 1 <= config.e_visit_reply_hours <= 72:
+            raise SiteConfigError("e_visit_reply_hours must be between 1 and 72.")
         return config
 
 

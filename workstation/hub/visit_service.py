@@ -18,7 +18,7 @@ from workstation.core.payment import (
     PaymentProcessor,
 )
 from workstation.core.people import Patient, Provider
-from workstation.core.queue import QueueEntry, estimated_wait_minutes
+from workstation.core.queue import QueueEntry, busier_than_usual, estimated_wait_minutes
 from workstation.core.site import SiteConfig
 from workstation.core.visit import IllegalTransition, Visit, VisitKind, VisitState
 from workstation.core.visit_link import new_token
@@ -104,10 +104,7 @@ class VisitService(ProviderAccounts):
             "kind": visit.kind.value,
             "state": visit.state.value,
             "condition_name": self.condition_name(visit.condition),
-            "position": position,
-            "estimated_wait_minutes": (
-                estimated_wait_minutes(position, providers, self.config.minutes_per_visit)
-                if position is not None else None),
+            **self._wait_fields(visit, position, providers),
             "waiting_since": visit.waiting_since.isoformat() if visit.waiting_since else None,
             "scheduled_for": visit.scheduled_for.isoformat() if visit.scheduled_for else None,
             "echeckin_complete": visit.echeckin_complete,
@@ -117,6 +114,24 @@ class VisitService(ProviderAccounts):
             "provider_name": detail.provider_name,
             "fee": f"{self.config.fee:.2f}",
             "copay": f"{visit.copay:.2f}" if visit.copay is not None else None,
+        }
+
+    def _wait_fields(self, visit: Visit, position: int | None,
+                     providers: int) -> dict[str, Any]:
+        """Where a waiting patient stands in their own line (video, or E-Visits), and what to
+        expect: minutes for video (never 0; past the promise it says busier than usual), a
+        reply-by time for an E-Visit."""
+        e_visit = visit.kind is VisitKind.E_VISIT
+        minutes = (estimated_wait_minutes(position, providers, self.config.minutes_per_visit)
+                   if position is not None and not e_visit else None)
+        return {
+            "position": position,
+            "estimated_wait_minutes": minutes,
+            "busier_than_usual": minutes is not None and busier_than_usual(
+                minutes, self.config.promised_wait_minutes),
+            "promised_wait_minutes": self.config.promised_wait_minutes,
+            "reply_by": (visit.waiting_since + timedelta(hours=self.config.e_visit_reply_hours))
+            .isoformat() if e_visit and visit.waiting_since else None,
         }
 
     async def queue(self, service_lines: set[str] | tuple[str, ...]) -> list[QueueEntry]:
@@ -346,13 +361,14 @@ class VisitService(ProviderAccounts):
             return
         waiting = await asyncio.to_thread(self.store.waiting_visits, service_line)
         providers = self.broker.providers_online(service_line)
-        for position, visit in enumerate(waiting, start=1):
-            if visit.id in connected:
-                await self.broker.send_local_patient(visit.id, {
-                    "type": "status", "visit_id": visit.id, "kind": visit.kind.value,
-                    "state": visit.state.value, "position": position,
-                    "estimated_wait_minutes": estimated_wait_minutes(
-                        position, providers, self.config.minutes_per_visit)})
+        for line in ([v for v in waiting if v.kind is not VisitKind.E_VISIT],
+                     [v for v in waiting if v.kind is VisitKind.E_VISIT]):
+            for position, visit in enumerate(line, start=1):
+                if visit.id in connected:
+                    await self.broker.send_local_patient(visit.id, {
+                        "type": "status", "visit_id": visit.id, "kind": visit.kind.value,
+                        "state": visit.state.value,
+                        **self._wait_fields(visit, position, providers)})
 
 
 def entry_json(entry: QueueEntry) -> dict[str, Any]:

@@ -291,12 +291,15 @@ class VisitStore(AccountStore):
         """1 for the next patient to be seen, None when not waiting."""
         if visit.state is not VisitState.WAITING or visit.waiting_since is None:
             return None
+        same_line = (VisitRow.kind == VisitKind.E_VISIT.value
+                     if visit.kind is VisitKind.E_VISIT
+                     else VisitRow.kind != VisitKind.E_VISIT.value)  # E-Visits wait apart
         with self._sessions() as s:
             ahead = s.scalar(
                 select(func.count())
                 .select_from(VisitRow)
                 .where(VisitRow.state == VisitState.WAITING.value,
-                       VisitRow.service_line == visit.service_line,
+                       VisitRow.service_line == visit.service_line, same_line,
                        (VisitRow.waiting_since < visit.waiting_since)
                        | ((VisitRow.waiting_since == visit.waiting_since)
                           & (VisitRow.id < visit.id)))
@@ -308,7 +311,8 @@ class VisitStore(AccountStore):
             query = select(VisitRow).where(VisitRow.state == VisitState.WAITING.value)
             if service_line is not None:
                 query = query.where(VisitRow.service_line == service_line)
-            return [to_visit(r) for r in s.scalars(query.order_by(VisitRow.waiting_since))]
+            return [to_visit(r) for r in s.scalars(query.order_by(VisitRow.waiting_since,
+                                                                   VisitRow.id))]
 
     def stale_visits(self, now: datetime) -> list[Visit]:
         """Live visits whose link has passed its expiry."""

@@ -64,8 +64,10 @@ class QueueTableModel(RowTableModel):
         super().__init__(parent, Column, lambda: self._entries)
         self._clock = clock
         self.promised_wait_minutes = promised_wait_minutes
-        self.warn_minutes = (warn_minutes if warn_minutes is not None
-                             else max(0, promised_wait_minutes - 5))
+        # Amber from 5 minutes before the promise (20 -> 15), or a quarter before a longer one
+        # (an E-Visit's 4 hours -> 3).
+        self.warn_minutes = (warn_minutes if warn_minutes is not None else max(
+            0, promised_wait_minutes - max(5, promised_wait_minutes // 4)))
         self._entries: list[QueueEntry] = []
         self._headers = {
             Column.WAITING: self.tr("Waiting"),

@@ -324,19 +324,29 @@ function renderWaiting(s, eVisit) {
   show("device_test_block", !eVisit);
   const position = Number.isInteger(s.position) ? s.position : null;
   const wait = Number.isInteger(s.estimated_wait_minutes) ? s.estimated_wait_minutes : null;
+  const promised = s.promised_wait_minutes || (state.site && state.site.promised_wait_minutes) || 20;
+  const busier = Boolean(s.busier_than_usual);
   setText($("position"), position === null ? "–" : `#${position}`);
-  setText($("estimated_wait"), wait === null ? "–" : `${Math.max(1, wait)} min`);
-  const promised = (state.site && state.site.promised_wait_minutes) || 20;
+  // E-Visits have their own line and their own promise: a reply by a time, not minutes.
+  setText($("estimated_wait_label"), eVisit ? "Reply by" : "Estimated wait (about)");
+  setText($("estimated_wait"), eVisit
+    ? (s.reply_by ? localTime(s.reply_by) : "–")
+    : wait === null ? "–" : busier ? `${promised}+` : `${wait} min`);
+  $("estimated_wait").classList.toggle("is-time", eVisit);
   setText($("waiting_title"), eVisit ? "Your E-Visit is in line" : "You are in line");
   setText($("promise"), eVisit
-    ? "A provider will review your answers. Keep this page open to see when they start."
+    ? `A provider will review your answers and reply by ${s.reply_by ? localTime(s.reply_by) : "today"}. Keep this page open to see when they start.`
     : s.kind === "scheduled"
       ? "The clinic can see that you are here for your appointment. A provider will join you shortly."
-      : `We aim to have a provider ready for you within ${promised} minutes of check-in.`);
+      : busier
+        ? `We are busier than usual, so your wait may be longer than our ${promised}-minute aim. Keep this page open: it tells you when your provider is ready.`
+        : `We aim to have a provider ready for you within ${promised} minutes of check-in.`);
   setText($("waiting_since"), s.waiting_since ? `You joined the line at ${localTime(s.waiting_since)}.` : "");
   renderNotifyControls();
   let sentence = position === null ? "You are in line." : `You are number ${position} in line.`;
-  if (wait !== null) sentence += ` Estimated wait: about ${wait} minute${wait === 1 ? "" : "s"}.`;
+  if (eVisit && s.reply_by) sentence += ` A provider will reply by ${localTime(s.reply_by)}.`;
+  else if (busier) sentence += ` We are busier than usual: the wait may be longer than ${promised} minutes.`;
+  else if (wait !== null) sentence += ` Estimated wait: about ${wait} minute${wait === 1 ? "" : "s"}.`;
   setStatus(sentence, position === null ? "Waiting" : `Number ${position} in line`);
 }
 
