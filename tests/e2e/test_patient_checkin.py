@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -138,4 +139,22 @@ async def test_the_waiting_room_gives_an_e_visit_its_reply_time_and_a_long_line_
     await expect(page.locator("#promise")).to_contain_text("busier than usual")
     await expect(page.locator("#estimated_wait")).to_have_text("20+")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_an_appointment_s_page_says_when_echeckin_opens(hub_ctx: HubContext,
+                                                                browser: Browser):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    when = hub_ctx.clock.now + timedelta(days=5)
+    body = {"patient": checkin_body()["patient"], "service_line": "specialty_care",
+            "condition": "follow_up", "scheduled_for": when.isoformat()}
+    _, appt = await hub_ctx.post("/api/appointments", body, token=token)
+    page = await _page(browser)
+
+    await page.goto(f"{hub_ctx.url}/v/{appt['visit_token']}")
+
+    await expect(page.locator("#echeckin_opens")).to_be_visible()
+    await expect(page.locator("#echeckin_opens")).to_contain_text("eCheck-in opens on")
+    await expect(page.locator("#echeckin_form")).to_be_hidden()
     assert page.errors == []  # type: ignore[attr-defined]

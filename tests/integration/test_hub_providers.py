@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -512,3 +512,35 @@ async def test_the_provider_test_page_is_served_only_by_a_hub_started_for_benchm
             assert "script-src 'self'" in r.headers["Content-Security-Policy"]
     finally:
         await bench_hub.close()
+
+
+async def test_echeckin_opens_three_days_before_the_appointment_and_says_when(
+        hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    when = hub_ctx.clock.now + timedelta(days=5)
+    body = {"patient": checkin_body()["patient"], "service_line": "specialty_care",
+            "condition": "follow_up", "scheduled_for": when.isoformat()}
+    _, appt = await hub_ctx.post("/api/appointments", body, token=token)
+    link = appt["visit_token"]
+    echeckin = {
+        "forms": {"reason": "Follow-up of eczema", "allergies": "", "medications": ""},
+        "insurance": {"payer": "Acme Health", "member_id": "XZ123", "group_number": "",
+                      "subscriber_name": "Rosalind Quartermaine"},
+    }
+
+    _, state = await hub_ctx.get(f"/api/visits/{link}")
+    assert state["echeckin_open"] is False
+    opens = datetime.fromisoformat(state["echeckin_opens_at"])
+    assert opens == when - timedelta(days=3)
+    status, error = await hub_ctx.post(f"/api/visits/{link}/echeckin", echeckin)
+    assert status == 409 and error["error"]["code"] == "not_open"
+    assert "3 days before your appointment" in error["error"]["message"]
+    assert opens.astimezone(hub_ctx.hub.service.config.zone).strftime("%m/%d/%Y") \
+        in error["error"]["message"]  # in the clinic's time
+
+    hub_ctx.clock.advance(days=2)  # now exactly three days before
+    _, state = await hub_ctx.get(f"/api/visits/{link}")
+    assert state["echeckin_open"] is True
+    status, state = await hub_ctx.post(f"/api/visits/{link}/echeckin", echeckin)
+    assert status == 200 and state["echeckin_complete"] is True

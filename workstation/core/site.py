@@ -53,6 +53,7 @@ class SiteConfig:
     e_visit_reply_hours: int = 4
     link_lifetime_hours: int = 24
     begin_window_minutes: int = 30
+    echeckin_open_days: int = 3  # a scheduled visit's eCheck-in opens this long before it
     session_hours: int = 12
     lock_minutes: int = 10  # the workstation locks after this long without input
     remember_days: int = 14  # "remember me" signs in again without a password this long
@@ -116,6 +117,8 @@ class SiteConfig:
             raise SiteConfigError("remember_days must be between 0 (never) and 90.")
         if not 1 <= config.lock_minutes <= 60:
             raise SiteConfigError("lock_minutes must be between 1 and 60.")
+        if not 0 <= config.echeckin_open_days <= 30:
+            raise SiteConfigError("echeckin_open_days must be between 0 and 30.")
         if not 1 <= config.e_visit_reply_hours <= 72:
             raise SiteConfigError("e_visit_reply_hours must be between 1 and 72.")
         return config

@@ -182,6 +182,11 @@ class PatientDesk:
         if visit.kind is not VisitKind.SCHEDULED or visit.state is not VisitState.CHECKING_IN:
             raise ApiError(409, "not_allowed", "eCheck-in is only for an upcoming appointment.")
         now = self.visits.clock()
+        opens = self.visits.echeckin_opens_at(visit)
+        if opens is not None and now < opens:
+            raise ApiError(409, "not_open", f"eCheck-in opens on {self.visits.site_time(opens)}, "
+                           f"{self.visits.config.echeckin_open_days} days before your "
+                           "appointment. Come back to this page then.")
         payment = None
         if visit.copay and visit.copay > 0:
             if body.copay is None:

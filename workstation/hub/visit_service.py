@@ -87,6 +87,7 @@ class VisitService(ProviderAccounts):
         begin_opens_at = None
         blocked = None
         can_begin = False
+        echeckin_opens = self.echeckin_opens_at(visit)
         if visit.kind is VisitKind.SCHEDULED and visit.state is VisitState.CHECKING_IN:
             assert visit.scheduled_for is not None
             opens = visit.scheduled_for - timedelta(minutes=self.config.begin_window_minutes)
@@ -108,6 +109,8 @@ class VisitService(ProviderAccounts):
             "waiting_since": visit.waiting_since.isoformat() if visit.waiting_since else None,
             "scheduled_for": visit.scheduled_for.isoformat() if visit.scheduled_for else None,
             "echeckin_complete": visit.echeckin_complete,
+            "echeckin_opens_at": echeckin_opens.isoformat() if echeckin_opens else None,
+            "echeckin_open": echeckin_opens is not None and now >= echeckin_opens,
             "can_begin": can_begin,
             "begin_opens_at": begin_opens_at,
             "begin_blocked_reason": blocked,
@@ -115,6 +118,17 @@ class VisitService(ProviderAccounts):
             "fee": f"{self.config.fee:.2f}",
             "copay": f"{visit.copay:.2f}" if visit.copay is not None else None,
         }
+
+    def echeckin_opens_at(self, visit: Visit) -> datetime | None:
+        """When a scheduled visit's eCheck-in opens (``echeckin_open_days`` before it)."""
+        if visit.kind is not VisitKind.SCHEDULED or visit.scheduled_for is None:
+            return None
+        return visit.scheduled_for - timedelta(days=self.config.echeckin_open_days)
+
+    def site_time(self, moment: datetime) -> str:
+        """A time as the clinic says it to a patient: 11/30/2026 at 9:00 AM CST."""
+        local = moment.astimezone(self.config.zone)
+        return f"{local:%m/%d/%Y} at {local:%I:%M %p}".replace(" 0", " ") + f" {local:%Z}"
 
     def _wait_fields(self, visit: Visit, position: int | None,
                      providers: int) -> dict[str, Any]:

@@ -376,7 +376,16 @@ function renderScheduled(s) {
   const complete = Boolean(s.echeckin_complete);
   show("echeckin_panel", !complete);
   show("echeckin_done", complete);
-  if (!complete) setupEcheckin(s);
+  // eCheck-in opens some days before the appointment: until then, say when.
+  const notYet = !complete && s.echeckin_open === false && Boolean(s.echeckin_opens_at);
+  show("echeckin_opens", notYet);
+  show("echeckin_form", !notYet);
+  if (notYet) {
+    setText($("echeckin_opens"),
+      `eCheck-in opens on ${localDateTime(s.echeckin_opens_at)}. Come back to this page then; `
+      + "your link stays the same.");
+  }
+  if (!complete && !notYet) setupEcheckin(s);
   setText($("appointment_time"), s.scheduled_for
     ? `Your appointment: ${localDateTime(s.scheduled_for)}.` : "");
   const button = $("begin_visit");
@@ -389,7 +398,8 @@ function renderScheduled(s) {
     if (s.begin_opens_at) info += ` Begin visit opens at ${localDateTime(s.begin_opens_at)}.`;
   }
   setText($("begin_info"), info);
-  if (!complete) setStatus("Please complete eCheck-in before your visit.", "eCheck-in");
+  if (notYet) setStatus(`eCheck-in opens on ${localDateTime(s.echeckin_opens_at)}.`, "eCheck-in not open yet");
+  else if (!complete) setStatus("Please complete eCheck-in before your visit.", "eCheck-in");
   else if (s.can_begin) setStatus("eCheck-in is complete. You can begin your visit now.", "Ready to begin");
   else setStatus("eCheck-in is complete. " + info, "Checked in");
 }
