@@ -158,3 +158,35 @@ async def test_an_appointment_s_page_says_when_echeckin_opens(hub_ctx: HubContex
     await expect(page.locator("#echeckin_opens")).to_contain_text("eCheck-in opens on")
     await expect(page.locator("#echeckin_form")).to_be_hidden()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_echeckin_asks_for_the_pharmacy_and_the_chart_gets_it(hub_ctx: HubContext,
+                                                                     browser: Browser):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    when = hub_ctx.clock.now + timedelta(hours=2)
+    body = {"patient": checkin_body()["patient"], "service_line": "specialty_care",
+            "condition": "follow_up", "scheduled_for": when.isoformat()}
+    _, appt = await hub_ctx.post("/api/appointments", body, token=token)
+    page = await _page(browser)
+    await page.goto(f"{hub_ctx.url}/v/{appt['visit_token']}")
+    await expect(page.locator("#echeckin_form")).to_be_visible()
+
+    await page.fill("#ec_reason", "Follow-up of eczema")
+    await page.fill("#ins_payer", "Acme Health")
+    await page.fill("#ins_member_id", "XZ123")
+    await page.fill("#ins_subscriber_name", "Rosalind Quartermaine")
+    await page.click("#submit_echeckin")  # no pharmacy yet: said next to its search
+    await expect(page.locator("#ec_pharmacy_search_error")).to_contain_text(
+        "Choose a pharmacy from the list.")
+
+    await page.fill("#ec_pharmacy_search", "Riverside")
+    await expect(page.locator("#ec_pharmacy_status")).to_have_text("1 pharmacy found.")
+    await page.locator("#ec_pharmacy_results input").first.check()
+    await expect(page.locator("#ec_pharmacy_selected_text")).to_contain_text("Riverside")
+    await page.click("#submit_echeckin")
+    await expect(page.locator("#echeckin_done")).to_be_visible()
+
+    chosen = hub_ctx.hub.service.store.chosen_pharmacy_id(appt["visit_id"])
+    assert hub_ctx.hub.service.resources.pharmacy(chosen).name.startswith("Riverside")
+    assert page.errors == []  # type: ignore[attr-defined]

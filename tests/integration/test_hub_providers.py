@@ -223,7 +223,8 @@ async def test_scheduled_visit_needs_echeckin_and_the_30_minute_window(hub_ctx: 
     assert status == 409 and error["error"]["message"] == "Complete eCheck-in first."
 
     echeckin = {
-        "forms": {"reason": "Follow-up of eczema", "allergies": "", "medications": ""},
+        "forms": {"reason": "Follow-up of eczema", "allergies": "", "medications": "",
+                  "pharmacy_id": "4410011"},
         "insurance": {"payer": "Acme Health", "member_id": "XZ123", "group_number": "",
                       "subscriber_name": "Rosalind Quartermaine"},
     }
@@ -347,7 +348,8 @@ async def test_the_provider_begins_an_appointment_from_the_schedule(hub_ctx: Hub
     status, error = await hub_ctx.post(f"/api/visits/{vid}/claim", token=token)
     assert status == 409 and error["error"]["message"] == \
         "The patient has not completed eCheck-in yet."
-    echeckin = {"forms": {"reason": "Sore throat", "allergies": "", "medications": ""},
+    echeckin = {"forms": {"reason": "Sore throat", "allergies": "", "medications": "",
+                  "pharmacy_id": "4410011"},
                 "insurance": {"payer": "Acme Health", "member_id": "XZ123", "group_number": "",
                               "subscriber_name": "Rosalind Quartermaine"}}
     assert (await hub_ctx.post(f"/api/visits/{link}/echeckin", echeckin))[0] == 200
@@ -524,7 +526,8 @@ async def test_echeckin_opens_three_days_before_the_appointment_and_says_when(
     _, appt = await hub_ctx.post("/api/appointments", body, token=token)
     link = appt["visit_token"]
     echeckin = {
-        "forms": {"reason": "Follow-up of eczema", "allergies": "", "medications": ""},
+        "forms": {"reason": "Follow-up of eczema", "allergies": "", "medications": "",
+                  "pharmacy_id": "4410011"},
         "insurance": {"payer": "Acme Health", "member_id": "XZ123", "group_number": "",
                       "subscriber_name": "Rosalind Quartermaine"},
     }

@@ -16,7 +16,8 @@ from tests.ui.test_chart_hub import signed_in_window
 from workstation.hub.server import RunningHub
 from workstation.ui.widgets.bridge import AsyncBridge
 
-ECHECKIN = {"forms": {"reason": "Sore throat", "allergies": "", "medications": ""},
+ECHECKIN = {"forms": {"reason": "Sore throat", "allergies": "", "medications": "",
+                  "pharmacy_id": "4410011"},
             "insurance": {"payer": "Acme Health", "member_id": "XZ123", "group_number": "",
                           "subscriber_name": "Rosalind Quartermaine"}}
 

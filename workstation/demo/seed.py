@@ -100,7 +100,8 @@ def seed(store: VisitStore, config: SiteConfig, now: datetime | None = None) -> 
                            copay=Decimal("25.00"), actor="demo")
         if done:
             store.complete_echeckin(
-                visit.id, forms={"reason": "Follow-up", "allergies": "", "medications": ""},
+                visit.id, forms={"reason": "Follow-up", "allergies": "", "medications": "",
+                                  "pharmacy_id": "4410011"},
                 insurance={"payer": "Demo Health Plan", "member_id": "DEMO123",
                            "group_number": "", "subscriber_name": f"{given} {family}"},
                 payment=Payment(str(uuid.uuid4()), visit.id, PaymentMethod.HSA, "4242",

@@ -66,7 +66,7 @@ class ChartService:
         note = self.charts.note(visit.id)
         history = self.charts.history(patient.id, excluding=visit.id)
         today = self._clock().astimezone(config.zone).date()
-        pharmacy = resources.pharmacy(intake.pharmacy_id) if intake else None
+        pharmacy = resources.pharmacy(store.chosen_pharmacy_id(visit.id))
         problems: dict[str, str] = {}
         for prior in history:
             for d in prior.note.diagnoses if prior.note else ():
@@ -261,7 +261,7 @@ def visit_bundle_json(store: VisitStore, resources: Resources, visit_id: str,
     if note is None:
         raise NotSigned
     intake = store.intake(visit_id)
-    found = resources.pharmacy(intake.pharmacy_id) if intake else None
+    found = resources.pharmacy(store.chosen_pharmacy_id(visit_id))
     pharmacy = None if found is None else PharmacyRef(
         found.ncpdp_id, found.npi, found.name, found.phone, found.address, found.city,
         found.state, found.postal_code)

@@ -187,6 +187,9 @@ class PatientDesk:
             raise ApiError(409, "not_open", f"eCheck-in opens on {self.visits.site_time(opens)}, "
                            f"{self.visits.config.echeckin_open_days} days before your "
                            "appointment. Come back to this page then.")
+        if self.visits.resources.pharmacy(body.forms.pharmacy_id) is None:
+            raise ApiError(422, "invalid", "Choose a pharmacy from the list.",
+                           fields={"forms.pharmacy_id": "Choose a pharmacy from the list."})
         payment = None
         if visit.copay and visit.copay > 0:
             if body.copay is None:

@@ -198,7 +198,7 @@ class PrescriptionService:
                 provider, "erx.override", AuditOutcome.SUCCESS, detail,
                 "; ".join(f"{f.kind}: {f.message}" for f in findings)
                 + f" | reason: {body.override_reason}"))
-        chosen = intake.pharmacy_id if intake else ""
+        chosen = await asyncio.to_thread(self.visits.store.chosen_pharmacy_id, detail.visit.id)
         if pharmacy.ncpdp_id != chosen:
             audit.append(self._audit(
                 provider, "erx.pharmacy_change", AuditOutcome.SUCCESS, detail,
@@ -248,7 +248,7 @@ class PrescriptionService:
             raise ApiError(422, "unknown_pharmacy",
                            f"No pharmacy with NCPDP ID {body.pharmacy_ncpdp_id} is in the "
                            "directory. Search for the pharmacy by name, city or ZIP.")
-        chosen = intake.pharmacy_id if intake else ""
+        chosen = await asyncio.to_thread(self.visits.store.chosen_pharmacy_id, detail.visit.id)
         if pharmacy.ncpdp_id != chosen and not body.pharmacy_change_reason:
             raise ApiError(409, "pharmacy_change_reason",
                            "This is not the pharmacy the patient chose. Say why it changed.")

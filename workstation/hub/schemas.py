@@ -120,6 +120,8 @@ class FormsIn(Strict):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
     allergies: LongText = ""
     medications: LongText = ""
+    # Where prescriptions go (an NCPDP ID from /api/pharmacies); required for a new eCheck-in.
+    pharmacy_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] = ""
 
 
 class InsuranceIn(Strict):

@@ -362,6 +362,15 @@ class VisitStore(AccountStore):
             s.flush()
             return to_visit(row)
 
+    def chosen_pharmacy_id(self, visit_id: str) -> str:
+        """The pharmacy the patient chose: at check-in, or at a scheduled visit's eCheck-in."""
+        with self._sessions() as s:
+            intake = s.get(IntakeRow, visit_id)
+            if intake is not None and intake.pharmacy_id:
+                return str(intake.pharmacy_id)
+            echeckin = s.get(ECheckInRow, visit_id)
+            return str((echeckin.forms or {}).get("pharmacy_id", "")) if echeckin else ""
+
     def echeckin(self, visit_id: str) -> tuple[dict[str, str], dict[str, str]] | None:
         with self._sessions() as s:
             row = s.get(ECheckInRow, visit_id)

@@ -25,6 +25,7 @@ import {
   plainMessage, showFieldError, clearFieldError, clearFieldErrors, clearErrorsOnEdit, byPagePosition,
   fillErrorSummary, focusField,
 } from "./common.js";
+import { pharmacyPicker } from "./pharmacy-picker.js";
 
 const STORE_KEY = "workstation.checkin.v1";
 const STEP_IDS = ["step_eligibility", "step_details", "step_pharmacy", "step_consent", "step_payment"];
@@ -75,8 +76,6 @@ const state = {
   maxStep: 0, // the furthest step the patient may open (answers before it were accepted)
   pharmacy: null,
   sending: false,
-  searchAbort: null,
-  searchSeq: 0,
   lastPhone: "",
   loaded: false, // answers are only saved once the saved ones have been restored
   done: false, // checked in: nothing more to save
@@ -458,86 +457,17 @@ $("start_over").addEventListener("click", () => {
 
 // ---- pharmacy -----------------------------------------------------------------------------
 
-function pharmacyLine(p) {
-  const place = [p.city, [p.state, p.postal_code].filter(Boolean).join(" ")].filter(Boolean).join(", ");
-  return [p.address, place].filter(Boolean).join(", ");
-}
-
-function renderSelectedPharmacy() {
-  const p = state.pharmacy;
-  $("pharmacy_selected").hidden = !p;
-  if (p) setText($("pharmacy_selected_text"), `${p.name}, ${pharmacyLine(p)}. Phone ${p.phone}.`);
-}
-
-function renderPharmacies(list) {
-  const host = $("pharmacy_results");
-  host.replaceChildren();
-  for (const p of list) {
-    const id = `pharmacy_${p.id}`;
-    const input = el("input", { type: "radio", id, name: "pharmacy_id", value: p.id });
-    input.checked = Boolean(state.pharmacy && state.pharmacy.id === p.id);
-    input.addEventListener("change", () => {
-      if (input.checked) {
-        state.pharmacy = p;
-        renderSelectedPharmacy();
-        saveAnswers();
-      }
-    });
-    host.append(el("li", {},
-      el("label", { class: "choice", for: id }, input,
-        el("span", { class: "choice-text" },
-          el("strong", {}, p.name),
-          el("span", { class: "choice-detail" }, pharmacyLine(p)),
-          el("span", { class: "choice-detail" }, `Phone ${p.phone}` + (p.hours ? ` · ${p.hours}` : ""))))));
-  }
-}
-
-async function searchPharmacies() {
-  const q = $("pharmacy_search").value.trim();
-  if (state.searchAbort) state.searchAbort.abort();
-  const abort = new AbortController();
-  state.searchAbort = abort;
-  const seq = ++state.searchSeq;
-  setText($("pharmacy_status"), "Searching…");
-  try {
-    const data = await fetchJSON("/api/pharmacies?q=" + encodeURIComponent(q), { signal: abort.signal });
-    if (seq !== state.searchSeq) return;
-    const list = data.pharmacies || [];
-    renderPharmacies(list);
-    if (!list.length) {
-      setText($("pharmacy_status"), `No pharmacies match “${q}”. Try a city, a ZIP code or part of the name.`);
-    } else {
-      setText($("pharmacy_status"), list.length === 1 ? "1 pharmacy found." : `${list.length} pharmacies found.`);
-    }
-  } catch (err) {
-    if (err && err.name === "AbortError") return;
-    if (seq !== state.searchSeq) return;
-    setText($("pharmacy_status"), "Search failed: " + err.message);
-  }
-}
-
-const searchSoon = debounce(searchPharmacies, 300);
+const pharmacy = pharmacyPicker("", {
+  onChoose(p) {
+    state.pharmacy = p;
+    saveAnswers();
+  },
+});
 
 function ensurePharmacyResults() {
-  renderSelectedPharmacy();
-  if (!$("pharmacy_results").children.length) searchPharmacies();
+  pharmacy.setChosen(state.pharmacy);
+  pharmacy.ensureResults();
 }
-
-$("pharmacy_search").addEventListener("input", () => searchSoon());
-$("pharmacy_search").addEventListener("keydown", (event) => {
-  if (event.key === "Enter") {
-    event.preventDefault();
-    searchSoon.cancel();
-    searchPharmacies();
-  } else if (event.key === "ArrowDown") {
-    const target = $("pharmacy_results").querySelector("input:checked")
-      || $("pharmacy_results").querySelector("input");
-    if (target) {
-      event.preventDefault();
-      target.focus();
-    }
-  }
-});
 
 // ---- saving answers across a reload -------------------------------------------------------
 

@@ -17,9 +17,10 @@
 
 import {
   $, setText, fetchJSON, plainMessage, money, localDateTime, localTime, luhnValid, fillExpiry, playChime,
-  unlockAudioOnGesture, showFieldError, clearFieldErrors, clearErrorsOnEdit, byPagePosition,
-  fillErrorSummary, focusField, parseMessage,
+  unlockAudioOnGesture, showFieldError, clearFieldError, clearFieldErrors, clearErrorsOnEdit,
+  byPagePosition, fillErrorSummary, focusField, parseMessage,
 } from "./common.js";
+import { pharmacyPicker } from "./pharmacy-picker.js";
 
 const READY_STATES = new Set(["claimed", "in_call", "reconnecting"]);
 const TERMINAL_STATES = new Set(["signed", "redirected", "cancelled", "no_show", "expired"]);
@@ -568,6 +569,7 @@ const EC_FIELDS = {
   "forms.reason": "ec_reason",
   "forms.allergies": "ec_allergies",
   "forms.medications": "ec_medications",
+  "forms.pharmacy_id": "ec_pharmacy_search",
   insurance: "ins_payer",
   "insurance.payer": "ins_payer",
   "insurance.member_id": "ins_member_id",
@@ -582,6 +584,7 @@ const EC_FIELDS = {
 };
 
 let echeckinReady = false;
+const ecPharmacy = pharmacyPicker("ec_", { onChoose: () => clearFieldError("ec_pharmacy_search") });
 
 function copayDue(s) {
   return s.copay !== null && s.copay !== undefined && Number(s.copay) > 0;
@@ -591,6 +594,7 @@ function setupEcheckin(s) {
   if (!echeckinReady) {
     fillExpiry($("copay_exp_month"), $("copay_exp_year"));
     clearErrorsOnEdit($("echeckin_form"));
+    ecPharmacy.ensureResults();
     echeckinReady = true;
   }
   const due = copayDue(s);
@@ -606,6 +610,7 @@ function v(id) {
 function validateEcheckin(due) {
   const errors = [];
   if (!v("ec_reason")) errors.push(["ec_reason", "Tell us the reason for your visit."]);
+  if (!ecPharmacy.chosen()) errors.push(["ec_pharmacy_search", "Choose a pharmacy from the list."]);
   if (!v("ins_payer")) errors.push(["ins_payer", "Enter your insurance company."]);
   if (!v("ins_member_id")) errors.push(["ins_member_id", "Enter your member ID."]);
   if (!v("ins_subscriber_name")) errors.push(["ins_subscriber_name", "Enter the subscriber's name."]);
@@ -655,7 +660,10 @@ $("echeckin_form").addEventListener("submit", async (event) => {
     return;
   }
   const body = {
-    forms: { reason: v("ec_reason"), allergies: v("ec_allergies"), medications: v("ec_medications") },
+    forms: {
+      reason: v("ec_reason"), allergies: v("ec_allergies"), medications: v("ec_medications"),
+      pharmacy_id: ecPharmacy.chosen() ? ecPharmacy.chosen().id : "",
+    },
     insurance: {
       payer: v("ins_payer"), member_id: v("ins_member_id"), group_number: v("ins_group_number"),
       subscriber_name: v("ins_subscriber_name"),
