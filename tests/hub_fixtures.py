@@ -36,6 +36,7 @@ class HubContext:
     hub: RunningHub
     clock: Clock
     http: aiohttp.ClientSession
+    desk_token: str = ""  # the front desk's session, once book_appointment has signed it in
 
     @property
     def url(self) -> str:
@@ -51,6 +52,21 @@ class HubContext:
                                   json={"username": username, "password": PASSWORD}) as r:
             assert r.status == 200, await r.text()
             return str((await r.json())["token"])
+
+    async def book_appointment(self, starts_in: timedelta) -> dict[str, Any]:
+        """A specialty-care follow-up of the factories' patient, ``starts_in`` from now, booked
+        by a provider of its own (the clinic's front desk)."""
+        from tests.factories import checkin_body
+
+        if not self.desk_token:
+            await self.add_provider("desk")
+            self.desk_token = await self.sign_in("desk")
+        body = {"patient": checkin_body()["patient"], "service_line": "specialty_care",
+                "condition": "follow_up",
+                "scheduled_for": (self.clock.now + starts_in).isoformat()}
+        status, appointment = await self.post("/api/appointments", body, self.desk_token)
+        assert status == 201, appointment
+        return dict(appointment)
 
     async def provider_socket(self, token: str) -> aiohttp.ClientWebSocketResponse:
         ws = await self.http.ws_connect(f"{self.url}/ws/provider",

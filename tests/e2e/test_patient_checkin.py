@@ -144,12 +144,7 @@ async def test_the_waiting_room_gives_an_e_visit_its_reply_time_and_a_long_line_
 
 async def test_an_appointment_s_page_says_when_echeckin_opens(hub_ctx: HubContext,
                                                                 browser: Browser):
-    await hub_ctx.add_provider("house")
-    token = await hub_ctx.sign_in("house")
-    when = hub_ctx.clock.now + timedelta(days=5)
-    body = {"patient": checkin_body()["patient"], "service_line": "specialty_care",
-            "condition": "follow_up", "scheduled_for": when.isoformat()}
-    _, appt = await hub_ctx.post("/api/appointments", body, token=token)
+    appt = await hub_ctx.book_appointment(timedelta(days=5))
     page = await _page(browser)
 
     await page.goto(f"{hub_ctx.url}/v/{appt['visit_token']}")
@@ -162,12 +157,7 @@ async def test_an_appointment_s_page_says_when_echeckin_opens(hub_ctx: HubContex
 
 async def test_echeckin_asks_for_the_pharmacy_and_the_chart_gets_it(hub_ctx: HubContext,
                                                                      browser: Browser):
-    await hub_ctx.add_provider("house")
-    token = await hub_ctx.sign_in("house")
-    when = hub_ctx.clock.now + timedelta(hours=2)
-    body = {"patient": checkin_body()["patient"], "service_line": "specialty_care",
-            "condition": "follow_up", "scheduled_for": when.isoformat()}
-    _, appt = await hub_ctx.post("/api/appointments", body, token=token)
+    appt = await hub_ctx.book_appointment(timedelta(hours=2))
     page = await _page(browser)
     await page.goto(f"{hub_ctx.url}/v/{appt['visit_token']}")
     await expect(page.locator("#echeckin_form")).to_be_visible()

@@ -518,12 +518,8 @@ async def test_the_provider_test_page_is_served_only_by_a_hub_started_for_benchm
 
 async def test_echeckin_opens_three_days_before_the_appointment_and_says_when(
         hub_ctx: HubContext):
-    await hub_ctx.add_provider("house")
-    token = await hub_ctx.sign_in("house")
     when = hub_ctx.clock.now + timedelta(days=5)
-    body = {"patient": checkin_body()["patient"], "service_line": "specialty_care",
-            "condition": "follow_up", "scheduled_for": when.isoformat()}
-    _, appt = await hub_ctx.post("/api/appointments", body, token=token)
+    appt = await hub_ctx.book_appointment(timedelta(days=5))
     link = appt["visit_token"]
     echeckin = {
         "forms": {"reason": "Follow-up of eczema", "allergies": "", "medications": "",
