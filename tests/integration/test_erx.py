@@ -650,3 +650,33 @@ async def test_a_cancel_the_pharmacy_denies_says_so(
         refused = await wait_status(ctx, token, vid, rx["id"], {"cancel_failed"})
         assert "Already picked up" in refused["reason"] and "Phone the pharmacy" in \
             refused["reason"]
+
+
+async def test_allergies_told_at_echeckin_are_checked_for_a_scheduled_visit(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, _visit):
+        when = ctx.hub.service.clock() + timedelta(minutes=20)  # Begin is open
+        body = {"patient": checkin_body()["patient"], "service_line": "urgent_care",
+                "condition": "painful_urination", "scheduled_for": when.isoformat()}
+        status, appt = await ctx.post("/api/appointments", body, token)
+        assert status == 201, appt
+        forms = {"reason": "Burning when passing urine", "allergies": "Sulfa (hives)",
+                 "medications": "", "pharmacy_id": CHOSEN}
+        insurance = {"payer": "Acme Health", "member_id": "XZ1", "group_number": "",
+                     "subscriber_name": "Rosalind Quartermaine"}
+        status, _ = await ctx.post(f"/api/visits/{appt['visit_token']}/echeckin",
+                                   {"forms": forms, "insurance": insurance})
+        assert status == 200
+        status, _ = await ctx.post(f"/api/visits/{appt['visit_id']}/claim", token=token)
+        assert status == 200
+
+        _, chart = await ctx.get(f"/api/visits/{appt['visit_id']}/chart", token)
+        assert chart["told"]["allergies"] == "Sulfa (hives)"
+        assert chart["pharmacy"]["ncpdp_id"] == CHOSEN  # the eCheck-in's choice
+        smx_tmp = script("198335", sig={"dose": "1", "dose_unit": "tablet",
+                                        "frequency": "BID", "duration_days": 3},
+                         quantity="6", days_supply=3)
+        status, checked = await ctx.post(
+            f"/api/visits/{appt['visit_id']}/prescriptions/check", smx_tmp, token)
+        assert status == 200
+        assert any(f["kind"] == "allergy" for f in checked["findings"]), checked["findings"]

@@ -96,3 +96,18 @@ def test_ctrl_enter_with_items_missing_shows_them_where_the_eye_is(view: ChartVi
     area = view.tabs.currentWidget()
     top_left = label.mapTo(area, label.rect().topLeft())
     assert 0 <= top_left.y() < area.height()  # scrolled into view
+
+
+def test_allergies_never_asked_are_not_shown_as_none(view: ChartView):
+    # A scheduled visit before eCheck-in: nobody asked, which is not "no known allergies".
+    view.show_chart(chart(intake=None, told=None))
+
+    assert view.allergy_banner.text() == \
+        "Allergies not asked yet: ask the patient before prescribing"
+    assert view.allergy_banner.property("severity") == "alert"
+
+
+def test_allergies_told_at_echeckin_are_shown(view: ChartView):
+    view.show_chart(chart(intake=None, told={"allergies": "Sulfa (hives)", "medications": ""}))
+
+    assert view.allergy_banner.text() == "ALLERGIES: Sulfa (hives)"

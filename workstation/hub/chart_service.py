@@ -100,6 +100,10 @@ class ChartService:
                 "patient_location_state": intake.patient_location_state,
                 "extra": dict(intake.extra),
             },
+            # Allergies and medications as the patient told them (check-in or eCheck-in);
+            # None: not asked yet, which is not "no allergies".
+            "told": None if (told := store.patient_told(visit.id)) is None else {
+                "allergies": told[0], "medications": told[1]},
             "echeckin": None if echeckin is None else {
                 "forms": echeckin[0], "insurance": echeckin[1]},
             "payments": [{

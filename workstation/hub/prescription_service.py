@@ -161,7 +161,8 @@ class PrescriptionService:
                            "so nothing can be sent. Ask IT to set erx_gateway_url in the site "
                            "settings; until then, phone or fax the pharmacy.")
         draft, intake, pharmacy = await self._parts(detail, body)
-        findings = self._findings(draft, intake, existing)
+        told = await asyncio.to_thread(self.visits.store.patient_told, detail.visit.id)
+        findings = self._findings(draft, told, existing)
         now = self.visits.clock()
         message = self._new_rx(draft, detail, intake, pharmacy, provider, body.message_id, now)
         payload = ncpdp.build(message)
@@ -261,10 +262,11 @@ class PrescriptionService:
                         substitution_allowed=body.substitution_allowed, note=body.note)
         return draft, intake, pharmacy
 
-    def _findings(self, draft: RxDraft, intake: Any,
+    def _findings(self, draft: RxDraft, told: tuple[str, str] | None,
                   existing: list[PrescriptionRecord]) -> list[Finding]:
-        return check_draft(draft, allergies=intake.allergies if intake else "",
-                           medications=intake.medications if intake else "",
+        """The checks against what the patient told (at check-in or eCheck-in)."""
+        allergies, medications = told or ("", "")
+        return check_draft(draft, allergies=allergies, medications=medications,
                            others=self._active_drugs(existing),
                            formulary=self._resources.formulary,
                            rules=self._resources.prescribing_rules)
@@ -282,7 +284,8 @@ class PrescriptionService:
         await asyncio.to_thread(self.visits.store.audit, self._audit(
             provider, "erx.check", AuditOutcome.SUCCESS, detail,
             f"rxcui {draft.drug.rxcui}: {len(problems)} missing or malformed fields"))
-        return {"findings": findings_json(self._findings(draft, intake, existing)),
+        told = await asyncio.to_thread(self.visits.store.patient_told, detail.visit.id)
+        return {"findings": findings_json(self._findings(draft, told, existing)),
                 "problems": [asdict(p) for p in problems], "hints": who_fixes(problems),
                 "sig_text": draft.sig.text}
 

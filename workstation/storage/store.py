@@ -362,6 +362,19 @@ class VisitStore(AccountStore):
             s.flush()
             return to_visit(row)
 
+    def patient_told(self, visit_id: str) -> tuple[str, str] | None:
+        """(allergies, medications) as the patient gave them: at check-in, or at a scheduled
+        visit's eCheck-in; None when they have not been asked yet."""
+        with self._sessions() as s:
+            intake = s.get(IntakeRow, visit_id)
+            if intake is not None:
+                return intake.allergies, intake.medications
+            echeckin = s.get(ECheckInRow, visit_id)
+            if echeckin is None:
+                return None
+            forms = echeckin.forms or {}
+            return str(forms.get("allergies", "")), str(forms.get("medications", ""))
+
     def chosen_pharmacy_id(self, visit_id: str) -> str:
         """The pharmacy the patient chose: at check-in, or at a scheduled visit's eCheck-in."""
         with self._sessions() as s:

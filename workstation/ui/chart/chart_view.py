@@ -197,8 +197,16 @@ class ChartView(QWidget):
             "%1", str(patient["age"])).replace("%2", str(patient["sex"]).title()).replace(
             "%3", _us_date(str(patient["date_of_birth"]))).replace(
             "%4", str(visit["condition_name"])))
-        allergies = str(intake.get("allergies") or "")
-        if allergies.strip().casefold().rstrip(".") in NO_ALLERGY_WORDS:
+        # A hub that does not send "told" yet: the check-in intake is what the patient told.
+        told = chart["told"] if "told" in chart else (
+            {"allergies": intake.get("allergies"), "medications": intake.get("medications")}
+            if intake else None)
+        allergies = str((told or {}).get("allergies") or "")
+        if told is None:  # never asked (a scheduled visit before eCheck-in): not "none"
+            self.allergy_banner.setText(self.tr("Allergies not asked yet: ask the patient "
+                                                "before prescribing"))
+            self.allergy_banner.setProperty("severity", "alert")
+        elif allergies.strip().casefold().rstrip(".") in NO_ALLERGY_WORDS:
             self.allergy_banner.setText(self.tr("No known allergies (as told by the patient)"))
             self.allergy_banner.setProperty("severity", "none")
         else:
