@@ -9,7 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.hub_fixtures import PASSWORD, Clock
 from tests.ui.conftest import run
-from tests.ui.test_chart_hub import claim_first, signed_in_window
+from tests.ui.test_chart_hub import Answers, claim_first, signed_in_window
 from tests.ui.test_provider_controller_hub import check_in
 from workstation.hub.server import RunningHub
 from workstation.ui.shell.session_lock import SessionLock
@@ -69,10 +69,12 @@ def test_ctrl_l_hides_the_patient_and_only_the_password_brings_it_back(
 def test_idle_time_locks_by_itself_and_sign_out_from_the_lock_clears_the_chart(
         qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
     running, clock = hub
-    window, controller, chart = signed_in_window(qtbot, bridge, running, clock, site)
+    answers = Answers()
+    window, controller, chart = signed_in_window(qtbot, bridge, running, clock, site,
+                                                 answers=answers)
     lock = SessionLock(bridge, window, controller, chart, idle_ms=300)
     lock.monitor.start()
-    run(bridge, qtbot, check_in(running.url))
+    visit_id = run(bridge, qtbot, check_in(running.url))
     claim_first(qtbot, window)
 
     qtbot.waitUntil(lambda: window.showing_lock, timeout=10_000)
@@ -81,6 +83,9 @@ def test_idle_time_locks_by_itself_and_sign_out_from_the_lock_clears_the_chart(
     qtbot.mouseClick(window.lock_view.sign_out_button, Qt.MouseButton.LeftButton)
 
     qtbot.waitUntil(lambda: window.sign_in_view.isVisible())
+    # No question naming the patient over the lock; the unsigned visit stays the provider's.
+    assert answers.asked == []
+    assert running.service.store.visit(visit_id).state == "claimed"
     assert chart.visit_id is None
     assert window.chart_view.name_label.text() == ""
     assert not lock.monitor.is_running

@@ -136,7 +136,9 @@ class ChartLife(QObject):
             self._chart.flush_then(ready)
 
     def _confirm_leaving(self, choice: str, title: str) -> bool:
-        if self.state is not ChartState.UNSIGNED:
+        # From the lock screen no patient may be named: signing out there goes ahead (the
+        # drafts are saved and the visit stays in My open visits).
+        if self.state is not ChartState.UNSIGNED or self._window.showing_lock:
             return True
         return self._ask(title, self.tr(
             "The visit of %1 is not signed. What you wrote is saved, and the visit stays in "
