@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import keyring
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ProgrammingError
 
 from tests.memory_keyring import MemoryKeyring
 from workstation.core.site import SiteConfig
@@ -74,9 +76,26 @@ def fresh_pg_database(prefix: str = "ws_test") -> Iterator[URL]:
     try:
         yield base.set(database=name)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_database(admin, name)
         admin.dispose()
+
+
+def _drop_database(admin: Engine, name: str) -> None:
+    """DROP ... WITH (FORCE), again for a few seconds while it is refused: a connection to the
+    database that is still authenticating (a test's sender process starting up) has no role
+    yet, and the server refuses to end it ("must be a member of the role whose process is
+    being terminated") until it has one."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except ProgrammingError as exc:
+            refused = getattr(exc.orig, "sqlstate", None) == "42501"  # insufficient_privilege
+            if not refused or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 @pytest.fixture
