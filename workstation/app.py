@@ -39,7 +39,9 @@ if TYPE_CHECKING:  # loaded after the first paint
     from workstation.hub.server import RunningHub
     from workstation.storage.draft_cache import DraftCache
     from workstation.ui.chart.chart_presenter import ChartController
+    from workstation.ui.session.practice_presenter import PracticeController
     from workstation.ui.shell.provider_session import ProviderController
+    from workstation.ui.shell.session_lock import SessionLock
     from workstation.ui.widgets.bridge import AsyncBridge
 
 log = logging.getLogger(__name__)
@@ -156,6 +158,7 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     from workstation.ui.call.call_presenter import CallController
     from workstation.ui.chart.chart_presenter import ChartController
     from workstation.ui.prescriptions.prescription_presenter import PrescriptionController
+    from workstation.ui.session.practice_presenter import PracticeController
     from workstation.ui.shell.provider_session import ProviderController
     from workstation.ui.shell.session_lock import SessionLock
     from workstation.ui.shell.wiring import (
@@ -196,6 +199,8 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
         CACHE_DELAY_MS, lambda: _open_draft_cache(bridge, chart, cache_path)))
     lock = SessionLock(bridge, window, controller, chart, lock_minutes=config.lock_minutes)
     wire_call_to_window(call, controller, lock)
+    _wire_practice(PracticeController(bridge, window, lambda: controller.client), window,
+                   controller, lock)
 
     def remember(service: str, value: str | None) -> None:
         # Keyring calls may wait on the desktop's secret service: never on the GUI thread.
@@ -209,6 +214,18 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     controller.signed_out.connect(lambda: remember(REFRESH_SERVICE, None))
     controller.remembered_sign_in_failed.connect(lambda: remember(REFRESH_SERVICE, None))
     return _Live(bridge, controller)
+
+
+def _wire_practice(practice: PracticeController, window: MainWindow,
+                   controller: ProviderController, lock: SessionLock) -> None:
+    """Settings > Practice: open for the provider who keeps the practice details (asked at
+    each sign-in), closed unsaved when the workstation locks or the provider signs out."""
+    window.practice_action.triggered.connect(practice.open)
+    practice.access_changed.connect(window.set_practice_access)
+    practice.saved.connect(window.show_message)
+    controller.signed_in.connect(lambda *_args: practice.signed_in())
+    controller.signed_out.connect(practice.signed_out)
+    lock.locked.connect(practice.close_dialog)
 
 
 def _default_devices(demo: bool) -> tuple[object, object, object] | None:
@@ -228,6 +245,7 @@ LIVE_MODULES = (
     "workstation.ui.call.call_presenter", "workstation.ui.shell.session_lock",
     "workstation.ui.worklists.queue_alert", "workstation.ui.prescriptions.prescription_pane",
     "workstation.ui.prescriptions.prescription_presenter", "workstation.ui.shell.wiring",
+    "workstation.ui.session.practice_presenter",
 )
 
 

@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--username", required=True)
     add.add_argument("--name", required=True, help="name shown to patients")
     add.add_argument("--service-line", action="append", required=True, dest="service_lines")
-    add.add_argument("--npi", default="")
+    add.add_argument("--npi", default="",
+                     help="the provider's 10-digit NPI, printed on their prescriptions "
+                          "(checked; without it the hub refuses to send their scripts)")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input")
 
@@ -160,6 +162,7 @@ def _provider_add(args: argparse.Namespace, config) -> int:  # type: ignore[no-u
     from datetime import UTC, datetime
 
     from workstation.core.people import Provider
+    from workstation.core.practice import npi_problem
     from workstation.hub.auth import hash_password
     from workstation.storage.accounts import UsernameTaken
     from workstation.storage.database import open_store
@@ -170,6 +173,9 @@ def _provider_add(args: argparse.Namespace, config) -> int:  # type: ignore[no-u
         codes = ", ".join(s.code for s in config.service_lines)
         print(f"workstation: unknown service line {', '.join(unknown)}; this site has: {codes}",
               file=sys.stderr)
+        return 2
+    if args.npi and (wrong := npi_problem(args.npi)) is not None:
+        print(f"workstation: --npi {args.npi}: {wrong} Nothing was created.", file=sys.stderr)
         return 2
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")

@@ -61,6 +61,15 @@ async def test_patient_checks_in_and_reaches_the_waiting_room(hub_ctx: HubContex
     await page.click("#next_details")
     await page.fill("#pharmacy_search", "Main Street")
     await page.check("#pharmacy_4410011")
+    # The patient's own doctor: asked on the same step; phone or fax is needed.
+    await page.check("#pcp_has_yes")
+    await page.fill("#pcp_name", "Dr. Ana Ruiz")
+    await page.fill("#pcp_practice", "Eastside Family Medicine")
+    await page.click("#next_pharmacy")
+    await expect(page.locator("#pcp_phone_error")).to_contain_text(
+        "Enter the practice's phone or fax number.")
+    await page.fill("#pcp_fax", "512-555-0188")
+    await page.check("#pcp_share")
     await page.click("#next_pharmacy")
     await page.check("#consent")
     await page.click("#next_consent")
@@ -80,6 +89,9 @@ async def test_patient_checks_in_and_reaches_the_waiting_room(hub_ctx: HubContex
     assert intake is not None and intake.symptoms == "Sore throat, fever 38.4 °C"
     detail = hub_ctx.hub.service.store.visit_detail(visit_id)
     assert detail.patient.family_name == "Quartermaine <b>"  # stored as typed
+    assert hub_ctx.hub.service.store.primary_care(visit_id) == {
+        "name": "Dr. Ana Ruiz", "practice": "Eastside Family Medicine", "phone": "",
+        "fax": "512-555-0188", "direct_address": "", "share": True}
 
     # The provider claims: the waiting room says so without a reload.
     status, _ = await hub_ctx.post(f"/api/visits/{visit_id}/claim", token=token)
@@ -174,9 +186,19 @@ async def test_echeckin_asks_for_the_pharmacy_and_the_chart_gets_it(hub_ctx: Hub
     await expect(page.locator("#ec_pharmacy_status")).to_have_text("1 pharmacy found.")
     await page.locator("#ec_pharmacy_results input").first.check()
     await expect(page.locator("#ec_pharmacy_selected_text")).to_contain_text("Riverside")
+    await page.check("#ec_pcp_has_yes")
+    await page.fill("#ec_pcp_name", "Dr. Ana Ruiz")
+    await page.fill("#ec_pcp_practice", "Eastside Family Medicine")
+    await page.fill("#ec_pcp_phone", "512-555-0170")
+    await page.fill("#ec_pcp_direct", "not an address")
+    await page.click("#submit_echeckin")
+    await expect(page.locator("#ec_pcp_direct_error")).to_contain_text("name@direct.example.org")
+    await page.fill("#ec_pcp_direct", "")
     await page.click("#submit_echeckin")
     await expect(page.locator("#echeckin_done")).to_be_visible()
 
     chosen = hub_ctx.hub.service.store.chosen_pharmacy_id(appt["visit_id"])
     assert hub_ctx.hub.service.resources.pharmacy(chosen).name.startswith("Riverside")
+    told = hub_ctx.hub.service.store.primary_care(appt["visit_id"])
+    assert told is not None and told["name"] == "Dr. Ana Ruiz" and told["share"] is False
     assert page.errors == []  # type: ignore[attr-defined]

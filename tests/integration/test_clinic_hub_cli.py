@@ -65,9 +65,13 @@ async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path)
                    "Dr. House", "--service-line", "nonsense", "--password-stdin",
                    stdin="a long enough password\n")
     assert refused.returncode == 2 and "unknown service line" in refused.stderr
+    wrong_npi = _cli("provider", "add", "--db", clinic_db, "--username", "house", "--name",
+                     "Dr. House", "--service-line", "urgent_care", "--npi", "1234567890",
+                     "--password-stdin", stdin="a long enough password\n")
+    assert wrong_npi.returncode == 2 and "not a valid NPI" in wrong_npi.stderr
     added = _cli("provider", "add", "--db", clinic_db, "--username", "house", "--name",
-                 "Dr. House", "--service-line", "urgent_care", "--password-stdin",
-                 stdin="a long enough password\n")
+                 "Dr. House", "--service-line", "urgent_care", "--npi", "1234567893",
+                 "--password-stdin", stdin="a long enough password\n")
     assert added.returncode == 0, added.stderr
 
     cert, key = _self_signed(tmp_path)
@@ -93,11 +97,16 @@ async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path)
             async with http.post(f"{url}/api/auth/sign-in", json={
                     "username": "house", "password": "a long enough password"}) as r:
                 assert r.status == 200
-                token = (await r.json())["token"]
+                signed_in = await r.json()
+                token = signed_in["token"]
+                assert signed_in["provider"]["npi"] == "1234567893"
             async with http.get(f"{url}/api/site") as r:
                 assert (await r.json())["fee"] == "39.00"
             async with http.get(f"{url}/api/setup") as r:  # no first-run setup on a clinic hub
                 assert (await r.json()) == {"needs_first_provider": False}
+            async with http.get(f"{url}/api/practice",  # the site file's, set by IT
+                                headers={"Authorization": f"Bearer {token}"}) as r:
+                assert r.status == 403 and (await r.json())["error"]["code"] == "clinic_hub"
             async with http.ws_connect(f"{url}/ws/provider",
                                        headers={"Authorization": f"Bearer {token}"}) as ws:
                 assert (await ws.receive_json())["type"] == "queue.snapshot"

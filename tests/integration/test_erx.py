@@ -187,9 +187,15 @@ async def test_a_controlled_substance_is_refused_with_the_reason(
         assert prescriptions(ctx).store.outbox() == []
 
 
+@pytest.mark.parametrize(("embedded", "who"), [(True, "set it in Settings > Practice."),
+                                               (False, "ask IT to add it.")])
 async def test_the_pre_send_check_lists_what_the_pharmacy_needs_instead_of_sending(
-        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
-    async with erx_hub(sqlite_store, site, resources, npi="") as (ctx, token, visit):
+        sqlite_store, site, resources, embedded: bool, who: str,
+        ) -> None:  # type: ignore[no-untyped-def]
+    """The hint says who fixes it: on the workstation's own hub the provider is IT."""
+    site = dataclasses.replace(site, erx_simulator=True)  # a clinic's hub with its simulator
+    async with erx_hub(sqlite_store, site, resources, npi="", embedded=embedded) as (
+            ctx, token, visit):
         vid = visit["visit_id"]
         status, checked = await ctx.post(f"/api/visits/{vid}/prescriptions/check", script(),
                                          token)
@@ -199,9 +205,8 @@ async def test_the_pre_send_check_lists_what_the_pharmacy_needs_instead_of_sendi
         status, answer = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
         assert status == 422 and answer["error"]["code"] == "incomplete"
         assert "prescriber NPI missing" in answer["error"]["message"]
-        assert "ask IT to add it" in answer["error"]["message"]
-        assert checked["hints"] == [
-            "Your NPI is kept with your provider account: ask IT to add it."]
+        assert who in answer["error"]["message"]
+        assert checked["hints"] == [f"Your NPI is kept with your provider account: {who}"]
         assert prescriptions(ctx).store.outbox() == []
 
 
@@ -680,3 +685,29 @@ async def test_allergies_told_at_echeckin_are_checked_for_a_scheduled_visit(
             f"/api/visits/{appt['visit_id']}/prescriptions/check", smx_tmp, token)
         assert status == 200
         assert any(f["kind"] == "allergy" for f in checked["findings"]), checked["findings"]
+
+
+async def test_the_signed_summary_lists_each_script_and_the_link_keeps_its_live_status(
+        store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_hub_chart import COMPLETE
+
+    async with erx_hub(store, site, resources) as (ctx, token, visit):
+        vid = visit["visit_id"]
+        await ctx.post(f"/api/visits/{vid}/call", {"event": "started"}, token)
+        status, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
+        assert status == 201
+        await wait_status(ctx, token, vid, rx["id"], {"accepted"})
+
+        status, note = await ctx.post(f"/api/visits/{vid}/sign", COMPLETE, token)
+
+        assert status == 200
+        summary = note["summary"]
+        assert f"Prescriptions:\n  {rx['drug']}: Take 2 tablets by mouth once a day for 3 " \
+            "days. Quantity: 6 tablets." in summary
+        assert "Pharmacy: Main Street Pharmacy" in summary
+        assert "Status: Accepted by the pharmacy." in summary
+        assert "Outcome: Treated" in summary and "Treatment plan:" in summary
+        _, page = await ctx.get(f"/api/visits/{visit['visit_token']}")
+        assert page["summary"] == summary
+        assert [(p["drug"], p["status"]) for p in page["prescriptions"]] == [
+            (rx["drug"], "accepted")]

@@ -23,12 +23,19 @@ COMPLETE = {
 }
 
 
-async def claimed(hub_ctx: HubContext, username: str = "house") -> tuple[str, dict[str, Any]]:
+async def claimed(hub_ctx: HubContext, username: str = "house", *,
+                  call: tuple[str, ...] = ("started", "ended")) -> tuple[str, dict[str, Any]]:
+    """A checked-in patient claimed by ``username``, with the call's course so far (by
+    default a call that connected and ended)."""
     await hub_ctx.add_provider(username)
     token = await hub_ctx.sign_in(username)
     _, visit = await hub_ctx.post("/api/checkins", checkin_body())
     status, _ = await hub_ctx.post(f"/api/visits/{visit['visit_id']}/claim", token=token)
     assert status == 200
+    for event in call:
+        status, _ = await hub_ctx.post(f"/api/visits/{visit['visit_id']}/call",
+                                       {"event": event}, token)
+        assert status == 200
     return token, visit
 
 
@@ -99,7 +106,7 @@ async def test_malformed_drafts_and_unknown_panes_are_refused(hub_ctx: HubContex
 
 
 async def test_signing_names_everything_missing_and_changes_nothing(hub_ctx: HubContext):
-    token, visit = await claimed(hub_ctx)
+    token, visit = await claimed(hub_ctx, call=())  # the video call never connected
     vid = visit["visit_id"]
     empty = {"diagnosis": {"diagnoses": []}, "plan": {}, "disposition": {}}
 
@@ -107,7 +114,9 @@ async def test_signing_names_everything_missing_and_changes_nothing(hub_ctx: Hub
 
     assert status == 422 and error["error"]["code"] == "incomplete"
     assert error["error"]["missing"] == [
-        "choose a disposition", "choose a primary diagnosis", "write the treatment plan",
+        "choose a disposition",
+        "say what happened to the video call (it never connected or dropped)",
+        "choose a primary diagnosis", "write the treatment plan",
         "write the patient instructions", "write the return precautions",
         "confirm the patient's identity (name and date of birth)"]
     assert hub_ctx.hub.service.store.visit(vid).state == "claimed"
@@ -136,7 +145,8 @@ async def test_signing_locks_the_note_tells_the_patient_and_allows_an_addendum(
     assert note["signed_by_name"] == "Dr. House"
     assert "J02.9 Acute pharyngitis, unspecified (primary)" in note["summary"]
     assert note["summary"].startswith(
-        "Virtual Care — video visit on November 24, 2026 with Dr. House")
+        "Virtual Care — Video visit on November 24, 2026 with Dr. House")
+    assert "Prescriptions: none" in note["summary"]
     assert hub_ctx.hub.service.store.visit(vid).state == "signed"
     pushed = await receive_type(patient_ws, "status")
     assert pushed["state"] == "signed" and pushed["summary"] == note["summary"]
@@ -234,3 +244,83 @@ async def test_code_search_understands_what_clinicians_type(hub_ctx: HubContext)
     assert strep["codes"][0]["code"] == "J02.0"
     assert shortlist["codes"][0]["code"] == "J02.9"
     assert len({c["code"] for c in uti["codes"]}) == len(uti["codes"])  # no code twice
+
+
+@pytest.mark.parametrize("course", [(), ("started", "interrupted", "ended")],
+                         ids=["never connected", "dropped for good"])
+async def test_a_video_visit_whose_call_did_not_hold_is_signed_only_with_what_happened(
+        hub_ctx: HubContext, course: tuple[str, ...]):
+    token, visit = await claimed(hub_ctx, call=course)
+    vid = visit["visit_id"]
+    _, chart = await hub_ctx.get(f"/api/visits/{vid}/chart", token)
+    assert chart["visit"]["call_failed"] is True
+
+    status, error = await hub_ctx.post(f"/api/visits/{vid}/sign", COMPLETE, token)
+    assert status == 422
+    assert error["error"]["missing"] == [
+        "say what happened to the video call (it never connected or dropped)"]
+
+    by_phone = {**COMPLETE, "disposition": {**COMPLETE["disposition"], "call_outcome": "phone"}}
+    status, note = await hub_ctx.post(f"/api/visits/{vid}/sign", by_phone, token)
+    assert status == 200
+    assert note["summary"].startswith("Virtual Care — Visit by phone on")
+    assert "Video call: Finished by phone: the video call did not work" in note["summary"]
+    assert note["content"]["disposition"]["call_outcome"] == "phone"
+
+
+async def test_a_call_that_dropped_and_came_back_needs_no_explanation(hub_ctx: HubContext):
+    token, visit = await claimed(
+        hub_ctx, call=("started", "interrupted", "resumed", "ended"))
+    _, chart = await hub_ctx.get(f"/api/visits/{visit['visit_id']}/chart", token)
+    assert chart["visit"]["call_failed"] is False
+    status, _ = await hub_ctx.post(f"/api/visits/{visit['visit_id']}/sign", COMPLETE, token)
+    assert status == 200
+
+
+async def test_call_again_after_end_reaches_the_patient_and_no_socket_closes(
+        hub_ctx: HubContext):
+    token, visit = await claimed(hub_ctx)  # called, then ended: documenting
+    vid = visit["visit_id"]
+    assert hub_ctx.hub.service.store.visit(vid).state == "documenting"
+    provider_ws = await hub_ctx.provider_socket(token)
+    patient_ws = await hub_ctx.patient_socket(visit["visit_token"])
+
+    await provider_ws.send_json({"type": "signal", "visit_id": vid,
+                                 "data": {"kind": "offer", "sdp": "v=0", "session": 2}})
+    relayed = await receive_type(patient_ws, "signal")
+    assert relayed["data"]["kind"] == "offer"
+    status, moved = await hub_ctx.post(f"/api/visits/{vid}/call", {"event": "started"}, token)
+    assert status == 200 and moved["state"] == "in_call"
+
+    # Signed meanwhile, a late "bye" is dropped with a word; the socket stays open.
+    await hub_ctx.post(f"/api/visits/{vid}/call", {"event": "ended"}, token)
+    status, _ = await hub_ctx.post(f"/api/visits/{vid}/sign", COMPLETE, token)
+    assert status == 200
+    await provider_ws.send_json({"type": "signal", "visit_id": vid, "data": {"kind": "bye"}})
+    dropped = await receive_type(provider_ws, "signal.dropped")
+    assert dropped["visit_id"] == vid
+    await provider_ws.send_json({"type": "ping"})
+    assert (await receive_type(provider_ws, "pong"))["type"] == "pong"
+    assert not provider_ws.closed
+
+
+async def test_the_link_shows_the_summary_after_signing_for_summary_days_only(
+        hub_ctx: HubContext):
+    token, visit = await claimed(hub_ctx)
+    vid, link = visit["visit_id"], visit["visit_token"]
+    status, note = await hub_ctx.post(f"/api/visits/{vid}/sign", COMPLETE, token)
+    assert status == 200
+
+    status, page = await hub_ctx.get(f"/api/visits/{link}")
+    assert status == 200
+    assert page["state"] == "signed" and page["summary"] == note["summary"]
+    assert page["summary_until_text"]  # says until when, in site time
+    # Read-only: the call is not offered, a signal from the page goes nowhere.
+    patient_ws = await hub_ctx.patient_socket(link)
+    await patient_ws.send_json({"type": "signal", "data": {"kind": "hello"}})
+    refused = await receive_type(patient_ws, "error")
+    assert refused["message"] == "This visit is over."
+
+    hub_ctx.clock.advance(days=hub_ctx.hub.service.config.summary_days, minutes=1)
+    status, _ = await hub_ctx.get(f"/api/visits/{link}")
+    assert status == 404

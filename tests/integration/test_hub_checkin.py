@@ -92,7 +92,7 @@ async def test_closed_hours_name_the_next_opening(hub_ctx: HubContext):
     status, error = await hub_ctx.post("/api/checkins", checkin_body())
     assert status == 422
     assert error["error"]["outcome"] == "closed"
-    assert "Wednesday at 9:00" in error["error"]["message"]
+    assert "Wednesday, November 25 at 9:00 AM CST" in error["error"]["message"]
     status, site = await hub_ctx.get("/api/site")
     assert site["open_now"] is False and "Wednesday" in site["closed_message"]
 

@@ -265,9 +265,13 @@ async def test_appointment_needs_an_aware_time(hub_ctx: HubContext):
 
 
 async def test_first_provider_can_be_created_once_on_the_embedded_hub(hub_ctx: HubContext):
-    assert (await hub_ctx.get("/api/setup"))[1] == {"needs_first_provider": True}
+    assert (await hub_ctx.get("/api/setup"))[1] == {
+        "needs_first_provider": True, "practice": {"address": None, "phone": ""}}
     body = {"username": "house", "display_name": "Dr. House", "password": "short",
-            "service_lines": ["urgent_care"]}
+            "service_lines": ["urgent_care"], "npi": "1234567893",
+            "practice": {"address": {"line1": "500 Clinic Way", "city": "Austin",
+                                     "state": "TX", "postal_code": "78702"},
+                         "phone": "512-555-0100"}}
     status, error = await hub_ctx.post("/api/setup/first-provider", body)
     assert status == 422 and "password" in error["error"]["fields"]
     body["password"] = PASSWORD
@@ -452,8 +456,19 @@ async def test_call_events_move_the_visit_and_keep_the_interruption_on_record(
     states = [to for _from, to, _at, _actor in
               hub_ctx.hub.service.store.transitions(visit_id)]
     assert states[-4:] == ["in_call", "reconnecting", "in_call", "documenting"]
+    # While the visit is open the video room stays open: the provider may call again.
     status, page = await _page(hub_ctx, f"/v/{visit['visit_token']}/video")
-    assert status == 404 and "expired" in page.lower()  # the video room is closed for good
+    assert status == 200 and "Rejoin the video" in page
+    status, body = await hub_ctx.post(path, {"event": "started"}, house)
+    assert (status, body["state"]) == (200, "in_call")
+    await hub_ctx.post(path, {"event": "ended"}, house)
+    # Once signed, the video page leads to the summary instead.
+    from tests.integration.test_hub_chart import COMPLETE
+
+    assert (await hub_ctx.post(f"/api/visits/{visit_id}/sign", COMPLETE, house))[0] == 200
+    async with hub_ctx.http.get(f"{hub_ctx.url}/v/{visit['visit_token']}/video",
+                                allow_redirects=False) as r:
+        assert r.status == 302 and r.headers["Location"] == f"/v/{visit['visit_token']}"
     await patient_ws.close()
 
 

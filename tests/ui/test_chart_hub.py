@@ -105,6 +105,12 @@ def test_claim_opens_the_chart_and_the_provider_documents_and_signs(
     assert not sign.isEnabled()
     assert "confirm the patient's identity" in chart.disposition.missing_label.text()
     chart.disposition.identity_box.setChecked(True)
+    # No video call connected in this visit: signing asks what happened instead.
+    assert not sign.isEnabled()
+    assert "say what happened to the video call" in chart.disposition.missing_label.text()
+    assert not chart.disposition.call_outcome_combo.isHidden()
+    combo = chart.disposition.call_outcome_combo
+    combo.setCurrentIndex(combo.findData("phone"))
     assert sign.isEnabled()
 
     with qtbot.waitActive(window):
@@ -117,6 +123,7 @@ def test_claim_opens_the_chart_and_the_provider_documents_and_signs(
     qtbot.waitUntil(lambda: not chart.disposition.signed.isHidden())
     assert "J02.0 Streptococcal pharyngitis (primary)" in \
         chart.disposition.signed_text.toPlainText()
+    assert "Video call: Finished by phone" in chart.disposition.signed_text.toPlainText()
     # When it was signed, in the clinic's time and words, not an ISO string.
     assert re.search(r"Signed by Dr\. House at 11/24/2026 \d{1,2}:\d\d [AP]M C[SD]T",
                      chart.disposition.signed_text.toPlainText())

@@ -43,6 +43,9 @@ def sign(qtbot: QtBot, window: MainWindow, running: RunningHub, visit_id: str) -
     chart.plan.fill_from_template()
     chart.disposition.radios["treated"].setChecked(True)
     chart.disposition.identity_box.setChecked(True)
+    if not chart.disposition.call_outcome_combo.isHidden():  # no call in these tests
+        combo = chart.disposition.call_outcome_combo
+        combo.setCurrentIndex(combo.findData("phone"))
     qtbot.waitUntil(chart.disposition.sign_button.isEnabled)
     qtbot.mouseClick(chart.disposition.sign_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: running.service.store.visit(visit_id).state == "signed",

@@ -99,7 +99,9 @@ def test_the_window_and_sign_in_texts_go_through_the_translator(qtbot: QtBot,
         qtbot.addWidget(sign_in)
 
         assert window.windowTitle() == "⟦Workstation⟧"
-        assert [a.text() for a in window.menuBar().actions()] == ["⟦&File⟧", "⟦&Tools⟧"]
+        assert [a.text() for a in window.menuBar().actions()] == ["⟦&File⟧", "⟦&Tools⟧",
+                                                                  "⟦Settings⟧"]
+        assert window.practice_action.text() == "⟦&Practice…⟧"
         assert [a.text() for a in (window.export_action, window.lock_action,
                                    window.sign_out_action, window.quit_action)] == [
             "⟦&Export visit as FHIR…⟧", "⟦&Lock⟧", "⟦&Sign out⟧", "⟦&Quit⟧"]

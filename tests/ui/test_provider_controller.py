@@ -14,7 +14,8 @@ from tests.ui.conftest import FakeClock
 from tests.ui.queue_entries import waiting
 from workstation.client import hub_events as ev
 from workstation.client.hub_answers import Claim, HubError, ProviderSession, SetupStatus
-from workstation.core.people import Provider, ServiceLine
+from workstation.core.people import Address, Provider, ServiceLine
+from workstation.core.practice import Practice
 from workstation.core.queue import QueueEntry
 from workstation.ui.shell.main_window import MainWindow
 from workstation.ui.shell.provider_session import ProviderController
@@ -26,6 +27,7 @@ URL = "http://hub.test:8443"
 PASSWORD = "correct horse battery"
 HOUSE = Provider("p-1", "house", "Dr. House", ("urgent_care",))
 LINES = (ServiceLine("urgent_care", "On-demand urgent care"),)
+SITE_ADDRESS = Address("500 Clinic Way", "Austin", "TX", "78702")
 
 
 class FakeHubClient:
@@ -34,6 +36,7 @@ class FakeHubClient:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.needs_first_provider = False
+        self.site_practice: Practice | None = None  # what the hub's site file says
         self.setup_error: HubError | None = None
         self.taken: set[str] = set()
         self.waiting: list[str] = []
@@ -47,12 +50,14 @@ class FakeHubClient:
     async def setup_status(self) -> SetupStatus:
         if self.setup_error:
             raise self.setup_error
-        return SetupStatus(self.needs_first_provider)
+        return SetupStatus(self.needs_first_provider, self.site_practice)
 
     async def create_first_provider(self, username: str, display_name: str, password: str,
-                                    service_lines: Sequence[str]) -> Provider:
+                                    service_lines: Sequence[str], *, npi: str = "",
+                                    practice: Practice | None = None) -> Provider:
         self.created.append((username, display_name, service_lines))
-        return Provider("p-9", username, display_name, tuple(service_lines))
+        self.created_with = (npi, practice)
+        return Provider("p-9", username, display_name, tuple(service_lines), npi)
 
     async def open_visits(self) -> list[dict[str, object]]:
         return []
@@ -296,6 +301,7 @@ def test_first_account_then_signed_in(qtbot: QtBot, bridge: AsyncBridge):
     def factory(url: str) -> FakeHubClient:
         hub = FakeHubClient(url)
         hub.needs_first_provider = True
+        hub.site_practice = Practice(SITE_ADDRESS, "")
         hubs.append(hub)
         return hub
 
@@ -306,14 +312,19 @@ def test_first_account_then_signed_in(qtbot: QtBot, bridge: AsyncBridge):
     view = window.sign_in_view
     qtbot.waitUntil(lambda: view.heading.text() == "Set up the first account")
 
+    # The site file's practice details start the form; the provider completes the rest.
+    assert view.practice_fields.city_edit.text() == "Austin"
     view.display_name_edit.setText("Dr. Ada Okafor")
     view.new_username_edit.setText("ada")
     view.new_password_edit.setText(PASSWORD)
     view.confirm_password_edit.setText(PASSWORD)
+    view.npi_edit.setText("1234567893")
+    view.practice_fields.phone_edit.setText("512-555-0111")
     qtbot.mouseClick(view.create_button, Qt.MouseButton.LeftButton)  # one line: ticked
 
     qtbot.waitUntil(lambda: window.showing_workspace)
     assert hubs[0].created == [("ada", "Dr. Ada Okafor", ["urgent_care"])]
+    assert hubs[0].created_with == ("1234567893", Practice(SITE_ADDRESS, "512-555-0111"))
     assert window.provider_label.text() == "Signed in as Dr. Ada"  # as the fake hub says
 
 

@@ -58,6 +58,13 @@ def test_first_account_queue_and_claims_on_the_real_hub(
     view.new_password_edit.setText(PASSWORD)
     view.confirm_password_edit.setText(PASSWORD)
     view._service_line_boxes[0][1].setChecked(True)
+    view.npi_edit.setText("1234567893")
+    practice = view.practice_fields
+    practice.line1_edit.setText("500 Clinic Way")
+    practice.city_edit.setText("Austin")
+    practice.state_edit.setText("TX")
+    practice.postal_code_edit.setText("78702")
+    practice.phone_edit.setText("512-555-0100")
     qtbot.keyClick(view.confirm_password_edit, Qt.Key.Key_Return)
 
     queue = window.queue_view

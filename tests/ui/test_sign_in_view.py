@@ -7,11 +7,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
-from workstation.core.people import ServiceLine
+from workstation.core.people import Address, ServiceLine
+from workstation.core.practice import Practice
 from workstation.ui.session.sign_in_view import SignInView
 
 LINES = (ServiceLine("urgent_care", "On-demand urgent care"),
          ServiceLine("specialty_care", "Virtual specialty care"))
+PRACTICE = Practice(Address("500 Clinic Way", "Austin", "TX", "78702", "Suite 2"),
+                    "512-555-0100")
 
 
 @pytest.fixture
@@ -101,12 +104,72 @@ def test_first_account_setup(view: SignInView, qtbot: QtBot):
     assert view.error_label.text() == "Choose at least one service line you work in."
 
     view._service_line_boxes[0][1].setChecked(True)
+    fill_npi_and_practice(qtbot, view)
     with qtbot.waitSignal(view.first_account_requested) as requested:
         qtbot.mouseClick(view.create_button, Qt.MouseButton.LeftButton)
 
-    assert requested.args == ["Dr. Ada Okafor", "ada", "long enough pw", ["urgent_care"]]
+    assert requested.args == ["Dr. Ada Okafor", "ada", "long enough pw", ["urgent_care"],
+                              "1234567893", PRACTICE]
     assert view.create_button.text() == "Creating the account…"
     assert not view.error_label.isVisible()
+
+
+def fill_npi_and_practice(qtbot: QtBot, view: SignInView) -> None:
+    qtbot.keyClicks(view.npi_edit, "1234567893")
+    fields = view.practice_fields
+    qtbot.keyClicks(fields.line1_edit, "500 Clinic Way")
+    qtbot.keyClicks(fields.line2_edit, "Suite 2")
+    qtbot.keyClicks(fields.city_edit, "Austin")
+    qtbot.keyClicks(fields.state_edit, "tx")
+    qtbot.keyClicks(fields.postal_code_edit, "78702")
+    qtbot.keyClicks(fields.phone_edit, "512-555-0100")
+
+
+def first_account_typed(qtbot: QtBot, view: SignInView) -> None:
+    view.show_first_account(LINES[:1])
+    qtbot.keyClicks(view.display_name_edit, "Dr. Ada Okafor")
+    qtbot.keyClicks(view.new_username_edit, "ada")
+    qtbot.keyClicks(view.new_password_edit, "long enough pw")
+    qtbot.keyClicks(view.confirm_password_edit, "long enough pw")
+
+
+def test_the_first_account_needs_a_valid_npi(view: SignInView, qtbot: QtBot):
+    first_account_typed(qtbot, view)
+    fill_npi_and_practice(qtbot, view)
+    view.npi_edit.clear()
+    qtbot.keyClicks(view.npi_edit, "1234567890")  # a typo: the check digit does not match
+
+    with qtbot.assertNotEmitted(view.first_account_requested):
+        qtbot.keyClick(view.npi_edit, Qt.Key.Key_Return)
+
+    assert view.error_label.text().startswith("This is not a valid NPI")
+    assert view.focusWidget() is view.npi_edit
+    assert view.practice_fields.line1_edit.text() == "500 Clinic Way"  # nothing typed lost
+
+
+def test_the_first_account_needs_the_practice_address_and_phone(view: SignInView,
+                                                                qtbot: QtBot):
+    first_account_typed(qtbot, view)
+    fill_npi_and_practice(qtbot, view)
+    view.practice_fields.postal_code_edit.clear()
+    qtbot.keyClicks(view.practice_fields.postal_code_edit, "787")
+
+    with qtbot.assertNotEmitted(view.first_account_requested):
+        qtbot.keyClick(view.practice_fields.phone_edit, Qt.Key.Key_Return)
+
+    assert view.error_label.text() == "Enter a 5-digit ZIP code."
+    assert view.focusWidget() is view.practice_fields.postal_code_edit
+
+
+def test_the_site_files_practice_starts_the_form(view: SignInView):
+    view.show_first_account(LINES, Practice(Address("1 Main St", "Dallas", "TX", "75201"),
+                                            "214-555-0100"))
+
+    fields = view.practice_fields
+    assert (fields.line1_edit.text(), fields.city_edit.text(), fields.state_edit.text(),
+            fields.postal_code_edit.text(), fields.phone_edit.text()) == (
+        "1 Main St", "Dallas", "TX", "75201", "214-555-0100")
+    assert view.npi_edit.text() == ""
 
 
 def test_a_short_password_is_refused_in_setup(view: SignInView, qtbot: QtBot):

@@ -174,7 +174,7 @@ def test_friday_evening_names_monday_morning():
     assert decision.outcome is Outcome.CLOSED
     assert decision.next_opening == datetime(2026, 11, 30, 9, 0, tzinfo=CHICAGO)
     assert decision.message == (
-        "Video visits are closed now. We open again Monday at 9:00 (America/Chicago)."
+        "Video visits are closed now. We open again Monday, November 30 at 9:00 AM CST."
     )
 
 
@@ -184,7 +184,7 @@ def test_next_opening_across_the_spring_forward_weekend_is_9_local():
     decision = check_hours(SITE, friday_6pm)
 
     assert decision.next_opening == utc(2026, 3, 9, 14, 0)  # Monday 09:00 CDT
-    assert "Monday at 9:00" in decision.message
+    assert "Monday, March 9 at 9:00 AM CDT" in decision.message
 
 
 def test_next_opening_across_the_fall_back_weekend_is_9_local():
@@ -193,13 +193,13 @@ def test_next_opening_across_the_fall_back_weekend_is_9_local():
     decision = check_hours(SITE, saturday)
 
     assert decision.next_opening == utc(2026, 11, 2, 15, 0)  # Monday 09:00 CST
-    assert "Monday at 9:00" in decision.message
+    assert "Monday, November 2 at 9:00 AM CST" in decision.message
 
 
 def test_early_on_a_weekday_names_the_same_morning():
     decision = check_hours(SITE, utc(2026, 11, 24, 12, 0))  # Tuesday 06:00 CST
     assert decision.next_opening == datetime(2026, 11, 24, 9, 0, tzinfo=CHICAGO)
-    assert "Tuesday at 9:00" in decision.message
+    assert "Tuesday, November 24 at 9:00 AM CST" in decision.message
 
 
 def test_a_site_with_no_hours_says_it_does_not_offer_video():

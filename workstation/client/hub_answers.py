@@ -1,5 +1,5 @@
 """What the hub answers, as the provider's client hands it on: a refusal (:class:`HubError`, in
-the hub's own words), a session, a claim."""
+the hub's own words), a session, a claim, the practice details."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 
 import aiohttp
 
-from workstation.core.people import Provider
+from workstation.core.people import Address, Provider
+from workstation.core.practice import Practice
 
 
 class HubError(Exception):
@@ -56,6 +57,16 @@ class ProviderSession:
 @dataclass(frozen=True)
 class SetupStatus:
     needs_first_provider: bool
+    # The practice details the site file gives, to start the first run's form with.
+    practice: Practice | None = None
+
+
+@dataclass(frozen=True)
+class PracticeSettings:
+    """Settings > Practice as the hub keeps it: the practice in use and the provider's NPI."""
+
+    npi: str
+    practice: Practice
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,24 @@ def error_from(status: int, body: Any) -> HubError:
 def provider_from(data: Mapping[str, Any]) -> Provider:
     return Provider(id=str(data["id"]), username=str(data["username"]),
                     display_name=str(data["display_name"]),
-                    service_lines=tuple(str(s) for s in data["service_lines"]))
+                    service_lines=tuple(str(s) for s in data["service_lines"]),
+                    npi=str(data.get("npi") or ""))
+
+
+def practice_from(data: Mapping[str, Any]) -> Practice:
+    """``{"address": {...} | null, "phone": "..."}`` as the hub sends it."""
+    a = data.get("address")
+    address = Address(str(a.get("line1", "")), str(a.get("city", "")),
+                      str(a.get("state", "")), str(a.get("postal_code", "")),
+                      str(a.get("line2", ""))) if isinstance(a, Mapping) else None
+    return Practice(address, str(data.get("phone") or ""))
+
+
+def practice_json(practice: Practice) -> dict[str, Any]:
+    a = practice.address
+    return {"address": None if a is None else {
+        "line1": a.line1, "line2": a.line2, "city": a.city, "state": a.state,
+        "postal_code": a.postal_code}, "phone": practice.phone}
 
 
 def claim_from(data: Mapping[str, Any]) -> Claim:

@@ -22,11 +22,14 @@ import aiohttp
 from workstation.client.hub_answers import (
     Claim,
     HubError,
+    PracticeSettings,
     ProviderSession,
     SetupStatus,
     claim_from,
     error_from,
     json_or_none,
+    practice_from,
+    practice_json,
     provider_from,
 )
 from workstation.client.hub_events import (
@@ -38,6 +41,7 @@ from workstation.client.hub_events import (
     parse_event,
 )
 from workstation.core.people import Provider
+from workstation.core.practice import Practice
 from workstation.core.queue import QueueEntry
 
 log = logging.getLogger(__name__)
@@ -115,14 +119,38 @@ class HubClient:
 
     async def setup_status(self) -> SetupStatus:
         body = await self._request("GET", "/api/setup", auth=False)
-        return SetupStatus(bool(body["needs_first_provider"]))
+        practice = body.get("practice")
+        return SetupStatus(bool(body["needs_first_provider"]),
+                           practice_from(practice) if isinstance(practice, Mapping) else None)
 
     async def create_first_provider(self, username: str, display_name: str, password: str,
-                                    service_lines: Sequence[str]) -> Provider:
-        body = await self._request("POST", "/api/setup/first-provider", auth=False, json_body={
+                                    service_lines: Sequence[str], *, npi: str = "",
+                                    practice: Practice | None = None) -> Provider:
+        """The embedded hub's first account; the hub wants the NPI and the practice too (it
+        names what is missing)."""
+        payload: dict[str, Any] = {
             "username": username, "display_name": display_name, "password": password,
-            "service_lines": list(service_lines)})
+            "service_lines": list(service_lines)}
+        if npi:
+            payload["npi"] = npi
+        if practice is not None:
+            payload["practice"] = practice_json(practice)
+        body = await self._request("POST", "/api/setup/first-provider", auth=False,
+                                   json_body=payload)
         return provider_from(body["provider"])
+
+    # -- the practice (Settings > Practice) -------------------------------------------------
+
+    async def practice_settings(self) -> PracticeSettings:
+        """The practice details and this provider's NPI; HubError(403) for anyone but the
+        embedded hub's first provider."""
+        body = await self._request("GET", "/api/practice")
+        return PracticeSettings(str(body.get("npi") or ""), practice_from(body))
+
+    async def save_practice_settings(self, npi: str, practice: Practice) -> PracticeSettings:
+        body = await self._request("PUT", "/api/practice",
+                                   json_body={**practice_json(practice), "npi": npi})
+        return PracticeSettings(str(body.get("npi") or ""), practice_from(body))
 
     async def sign_in(self, username: str, password: str, *,
                       remember: bool = False) -> ProviderSession:

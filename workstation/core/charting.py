@@ -50,6 +50,21 @@ FINAL_STATE = {
 SEEN = frozenset({Disposition.TREATED, Disposition.REDIRECTED, Disposition.EMERGENCY})
 
 
+class CallOutcome(enum.StrEnum):
+    """What happened when a video visit's call never connected or dropped for good."""
+
+    PHONE = "phone"  # finished by phone instead
+    NO_JOIN = "no_join"  # the patient did not join the video
+    TECHNICAL = "technical"  # a technical failure ended the visit
+
+
+CALL_OUTCOME_NAMES = {
+    CallOutcome.PHONE: "Finished by phone: the video call did not work",
+    CallOutcome.NO_JOIN: "The patient did not join the video call",
+    CallOutcome.TECHNICAL: "Technical failure: the video call could not be completed",
+}
+
+
 @dataclass(frozen=True)
 class CodedDiagnosis:
     code: str  # ICD-10-CM, dotted (J02.9)
@@ -81,6 +96,7 @@ class NoteContent:
     redirect_to: str = ""  # where the patient was sent, for redirected / emergency
     reason: str = ""  # why, for no-show / cancelled / redirected
     identity_confirmed: bool = False
+    call_outcome: CallOutcome | None = None  # said when the video call did not hold
 
     @property
     def primary(self) -> CodedDiagnosis | None:
@@ -110,6 +126,10 @@ def note_from_drafts(drafts: Mapping[str, Mapping[str, Any]]) -> NoteContent:
         chosen = Disposition(str(disposition.get("disposition")))
     except ValueError:
         chosen = None
+    try:
+        outcome = CallOutcome(str(disposition.get("call_outcome")))
+    except ValueError:
+        outcome = None
     return NoteContent(
         diagnoses=tuple(diagnoses),
         plan=TreatmentPlan.from_mapping(plan),
@@ -117,14 +137,20 @@ def note_from_drafts(drafts: Mapping[str, Mapping[str, Any]]) -> NoteContent:
         redirect_to=str(disposition.get("redirect_to") or ""),
         reason=str(disposition.get("reason") or ""),
         identity_confirmed=disposition.get("identity_confirmed") is True,
+        call_outcome=outcome,
     )
 
 
-def missing_for_signing(note: NoteContent) -> list[str]:
-    """Everything that must be done before this note can be signed, in words; [] when ready."""
+def missing_for_signing(note: NoteContent, *, call_failed: bool = False) -> list[str]:
+    """Everything that must be done before this note can be signed, in words; [] when ready.
+
+    ``call_failed``: this is a video visit whose call never connected or dropped for good, so
+    the note must say what happened instead."""
     missing: list[str] = []
     if note.disposition is None:
         missing.append("choose a disposition")
+    if call_failed and note.call_outcome is None:
+        missing.append("say what happened to the video call (it never connected or dropped)")
     seen = note.disposition in SEEN or note.disposition is None
     if seen:
         primaries = [d for d in note.diagnoses if d.primary]
@@ -151,8 +177,8 @@ def missing_for_signing(note: NoteContent) -> list[str]:
     return missing
 
 
-def check_ready(note: NoteContent) -> None:
-    missing = missing_for_signing(note)
+def check_ready(note: NoteContent, *, call_failed: bool = False) -> None:
+    missing = missing_for_signing(note, call_failed=call_failed)
     if missing:
         raise NoteIncomplete(missing)
 
@@ -193,12 +219,35 @@ def long_date(day: date) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
 
+@dataclass(frozen=True)
+class SummaryPrescription:
+    """A script as the summary lists it: drug, directions, quantity, pharmacy and status."""
+
+    drug: str
+    directions: str
+    quantity: str  # with its unit: "6 tablets"
+    pharmacy: str
+    status: str  # in words, as at signing
+
+
 def after_visit_summary(note: NoteContent, *, condition_name: str, provider_name: str,
-                        site_name: str, visit_date: str, fee_note: str) -> str:
-    """Plain text for the patient's page and the record: what was found and what to do."""
+                        site_name: str, visit_date: str, fee_note: str, kind: str = "on_demand",
+                        prescriptions: Sequence[SummaryPrescription] = ()) -> str:
+    """Plain text for the patient's page and the record: what was found and what to do.
+
+    ``kind``: the visit's kind ("e_visit" is written as an E-Visit, the others as a video
+    visit, or a phone visit when the provider finished by phone)."""
     assert note.disposition is not None
-    lines = [f"{site_name} — video visit on {visit_date} with {provider_name}",
+    if kind == "e_visit":
+        how = "E-Visit"
+    elif note.call_outcome is CallOutcome.PHONE:
+        how = "Visit by phone"
+    else:
+        how = "Video visit"
+    lines = [f"{site_name} — {how} on {visit_date} with {provider_name}",
              f"Reason for the visit: {condition_name}"]
+    if note.call_outcome is not None and kind != "e_visit":
+        lines.append(f"Video call: {CALL_OUTCOME_NAMES[note.call_outcome]}")
     if note.diagnoses:
         lines.append("Diagnoses:")
         ordered = sorted(note.diagnoses, key=lambda d: not d.primary)
@@ -216,6 +265,13 @@ def after_visit_summary(note: NoteContent, *, condition_name: str, provider_name
         if text.strip():
             lines.append(f"{title}:")
             lines += [f"  {line}" for line in text.strip().splitlines()]
+    if prescriptions:
+        lines.append("Prescriptions:")
+        for rx in prescriptions:
+            lines.append(f"  {rx.drug}: {rx.directions.rstrip('. ')}. Quantity: {rx.quantity}.")
+            lines.append(f"    Pharmacy: {rx.pharmacy}. Status: {rx.status}.")
+    elif note.disposition in SEEN:
+        lines.append("Prescriptions: none")
     if note.disposition is Disposition.REDIRECTED:
         lines.append(fee_note)
     return "\n".join(lines)
@@ -232,5 +288,6 @@ def note_as_drafts(note: NoteContent) -> dict[str, dict[str, Any]]:
             "disposition": note.disposition.value if note.disposition else None,
             "redirect_to": note.redirect_to, "reason": note.reason,
             "identity_confirmed": note.identity_confirmed,
+            "call_outcome": note.call_outcome.value if note.call_outcome else None,
         },
     }

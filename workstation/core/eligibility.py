@@ -126,10 +126,12 @@ def check_hours(config: SiteConfig, now: datetime) -> Decision:
     opening = next_opening(config.hours, local)
     if opening is None:
         return Decision(Outcome.CLOSED, "Video visits are not offered at this site right now.")
-    when = f"{opening:%A} at {opening:%H:%M}".replace(" at 0", " at ")
+    # Once, in the clinic's time and words: "Monday, November 30 at 9:00 AM CST".
+    clock = f"{opening:%I:%M %p}".lstrip("0")
+    when = f"{opening:%A}, {opening:%B} {opening.day} at {clock} {opening:%Z}"
     return Decision(
         Outcome.CLOSED,
-        f"Video visits are closed now. We open again {when} ({config.time_zone}).",
+        f"Video visits are closed now. We open again {when}.",
         next_opening=opening,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Intake:
     pharmacy_id: str
     patient_location_state: str
     extra: Mapping[str, str] = field(default_factory=dict)
+    # The patient's own doctor and permission to share (see core.primary_care.PrimaryCare).
+    primary_care: Mapping[str, Any] | None = None
 
 
 CONSENT_TEXT = (

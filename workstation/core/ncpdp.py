@@ -161,7 +161,8 @@ def _address(parent: ET.Element, address: Address | None) -> None:
         _sub(element, "AddressLine2", address.line2)
     _sub(element, "City", address.city)
     _sub(element, "StateProvince", address.state)
-    _sub(element, "PostalCode", address.postal_code)
+    # SCRIPT wants 5 or 9 digits; a ZIP+4 is written as people type it, 78664-1234.
+    _sub(element, "PostalCode", address.postal_code.replace("-", ""))
     _sub(element, "CountryCode", COUNTRY)
 
 

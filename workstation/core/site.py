@@ -51,7 +51,8 @@ class SiteConfig:
     # E-Visits are answered without video: a provider replies within this many hours (their
     # own promise; they are late by it, not by the video visits' minutes).
     e_visit_reply_hours: int = 4
-    link_lifetime_hours: int = 24
+    link_lifetime_hours: int = 24  # how long a link lets the patient join
+    summary_days: int = 14  # how long a signed visit's link still shows its summary
     begin_window_minutes: int = 30
     echeckin_open_days: int = 3  # a scheduled visit's eCheck-in opens this long before it
     session_hours: int = 12
@@ -74,6 +75,10 @@ class SiteConfig:
     # The gateway sends later answers (Verify, CancelRxResponse) to /erx/inbound with this
     # bearer token; empty: the route is closed.
     erx_inbound_token: str = ""
+    # Where signed visits' summaries for patients' own doctors are posted (FHIR document
+    # Bundles); empty: the hub's primary-care simulator when it runs one (embedded, or with
+    # erx_simulator on a training site), else nothing is sent.
+    pcp_endpoint_url: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -121,6 +126,8 @@ class SiteConfig:
             raise SiteConfigError("echeckin_open_days must be between 0 and 30.")
         if not 1 <= config.e_visit_reply_hours <= 72:
             raise SiteConfigError("e_visit_reply_hours must be between 1 and 72.")
+        if not 0 <= config.summary_days <= 90:
+            raise SiteConfigError("summary_days must be between 0 and 90.")
         return config
 
 

@@ -45,7 +45,8 @@ ALLOWED_TRANSITIONS: dict[VisitState, frozenset[VisitState]] = {
     S.RECONNECTING: frozenset({S.IN_CALL, S.DOCUMENTING}),
     # The note is signed with its disposition: treated or sent to the ED (signed), redirected
     # to in-person care, or, when the patient never joined or called it off, no-show/cancelled.
-    S.DOCUMENTING: frozenset({S.SIGNED, S.REDIRECTED, S.NO_SHOW, S.CANCELLED}),
+    # "Call again" after End goes back in call.
+    S.DOCUMENTING: frozenset({S.IN_CALL, S.SIGNED, S.REDIRECTED, S.NO_SHOW, S.CANCELLED}),
     S.SIGNED: frozenset(),
     S.REDIRECTED: frozenset(),
     S.CANCELLED: frozenset(),
@@ -103,3 +104,12 @@ class Visit:
         """Return this visit in ``target`` state, or raise :class:`IllegalTransition`."""
         check_transition(self.state, target)
         return replace(self, state=target)
+
+
+def call_failed(kind: VisitKind, states: list[VisitState]) -> bool:
+    """Whether a visit's video call never connected, or dropped and never came back, given
+    the states the visit has been in, in order. An E-Visit has no call to fail."""
+    if kind is VisitKind.E_VISIT:
+        return False
+    calls = [s for s in states if s in (VisitState.IN_CALL, VisitState.RECONNECTING)]
+    return not calls or calls[-1] is VisitState.RECONNECTING

@@ -11,104 +11,45 @@ attempt, so the gateway recognises a repeat and the pharmacy gets the script onc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 
 from workstation.core import ncpdp
 from workstation.core.ncpdp_check import check_message
 from workstation.core.prescribing import PrescriptionRecord, RxStatus, status_after_answer
+from workstation.storage.outbox import Clock, OutboxLoop, SenderSettings, backoff, utc_now
 from workstation.storage.prescriptions import OutboxItem, PrescriptionStore
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-ERROR_PAUSE = 5.0  # seconds before the outbox is read again after the database failed
 Listener = Callable[[PrescriptionRecord], Awaitable[None]]
+__all__ = ["OutboxSender", "SenderSettings", "backoff", "sender_factory"]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+class OutboxSender(OutboxLoop):
+    """Drains the e-prescribing outbox in the background. ``wake()`` after queueing a
+    message."""
 
-
-@dataclass(frozen=True)
-class SenderSettings:
-    timeout: float = 15.0  # seconds for one post
-    first_retry: float = 2.0  # seconds; doubles each attempt
-    longest_retry: float = 300.0
-    lease: float = 60.0  # a message being posted is left alone this long by other senders
-    idle_poll: float = 30.0  # looks at the outbox at least this often
-
-
-def backoff(attempts: int, settings: SenderSettings, rng: random.Random) -> float:
-    """Seconds before the next attempt: doubling from ``first_retry``, capped, ±20 % jitter."""
-    base = min(settings.longest_retry, settings.first_retry * 2 ** max(0, attempts - 1))
-    return float(base * rng.uniform(0.8, 1.2))
-
-
-class OutboxSender:
-    """Drains the outbox in the background. ``wake()`` after queueing a message."""
+    name = "e-prescribing outbox"
 
     def __init__(self, store: PrescriptionStore, gateway_url: Callable[[], str], *,
                  listener: Listener | None = None, settings: SenderSettings | None = None,
                  clock: Clock = utc_now, rng: random.Random | None = None) -> None:
+        super().__init__(settings=settings, clock=clock, rng=rng)
         self._store = store
         self._gateway_url = gateway_url
         self._listener = listener
-        self._settings = settings or SenderSettings()
-        self._clock = clock
-        self._rng = rng or random.Random()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._http: aiohttp.ClientSession | None = None
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def start(self) -> None:
-        self._http = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self._settings.timeout))
-        self._task = asyncio.create_task(self._run(), name="erx-outbox")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        if self._http is not None:
-            await self._http.close()
-
-    async def _run(self) -> None:
-        while True:
-            # Cleared before the outbox is read: a wake() meanwhile is not lost.
-            self._wake.clear()
-            try:
-                await self.send_due()
-                due = await asyncio.to_thread(self._store.next_due)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # The database is away (a restart, a dropped connection): the loop lives on.
-                log.exception("The e-prescribing outbox could not be read; trying again")
-                due = self._clock() + timedelta(seconds=ERROR_PAUSE)
-            await self._sleep(due)
-
-    async def _sleep(self, due: datetime | None) -> None:
-        wait = self._settings.idle_poll
-        if due is not None:
-            wait = min(wait, max(0.0, (due - self._clock()).total_seconds()))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=wait)
+    def next_due(self) -> datetime | None:
+        return self._store.next_due()
 
     async def send_due(self) -> int:
         """Post every message due now, claiming each just before it goes; returns how many
         were attempted."""
-        # A message must stay leased while it is posted, whatever the gateway's pace.
-        lease = timedelta(seconds=max(self._settings.lease, 2 * self._settings.timeout))
+        lease = self.lease
         sent = 0
         while (item := await asyncio.to_thread(self._store.claim_one, self._clock(),
                                                 lease)) is not None:

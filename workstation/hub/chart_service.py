@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import asdict, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from workstation.core import icd10
@@ -22,6 +22,7 @@ from workstation.core.charting import (
     NoteContent,
     NoteIncomplete,
     SignedNote,
+    SummaryPrescription,
     after_visit_summary,
     check_ready,
     long_date,
@@ -33,11 +34,16 @@ from workstation.core.fhir_bundle import bundle_json
 from workstation.core.fhir_people import PharmacyRef
 from workstation.core.intake import CONSENT_TEXT
 from workstation.core.people import Provider, age_on
+from workstation.core.prescribing import RxStatus
+from workstation.core.visit import call_failed
 from workstation.hub.errors import ApiError
+from workstation.hub.prescription_json import STATUS_WORDS
+from workstation.hub.primary_care import PrimaryCareService
 from workstation.hub.schemas import ChatIn, SignNoteIn
 from workstation.hub.visit_service import VisitService
 from workstation.resource_files import Resources
 from workstation.storage.charts import ChartStore, NoteLocked, NotYourVisit, PriorVisit
+from workstation.storage.prescriptions import PrescriptionStore
 from workstation.storage.store import VisitDetail, VisitNotFound, VisitStore
 
 RED_FLAG_QUESTIONS = {f.code: f.question for f in RED_FLAGS}
@@ -45,9 +51,11 @@ NOT_FOUND = ApiError(404, "not_found", "There is no such visit.")
 
 
 class ChartService:
-    def __init__(self, visits: VisitService) -> None:
+    def __init__(self, visits: VisitService, *,
+                 primary_care: PrimaryCareService | None = None) -> None:
         self.visits = visits
         self.charts = ChartStore(visits.store)
+        self.primary_care = primary_care
 
     def _clock(self) -> datetime:
         return self.visits.clock()
@@ -81,6 +89,8 @@ class ChartService:
                 "waiting_since": visit.waiting_since.isoformat() if visit.waiting_since else None,
                 "scheduled_for": visit.scheduled_for.isoformat() if visit.scheduled_for else None,
                 "provider_name": detail.provider_name,
+                # The call never connected, or dropped for good: signing needs what happened.
+                "call_failed": call_failed(visit.kind, store.visit_states(visit.id)),
             },
             "patient": {
                 "id": patient.id, "given_name": patient.given_name,
@@ -113,6 +123,8 @@ class ChartService:
             } for p in store.payments(visit.id)],
             "fee_note": self.fee_note(),
             "pharmacy": None if pharmacy is None else asdict(pharmacy),
+            "primary_care": None if self.primary_care is None
+            else self.primary_care.chart_json(visit.id),
             "drafts": {pane: {"body": d.body, "revision": d.revision,
                               "updated_at": d.updated_at.isoformat()}
                        for pane, d in self.charts.drafts(visit.id).items()},
@@ -159,26 +171,57 @@ class ChartService:
         note = note_from_drafts(body.model_dump())
         # The code list loads on first use (seconds): never on the event loop.
         note = await asyncio.to_thread(_with_checked_codes, note)
+        detail = await self._detail_for(provider, visit_id, None)
+        states = await asyncio.to_thread(self.visits.store.visit_states, visit_id)
         try:
-            check_ready(note)
+            check_ready(note, call_failed=call_failed(detail.visit.kind, states))
         except NoteIncomplete as exc:
             raise ApiError(422, "incomplete", str(exc), missing=list(exc.missing)) from exc
-        detail = await self._detail_for(provider, visit_id, None)
         config = self.visits.config
         summary = after_visit_summary(
             note, condition_name=self.visits.condition_name(detail.visit.condition),
             provider_name=provider.display_name, site_name=config.site_name,
             visit_date=long_date(self._clock().astimezone(config.zone).date()),
-            fee_note=self.fee_note())
+            fee_note=self.fee_note(), kind=detail.visit.kind.value,
+            prescriptions=await asyncio.to_thread(self._summary_prescriptions, visit_id))
+        now = self._clock()
+        documents = [] if self.primary_care is None else await asyncio.to_thread(
+            self.primary_care.outgoing, visit_id=visit_id, patient=detail.patient,
+            provider=provider, summary=summary, signed_at=now)
         try:
             signed = await asyncio.to_thread(self.charts.sign, visit_id, note, summary,
-                                             provider_id=provider.id, now=self._clock())
+                                             provider_id=provider.id, now=now,
+                                             documents=documents)
         except (VisitNotFound, NotYourVisit, NoteLocked) as exc:
             raise _refusal(exc) from exc
+        if self.primary_care is not None and documents:
+            self.primary_care.signed()
+        until = signed.signed_at + timedelta(days=config.summary_days)
         await self.visits.broker.to_patient(visit_id, {
             "type": "status", "visit_id": visit_id,
-            "state": _final_state(signed), "summary": summary})
+            "state": _final_state(signed), "summary": summary,
+            "summary_until": until.isoformat(),
+            "summary_until_text": self.visits.site_time(until)})
         return _note_json(signed)
+
+    def _summary_prescriptions(self, visit_id: str) -> list[SummaryPrescription]:
+        """The visit's scripts as the summary lists them (withdrawn ones never left)."""
+        listed = []
+        for record in PrescriptionStore(self.visits.store).for_visit(visit_id):
+            if record.status is RxStatus.WITHDRAWN:
+                continue
+            c = record.content
+            pharmacy = self.visits.resources.pharmacy(record.pharmacy_ncpdp_id)
+            unit = str(c.get("quantity_unit", ""))
+            quantity = str(c.get("quantity", ""))
+            listed.append(SummaryPrescription(
+                drug=str(c.get("description", "")), directions=str(c.get("sig_text", "")),
+                quantity=f"{quantity} {unit}".strip() if unit in ("mL", "g")
+                else f"{quantity} {unit}{'' if quantity == '1' else 's'}".strip(),
+                pharmacy=f"{pharmacy.name}, {pharmacy.address}, {pharmacy.city}"
+                if pharmacy else record.pharmacy_ncpdp_id,
+                status=STATUS_WORDS[record.status]))
+        return listed
 
     async def add_addendum(self, provider: Provider, visit_id: str, text: str) -> dict[str, Any]:
         await self._detail_for(provider, visit_id, None)

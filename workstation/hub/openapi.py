@@ -39,8 +39,14 @@ ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any
      [TOKEN]),
     ("get", "/api/setup", "Whether the first provider account must be created", None, 200,
      False, []),
-    ("post", "/api/setup/first-provider", "Create the first provider (embedded hub only)",
-     schemas.FirstProviderIn, 201, False, []),
+    ("post", "/api/setup/first-provider", "Create the first provider, with their NPI and the "
+     "practice's address and phone (embedded hub only)", schemas.FirstProviderSetupIn, 201,
+     False, []),
+    ("get", "/api/practice", "The practice address and phone on prescriptions, and the "
+     "provider's NPI (the embedded hub's first provider only)", None, 200, True, []),
+    ("put", "/api/practice", "Change the practice address and phone and the provider's NPI "
+     "(the embedded hub's first provider only; audited)", schemas.PracticeSettingsIn, 200,
+     True, []),
     ("post", "/api/auth/sign-in", "Provider sign-in", schemas.SignInIn, 200, False, []),
     ("post", "/api/auth/sign-out", "End this session (and a remembered sign-in, if given)",
      schemas.SignOutIn, 204, True, []),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from workstation.core.visit import VisitKind, VisitState
+from workstation.core.visit import TERMINAL_STATES, VisitKind, VisitState
 from workstation.core.visit_link import looks_like_token
 from workstation.hub.patient_api import PATIENTS
 from workstation.storage.store import VisitDetail
@@ -38,8 +38,10 @@ async def device_test_page(_request: web.Request) -> web.FileResponse:
     return _page("device-test.html")
 
 
-# The video room opens once a provider has the visit and closes for good when the call ends.
-CALL_STATES = frozenset({VisitState.CLAIMED, VisitState.IN_CALL, VisitState.RECONNECTING})
+# The video room opens once a provider has the visit, and stays open while the visit is (after
+# End, the provider may call again); an ended visit's link leads to its summary instead.
+CALL_STATES = frozenset({VisitState.CLAIMED, VisitState.IN_CALL, VisitState.RECONNECTING,
+                         VisitState.DOCUMENTING})
 
 
 async def _detail(request: web.Request) -> VisitDetail | None:
@@ -59,6 +61,8 @@ async def video_page(request: web.Request) -> web.FileResponse:
     detail = await _detail(request)
     if detail is None or detail.visit.kind is VisitKind.E_VISIT:
         return _page("expired.html", 404)
+    if detail.visit.state in TERMINAL_STATES:  # over: its summary, never the video
+        raise web.HTTPFound(f"/v/{request.match_info['token']}")
     if detail.visit.state not in CALL_STATES and detail.visit.state is not VisitState.WAITING:
         return _page("expired.html", 404)
     return _page("video.html")

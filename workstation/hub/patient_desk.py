@@ -22,7 +22,7 @@ from workstation.core.payment import (
     PaymentStatus,
 )
 from workstation.core.site import WEEKDAYS
-from workstation.core.visit import Visit, VisitKind, VisitState
+from workstation.core.visit import TERMINAL_STATES, Visit, VisitKind, VisitState
 from workstation.core.visit_link import new_token
 from workstation.hub.errors import ApiError
 from workstation.hub.schemas import CardIn, CheckInIn, ECheckInIn, EligibilityIn
@@ -45,6 +45,7 @@ class PatientDesk:
         hours = elig.check_hours(self.visits.config, now)
         return {
             "site_name": self.visits.config.site_name,
+            "time_zone": self.visits.config.time_zone,
             "fee": f"{self.visits.config.fee:.2f}",
             "currency": self.visits.config.currency,
             "open_now": hours.eligible,
@@ -124,6 +125,7 @@ class PatientDesk:
             red_flags=dict(body.red_flags), consent_telehealth=body.consent_telehealth,
             callback_phone=body.callback_phone, pharmacy_id=body.pharmacy_id,
             patient_location_state=body.location_state,
+            primary_care=body.primary_care.model_dump() if body.primary_care else None,
         )
         try:
             created = await asyncio.to_thread(
@@ -163,8 +165,9 @@ class PatientDesk:
         return detail
 
     async def store_detail(self, token: str) -> VisitDetail | None:
-        return await asyncio.to_thread(self.visits.store.visit_detail_by_token, token,
-                                       self.visits.clock())
+        return await asyncio.to_thread(
+            self.visits.store.visit_detail_by_token, token, self.visits.clock(),
+            timedelta(days=self.visits.config.summary_days))
 
     async def viewed_by_patient(self, detail: VisitDetail) -> None:
         await asyncio.to_thread(self.visits.store.audit, AuditEvent(
@@ -174,7 +177,17 @@ class PatientDesk:
     async def status(self, detail: VisitDetail) -> dict[str, Any]:
         visit = detail.visit
         position = await asyncio.to_thread(self.visits.store.queue_position, visit)
-        return self.visits.patient_status(detail, position)
+        status = self.visits.patient_status(detail, position)
+        if visit.state in TERMINAL_STATES:
+            # A signed visit's link shows its summary (read-only) for summary_days.
+            signed = await asyncio.to_thread(self.visits.store.signed_summary, visit.id)
+            if signed is not None:
+                summary, signed_at = signed
+                until = signed_at + timedelta(days=self.visits.config.summary_days)
+                status["summary"] = summary
+                status["summary_until"] = until.isoformat()
+                status["summary_until_text"] = self.visits.site_time(until)
+        return status
 
     async def echeckin(self, token: str, body: ECheckInIn) -> dict[str, Any]:
         detail = await self.detail_for_token(token)

@@ -28,6 +28,7 @@ from workstation.core.people import Provider
 from workstation.hub.errors import ApiError
 from workstation.hub.prescription_api import PRESCRIPTIONS
 from workstation.hub.prescription_service import PrescriptionService
+from workstation.hub.visit_service import VisitService
 from workstation.storage.prescriptions import Received
 
 routes = web.RouteTableDef()
@@ -152,7 +153,15 @@ def _judge(service: PrescriptionService, data: bytes, kind: str, to: str,
 
 
 async def _signed_in(request: web.Request) -> Provider:
-    """A provider's username and password, by HTTP Basic auth (the pages show patient data)."""
+    return await signed_in_provider(request, _service(request).visits,
+                                    realm="Pharmacy network simulator",
+                                    action="erx.simulator_view")
+
+
+async def signed_in_provider(request: web.Request, visits: VisitService, *, realm: str,
+                             action: str) -> Provider:
+    """A provider's username and password, by HTTP Basic auth (the simulators' pages show
+    patient data); 401 asks the browser for them."""
     scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "basic":
         try:
@@ -161,16 +170,15 @@ async def _signed_in(request: web.Request) -> Provider:
             username = password = ""
         if username:
             try:
-                return await _service(request).visits.check_credentials(
-                    username, password, action="erx.simulator_view")
+                return await visits.check_credentials(username, password, action=action)
             except ApiError:
                 pass
     raise web.HTTPUnauthorized(
-        headers={"WWW-Authenticate": 'Basic realm="Pharmacy network simulator"'},
+        headers={"WWW-Authenticate": f'Basic realm="{realm}"'},
         text="Sign in with a provider's username and password.")
 
 
-def _page(title: str, body: str) -> web.Response:
+def page(title: str, body: str) -> web.Response:
     return web.Response(
         text=f"<!doctype html><html lang=en><head><meta charset=utf-8><title>"
              f"{html.escape(title)}</title><link rel=stylesheet href=/static/simulator.css>"
@@ -193,7 +201,7 @@ async def pharmacies(request: web.Request) -> web.Response:
         f"<td>{'closed' if p.ncpdp_id in closed else 'open'}</td>"
         f"<td>{counts.get(p.ncpdp_id, 0)}</td></tr>"
         for p in service.visits.resources.pharmacies)
-    return _page("Pharmacy network simulator",
+    return page("Pharmacy network simulator",
                  "<p>Messages each demo pharmacy received.</p><table><thead><tr><th>Pharmacy"
                  "</th><th>NCPDP ID</th><th>City</th><th>Now</th><th>Messages</th></tr>"
                  f"</thead><tbody>{rows}</tbody></table>")
@@ -210,7 +218,7 @@ async def pharmacy(request: web.Request) -> web.Response:
     received = await asyncio.to_thread(service.store.inbox, ncpdp_id)
     await asyncio.to_thread(_audit_view, service, provider, ncpdp_id, received)
     rows = "".join(_row(message) for message in reversed(received))
-    return _page(f"{found.name} ({ncpdp_id})",
+    return page(f"{found.name} ({ncpdp_id})",
                  "<p><a href=/erx/pharmacies>All pharmacies</a></p><table><thead><tr>"
                  "<th>Received</th><th>Type</th><th>Patient</th><th>Drug</th><th>Quantity</th>"
                  "<th>Directions</th><th>Answer</th></tr></thead>"

@@ -46,14 +46,20 @@ def record_json(record: PrescriptionRecord, pharmacy_name: str) -> dict[str, Any
     }
 
 
-def who_fixes(problems: list[Any]) -> list[str]:
-    """What to do about missing fields the provider cannot fill in the chart."""
+def who_fixes(problems: list[Any], *, embedded: bool = False) -> list[str]:
+    """What to do about missing fields the provider cannot fill in the chart. On the
+    workstation's own hub (``embedded``) the provider is IT: the first account sets the NPI and
+    the practice details in Settings > Practice; on a clinic's hub IT sets them."""
     labels = {p.label for p in problems}
     hints = []
     if labels & {"prescriber NPI", "from (prescriber NPI)"}:
-        hints.append("Your NPI is kept with your provider account: ask IT to add it.")
+        hints.append("Your NPI is kept with your provider account: set it in Settings > "
+                     "Practice." if embedded else
+                     "Your NPI is kept with your provider account: ask IT to add it.")
     if any(label.startswith("prescriber ") and "NPI" not in label for label in labels):
-        hints.append("The practice address and phone come from the site settings "
+        hints.append("The practice address and phone are missing: set them in Settings > "
+                     "Practice." if embedded else
+                     "The practice address and phone come from the site settings "
                      "(clinic_address, clinic_phone): ask IT to set them.")
     if any(label.startswith("patient ") for label in labels):
         hints.append("Confirm the missing patient details by phone and correct the record "

@@ -22,6 +22,7 @@ from workstation.core.audit import AuditEvent, AuditOutcome
 from workstation.core.formulary import Sig
 from workstation.core.ncpdp_check import check_message
 from workstation.core.people import Address, Provider
+from workstation.core.practice import Practice
 from workstation.core.prescribing import (
     CANCELLABLE,
     MOVES_FROM,
@@ -164,7 +165,9 @@ class PrescriptionService:
         told = await asyncio.to_thread(self.visits.store.patient_told, detail.visit.id)
         findings = self._findings(draft, told, existing)
         now = self.visits.clock()
-        message = self._new_rx(draft, detail, intake, pharmacy, provider, body.message_id, now)
+        practice = await self.visits.practice()
+        message = self._new_rx(draft, detail, intake, pharmacy, provider, practice,
+                               body.message_id, now)
         payload = ncpdp.build(message)
         problems = check_message(payload)
         refusals = [f for f in findings if f.blocks]
@@ -181,7 +184,8 @@ class PrescriptionService:
             raise ApiError(422, "incomplete",
                            "The pharmacy needs more before this can be sent: "
                            + "; ".join(f"{p.label} {p.message}" for p in problems) + "."
-                           + "".join(" " + hint for hint in who_fixes(problems)),
+                           + "".join(" " + hint for hint in who_fixes(
+                               problems, embedded=self.visits.embedded)),
                            problems=[asdict(p) for p in problems])
         seen = set(body.acknowledged)
         unseen = [f for f in findings if f.message not in seen]
@@ -278,7 +282,8 @@ class PrescriptionService:
         detail = await self._visit(provider, visit_id, "erx.check")
         existing = await asyncio.to_thread(self.store.for_visit, visit_id)
         draft, intake, pharmacy = await self._parts(detail, body)
-        message = self._new_rx(draft, detail, intake, pharmacy, provider, body.message_id,
+        message = self._new_rx(draft, detail, intake, pharmacy, provider,
+                               await self.visits.practice(), body.message_id,
                                self.visits.clock())
         problems = check_message(ncpdp.build(message))
         await asyncio.to_thread(self.visits.store.audit, self._audit(
@@ -286,14 +291,17 @@ class PrescriptionService:
             f"rxcui {draft.drug.rxcui}: {len(problems)} missing or malformed fields"))
         told = await asyncio.to_thread(self.visits.store.patient_told, detail.visit.id)
         return {"findings": findings_json(self._findings(draft, told, existing)),
-                "problems": [asdict(p) for p in problems], "hints": who_fixes(problems),
+                "problems": [asdict(p) for p in problems],
+                "hints": who_fixes(problems, embedded=self.visits.embedded),
                 "sig_text": draft.sig.text}
 
     def _new_rx(self, draft: RxDraft, detail: VisitDetail, intake: Any, pharmacy: Any,
-                provider: Provider, message_id: str, now: datetime) -> ncpdp.Prescription:
+                provider: Provider, practice: Practice, message_id: str,
+                now: datetime) -> ncpdp.Prescription:
+        """The NewRx; ``practice`` is the one in use (``ProviderAccounts.practice``: the site
+        file's, or on the embedded hub what its first provider saved)."""
         patient, config = detail.patient, self.visits.config
         last, first = split_name(provider.display_name)
-        clinic = config.clinic_address
         unit = ncpdp.QUANTITY_UNITS[draft.quantity_unit]
         return ncpdp.Prescription(
             kind="NewRx",
@@ -310,8 +318,8 @@ class PrescriptionService:
                                 pharmacy.postal_code),
                 phone=pharmacy.phone),
             prescriber=ncpdp.PrescriberParty(last_name=last, first_name=first, npi=provider.npi,
-                                             address=clinic,
-                                             phone=config.clinic_phone),
+                                             address=practice.address,
+                                             phone=practice.phone),
             medication=ncpdp.MedicationPrescribed(
                 description=draft.drug.name, rxcui=draft.drug.rxcui, quantity=draft.quantity,
                 quantity_unit=unit, days_supply=draft.days_supply, refills=draft.refills,

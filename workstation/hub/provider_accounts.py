@@ -1,5 +1,6 @@
 """Providers' accounts at the hub: the first account, sign-in (slowed after wrong passwords),
-"remember me", unlocking, sessions and sign-out, each audited."""
+"remember me", unlocking, sessions and sign-out, each audited; and the practice details the
+embedded hub's first provider keeps (address and phone on prescriptions, their own NPI)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 from workstation.core.audit import AuditEvent, AuditOutcome
 from workstation.core.people import Provider
+from workstation.core.practice import Practice
 from workstation.core.site import SiteConfig
 from workstation.hub import auth
 from workstation.hub.errors import ApiError
-from workstation.hub.schemas import FirstProviderIn
+from workstation.hub.schemas import FirstProviderSetupIn, PracticeSettingsIn
 from workstation.storage.accounts import UsernameTaken
+from workstation.storage.site_settings import SiteSettingsStore
 from workstation.storage.store import VisitStore
 
 Clock = Callable[[], datetime]
@@ -47,6 +50,7 @@ class ProviderAccounts:
         self.config = config
         self.clock = clock
         self.embedded = embedded
+        self.site_settings = SiteSettingsStore(store)
         # Wrong passwords per username (this process), to slow down guessing.
         self._failed_passwords: dict[str, list[datetime]] = {}
 
@@ -55,7 +59,9 @@ class ProviderAccounts:
     async def setup_needed(self) -> bool:
         return self.embedded and await asyncio.to_thread(self.store.provider_count) == 0
 
-    async def create_first_provider(self, body: FirstProviderIn) -> Provider:
+    async def create_first_provider(self, body: FirstProviderSetupIn) -> Provider:
+        """The embedded hub's first account, with the provider's NPI and the practice's address
+        and phone, so prescriptions can be sent from the first visit on."""
         if not await self.setup_needed():
             raise ApiError(403, "forbidden",
                            "Accounts are created by your administrator "
@@ -65,17 +71,71 @@ class ProviderAccounts:
             raise ApiError(422, "invalid", "Unknown service line.",
                            fields={"service_lines": f"Unknown: {', '.join(unknown)}"})
         return await self.add_provider(body.username, body.display_name, body.password,
-                                       tuple(body.service_lines))
+                                       tuple(body.service_lines), body.npi,
+                                       practice=body.practice.to_practice())
 
     async def add_provider(self, username: str, display_name: str, password: str,
-                           service_lines: tuple[str, ...], npi: str = "") -> Provider:
+                           service_lines: tuple[str, ...], npi: str = "", *,
+                           practice: Practice | None = None) -> Provider:
         provider = Provider(str(uuid.uuid4()), username, display_name, service_lines, npi)
         password_hash = await asyncio.to_thread(auth.hash_password, password)
         try:
             return await asyncio.to_thread(self.store.add_provider, provider, password_hash,
-                                           self.clock())
+                                           self.clock(), practice=practice)
         except UsernameTaken as exc:
             raise ApiError(409, "username_taken", str(exc)) from exc
+
+    # -- the practice -----------------------------------------------------------------------
+
+    async def practice(self) -> Practice:
+        """The practice address and phone prescriptions carry: the site configuration file's,
+        and on the embedded hub what its first provider saved in their place."""
+        default = Practice(self.config.clinic_address, self.config.clinic_phone)
+        if not self.embedded:
+            return default
+        saved = await asyncio.to_thread(self.site_settings.practice)
+        return saved.over(default)
+
+    async def require_practice_owner(self, provider: Provider, action: str) -> None:
+        """Only the embedded hub's first provider (``AccountStore.first_provider``) changes the
+        practice details; anyone else is refused (403), audited."""
+        reason = None
+        if not self.embedded:
+            code = "clinic_hub"
+            reason = ("On a clinic's hub the practice address and phone come from the site "
+                      "settings (clinic_address, clinic_phone) and each provider's NPI is set "
+                      "when the account is created: ask IT to change them.")
+        else:
+            first = await asyncio.to_thread(self.store.first_provider)
+            if first is None or first.id != provider.id:
+                code = "first_provider_only"
+                owner = f" ({first.display_name})" if first is not None else ""
+                reason = (f"Only the first account on this workstation{owner} can change the "
+                          "practice details. Ask them to.")
+        if reason is not None:
+            await asyncio.to_thread(self.store.audit, AuditEvent(
+                self.clock(), f"provider:{provider.id}", action, AuditOutcome.DENIED,
+                detail=code))
+            raise ApiError(403, code, reason)
+
+    async def practice_settings(self, provider: Provider) -> tuple[Practice, str]:
+        """Settings > Practice as it stands: the practice in use and the provider's NPI."""
+        await self.require_practice_owner(provider, "practice.read")
+        return await self.practice(), provider.npi
+
+    async def save_practice_settings(self, provider: Provider, body: PracticeSettingsIn,
+                                     ) -> tuple[Practice, str]:
+        """Keep the practice's address and phone (over the site file's) and the provider's own
+        NPI, audited; new prescriptions carry them at once."""
+        await self.require_practice_owner(provider, "practice.update")
+        now = self.clock()
+        changed = ["address", "phone"] + (["npi"] if body.npi != provider.npi else [])
+        await asyncio.to_thread(
+            self.site_settings.save_practice, body.to_practice(), now=now,
+            actor=f"provider:{provider.id}", npi_of=provider.id, npi=body.npi,
+            audit=[AuditEvent(now, f"provider:{provider.id}", "practice.update",
+                              AuditOutcome.SUCCESS, detail=", ".join(changed))])
+        return await self.practice(), body.npi
 
     def _check_attempts(self, username: str, now: datetime) -> None:
         """Guessing is slowed down: after MAX_FAILED_PASSWORDS wrong passwords for a username

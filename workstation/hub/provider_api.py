@@ -1,4 +1,5 @@
-"""The provider's JSON API: sign-in, queue, claims, appointments. Bearer token on every call."""
+"""The provider's JSON API: sign-in, queue, claims, appointments, the practice. Bearer token on
+every call but the first run's and sign-in's."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from datetime import date
 
 from aiohttp import web
 
-from workstation.core.people import Provider
+from workstation.core.people import Address, Provider
+from workstation.core.practice import Practice
 from workstation.hub.auth import bearer_token
 from workstation.hub.errors import ApiError, parse_body
 from workstation.hub.patient_api import SERVICE
@@ -15,7 +17,8 @@ from workstation.hub.schemas import (
     AppointmentIn,
     CallEventIn,
     ClaimNextIn,
-    FirstProviderIn,
+    FirstProviderSetupIn,
+    PracticeSettingsIn,
     RefreshIn,
     SignInIn,
     SignOutIn,
@@ -37,19 +40,55 @@ async def _provider(request: web.Request) -> Provider:
 
 def _provider_json(p: Provider) -> dict[str, object]:
     return {"id": p.id, "username": p.username, "display_name": p.display_name,
-            "service_lines": list(p.service_lines)}
+            "service_lines": list(p.service_lines), "npi": p.npi}
+
+
+def _address_json(a: Address | None) -> dict[str, str] | None:
+    if a is None:
+        return None
+    return {"line1": a.line1, "line2": a.line2, "city": a.city, "state": a.state,
+            "postal_code": a.postal_code}
+
+
+def _practice_json(practice: Practice, npi: str) -> dict[str, object]:
+    return {"npi": npi, "address": _address_json(practice.address), "phone": practice.phone}
 
 
 @routes.get("/api/setup", name="setup_status")
 async def setup_status(request: web.Request) -> web.Response:
-    return web.json_response({"needs_first_provider": await _service(request).setup_needed()})
+    service = _service(request)
+    needed = await service.setup_needed()
+    if not needed:
+        return web.json_response({"needs_first_provider": False})
+    # What the site file says, to start the first run's practice fields with.
+    practice = await service.practice()
+    return web.json_response({"needs_first_provider": True, "practice": {
+        "address": _address_json(practice.address), "phone": practice.phone}})
 
 
 @routes.post("/api/setup/first-provider", name="first_provider")
 async def first_provider(request: web.Request) -> web.Response:
-    body = await parse_body(request, FirstProviderIn)
+    body = await parse_body(request, FirstProviderSetupIn)
     provider = await _service(request).create_first_provider(body)
     return web.json_response({"provider": _provider_json(provider)}, status=201)
+
+
+@routes.get("/api/practice", name="practice")
+async def practice(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    found, npi = await _service(request).practice_settings(provider)
+    return web.json_response(_practice_json(found, npi))
+
+
+@routes.put("/api/practice", name="save_practice")
+async def save_practice(request: web.Request) -> web.Response:
+    provider = await _provider(request)
+    service = _service(request)
+    # Refused before the body is read: someone else hears 403 whatever they send.
+    await service.require_practice_owner(provider, "practice.update")
+    body = await parse_body(request, PracticeSettingsIn)
+    saved, npi = await service.save_practice_settings(provider, body)
+    return web.json_response(_practice_json(saved, npi))
 
 
 @routes.post("/api/auth/sign-in", name="sign_in")

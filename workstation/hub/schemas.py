@@ -14,9 +14,11 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from workstation.core.people import Address, Patient, Sex
+from workstation.core.practice import Practice, npi_problem
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 OptionalShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
@@ -93,6 +95,31 @@ class EligibilityIn(Strict):
     red_flags: dict[str, bool]
 
 
+OptionalPhone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=25, pattern=r"^([0-9+()\-. ]{7,25})?$"),
+]
+
+
+class PrimaryCareIn(Strict):
+    """The patient's own doctor, and whether the visit's summary may be sent to them."""
+
+    name: ShortText
+    practice: ShortText
+    phone: OptionalPhone = ""
+    fax: OptionalPhone = ""
+    # A Direct secure-messaging address (looks like an email address), when known.
+    direct_address: Annotated[str, StringConstraints(
+        strip_whitespace=True, max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")] = ""
+    share: bool = False
+
+    @model_validator(mode="after")
+    def _reachable(self) -> PrimaryCareIn:
+        if not self.phone and not self.fax:
+            raise ValueError("Give the practice's phone or fax number.")
+        return self
+
+
 class CheckInIn(Strict):
     patient: PatientIn
     condition: ShortText
@@ -107,6 +134,7 @@ class CheckInIn(Strict):
     pharmacy_id: ShortText
     location_state: StateCode
     payment: CardIn
+    primary_care: PrimaryCareIn | None = None
 
     @field_validator("consent_telehealth")
     @classmethod
@@ -122,6 +150,7 @@ class FormsIn(Strict):
     medications: LongText = ""
     # Where prescriptions go (an NCPDP ID from /api/pharmacies); required for a new eCheck-in.
     pharmacy_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] = ""
+    primary_care: PrimaryCareIn | None = None
 
 
 class InsuranceIn(Strict):
@@ -228,6 +257,8 @@ class DispositionDraftIn(Strict):
     redirect_to: Annotated[str, StringConstraints(max_length=300)] = ""
     reason: Annotated[str, StringConstraints(max_length=2000)] = ""
     identity_confirmed: bool = False
+    # What happened when the video call never connected or dropped for good.
+    call_outcome: Literal["phone", "no_join", "technical"] | None = None
 
 
 class PrescriptionDraftIn(Strict):
@@ -300,3 +331,43 @@ class PrescriptionIn(Strict):
 
 class CancelPrescriptionIn(Strict):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
+# -- the practice: first run and Settings > Practice on the embedded hub ------------------------
+
+
+def _npi(value: str) -> str:
+    problem = npi_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# 10 digits whose last is the Luhn check digit over 80840 and the first nine.
+Npi = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20),
+                AfterValidator(_npi)]
+
+
+class PracticeIn(Strict):
+    """The practice address and phone printed on prescriptions as the prescriber's."""
+
+    address: AddressIn
+    phone: Phone
+
+    def to_practice(self) -> Practice:
+        a = self.address
+        return Practice(Address(a.line1, a.city, a.state, a.postal_code, a.line2), self.phone)
+
+
+class FirstProviderSetupIn(FirstProviderIn):
+    """The embedded hub's first account with what e-prescribing needs from the start: the
+    provider's NPI and the practice's address and phone."""
+
+    npi: Npi
+    practice: PracticeIn
+
+
+class PracticeSettingsIn(PracticeIn):
+    """Settings > Practice: the practice's address and phone, and the first provider's NPI."""
+
+    npi: Npi

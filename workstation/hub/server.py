@@ -24,6 +24,7 @@ from workstation.hub import (
     patient_api,
     pharmacy_network,
     prescription_api,
+    primary_care,
     provider_api,
     sockets,
 )
@@ -77,7 +78,10 @@ def create_app(
                            processor or RecordingProcessor(), clock=clock, embedded=embedded)
     app[SERVICE] = service
     app[PATIENTS] = PatientDesk(service)
-    app[chart_api.CHARTS] = ChartService(service)
+    documents = primary_care.PrimaryCareService(
+        service, simulator=embedded or config.erx_simulator)
+    app[primary_care.PRIMARY_CARE] = documents
+    app[chart_api.CHARTS] = ChartService(service, primary_care=documents)
     prescriptions = PrescriptionService(service, simulator=embedded or config.erx_simulator)
     app[prescription_api.PRESCRIPTIONS] = prescriptions
     app.router.add_routes(patient_api.routes)
@@ -85,6 +89,7 @@ def create_app(
     app.router.add_routes(chart_api.routes)
     app.router.add_routes(prescription_api.routes)
     app.router.add_routes(pharmacy_network.routes)
+    app.router.add_routes(primary_care.routes)
     app.router.add_routes(sockets.routes)
     app.router.add_routes(pages.routes)
     app.router.add_get("/api/openapi.json", _openapi, name="openapi")
@@ -96,6 +101,7 @@ def create_app(
     app.cleanup_ctx.append(_warm_diagnosis_codes)
     if outbox is not None:
         app.cleanup_ctx.append(_outbox_context(outbox))
+    app.cleanup_ctx.append(_document_sender)
     app.on_shutdown.append(_close_sockets)
     app.on_cleanup.append(_close_prescriptions)
     return app
@@ -114,6 +120,19 @@ def _outbox_context(factory: OutboxFactory):  # type: ignore[no-untyped-def]
         yield
         await sender.stop()
     return context
+
+
+async def _document_sender(app: web.Application):  # type: ignore[no-untyped-def]
+    """Summaries for patients' own doctors go out in the background."""
+    from workstation.hub.document_sender import DocumentSender
+
+    documents = app[primary_care.PRIMARY_CARE]
+    sender = DocumentSender(documents.store, documents.endpoint)
+    documents.sender = sender
+    await sender.start()
+    yield
+    documents.sender = None
+    await sender.stop()
 
 
 async def _broker(app: web.Application):  # type: ignore[no-untyped-def]
@@ -196,4 +215,5 @@ async def start_hub(
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     url = f"{scheme}://{shown_host}:{bound_port}"
     app[prescription_api.PRESCRIPTIONS].self_url = lambda: url  # the simulator's address
+    app[primary_care.PRIMARY_CARE].self_url = lambda: url
     return RunningHub(url, runner, app)

@@ -2,7 +2,8 @@
 
 Close codes: 4400 a malformed or unknown message, 4401 not signed in, 4403 a message about a
 visit or queue the sender does not belong to, 4404 an unknown or expired visit link.
-Nothing is changed by a message that closes the socket.
+Nothing is changed by a message that closes the socket. A provider's signal about their own
+visit once it is over is answered with ``signal.dropped`` and the socket stays open.
 
 A provider signs the socket in with ``Authorization: Bearer <token>``; a browser, which cannot
 set that header on a WebSocket, offers the subprotocols ``workstation`` and
@@ -18,6 +19,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from workstation.core.visit import TERMINAL_STATES
 from workstation.core.visit_link import looks_like_token
 from workstation.hub.auth import bearer_token
 from workstation.hub.broker import ProviderSocket
@@ -140,9 +142,15 @@ async def provider_socket(request: web.Request) -> web.WebSocketResponse:
             elif kind == "signal":
                 visit_id = message.get("visit_id")
                 data = _signal_data(message)
-                if not isinstance(visit_id, str) or not await service.may_signal(provider,
-                                                                                 visit_id):
+                allowed = await service.may_signal(provider, visit_id) \
+                    if isinstance(visit_id, str) else False
+                if allowed is False:
                     raise Refused(NOT_YOURS, "not your visit")
+                if allowed is None:  # the visit ended meanwhile (a late "bye"): dropped
+                    await ws.send_json({"type": "signal.dropped", "visit_id": visit_id,
+                                        "message": "This visit is over; no call is possible."})
+                    continue
+                assert isinstance(visit_id, str)
                 await broker.to_patient(visit_id, {"type": "signal", "data": data})
             else:
                 raise Refused(BAD_MESSAGE, f"unknown message type {kind[:40]!r}")
@@ -180,6 +188,9 @@ async def patient_socket(request: web.Request) -> web.WebSocketResponse:
                 if current is None:
                     raise Refused(LINK_GONE, "link expired")
                 provider_id = current.visit.provider_id
+                if current.visit.state in TERMINAL_STATES:  # a summary to read, no call
+                    await ws.send_json({"type": "error", "message": "This visit is over."})
+                    continue
                 if provider_id is None:
                     await ws.send_json({"type": "error",
                                         "message": "No provider has joined this visit yet."})

@@ -45,12 +45,18 @@ LEFT_REASONS = {
 
 # A call event: the state it moves the visit to, from the states it may come from.
 CALL_EVENTS: dict[str, tuple[VisitState, tuple[VisitState, ...]]] = {
-    "started": (VisitState.IN_CALL, (VisitState.CLAIMED, VisitState.RECONNECTING)),
+    "started": (VisitState.IN_CALL,
+                (VisitState.CLAIMED, VisitState.RECONNECTING, VisitState.DOCUMENTING)),
     "interrupted": (VisitState.RECONNECTING, (VisitState.IN_CALL,)),
     "resumed": (VisitState.IN_CALL, (VisitState.RECONNECTING,)),
     "ended": (VisitState.DOCUMENTING,
               (VisitState.CLAIMED, VisitState.IN_CALL, VisitState.RECONNECTING)),
 }
+
+
+# States in which the provider may (again) call the patient.
+CALL_STATES = frozenset({VisitState.CLAIMED, VisitState.IN_CALL, VisitState.RECONNECTING,
+                         VisitState.DOCUMENTING})
 
 
 class VisitService(ProviderAccounts):
@@ -104,6 +110,7 @@ class VisitService(ProviderAccounts):
             "visit_id": visit.id,
             "kind": visit.kind.value,
             "state": visit.state.value,
+            "time_zone": self.config.time_zone,  # the pages show times in the site's zone
             "condition_name": self.condition_name(visit.condition),
             **self._wait_fields(visit, position, providers),
             "waiting_since": visit.waiting_since.isoformat() if visit.waiting_since else None,
@@ -292,13 +299,17 @@ class VisitService(ProviderAccounts):
             for i in items
         ]
 
-    async def may_signal(self, provider: Provider, visit_id: str) -> bool:
+    async def may_signal(self, provider: Provider, visit_id: str) -> bool | None:
+        """True: the provider's visit, open for a call (also after End, to call again);
+        None: the provider's, but over (a late message, dropped without closing the socket);
+        False: not this provider's visit."""
         try:
             visit = await asyncio.to_thread(self.store.visit, visit_id)
         except LookupError:
             return False
-        return visit.provider_id == provider.id and visit.state in (
-            VisitState.CLAIMED, VisitState.IN_CALL, VisitState.RECONNECTING)
+        if visit.provider_id != provider.id:
+            return False
+        return True if visit.state in CALL_STATES else None
 
     # -- housekeeping ---------------------------------------------------------------------------
 

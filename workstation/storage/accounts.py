@@ -10,10 +10,12 @@ from sqlalchemy.exc import IntegrityError
 
 from workstation.core.audit import AuditEvent, AuditOutcome
 from workstation.core.people import Provider
+from workstation.core.practice import Practice
 from workstation.core.visit_link import token_digest
 from workstation.storage.orm import ProviderRow, ProviderSessionRow
 from workstation.storage.repository import Repository
 from workstation.storage.rows import audit_row, to_provider
+from workstation.storage.site_settings import write_practice
 
 
 class UsernameTaken(ValueError):
@@ -30,7 +32,10 @@ class ProviderAccount:
 class AccountStore(Repository):
     """Providers and their sessions; the visit store builds on it."""
 
-    def add_provider(self, provider: Provider, password_hash: str, now: datetime) -> Provider:
+    def add_provider(self, provider: Provider, password_hash: str, now: datetime, *,
+                     practice: Practice | None = None) -> Provider:
+        """A new account; with ``practice``, the practice's address and phone are kept in the
+        same transaction (the embedded hub's first run)."""
         try:
             with self._sessions.begin() as s:
                 s.add(ProviderRow(
@@ -40,6 +45,12 @@ class AccountStore(Repository):
                     created_at=now))
                 s.add(audit_row(AuditEvent(now, "system", "provider.create",
                                             AuditOutcome.SUCCESS, detail=provider.id)))
+                if practice is not None:
+                    s.flush()  # the account first: a taken username changes nothing else
+                    write_practice(s, practice, now, f"provider:{provider.id}")
+                    s.add(audit_row(AuditEvent(now, f"provider:{provider.id}",
+                                                "practice.update", AuditOutcome.SUCCESS,
+                                                detail="first run")))
         except IntegrityError as exc:
             raise UsernameTaken(f"The username {provider.username!r} is taken.") from exc
         return provider
@@ -47,6 +58,17 @@ class AccountStore(Repository):
     def provider_count(self) -> int:
         with self._sessions() as s:
             return int(s.scalar(select(func.count()).select_from(ProviderRow)) or 0)
+
+    def first_provider(self) -> Provider | None:
+        """The site's first provider: the earliest-created account that is still active (ties
+        by username). On the embedded hub it is the account made at first run, which keeps
+        the practice details; None before any account exists."""
+        with self._sessions() as s:
+            row = s.scalars(
+                select(ProviderRow).where(ProviderRow.active.is_(True))
+                .order_by(ProviderRow.created_at, ProviderRow.username).limit(1)
+            ).first()
+            return to_provider(row) if row else None
 
     def provider_account(self, username: str) -> ProviderAccount | None:
         with self._sessions() as s:

@@ -6,7 +6,7 @@ without its record, and no record of a change that did not happen.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +30,7 @@ from workstation.storage.orm import (
     AddendumRow,
     AuditRow,
     ChatMessageRow,
+    DocumentOutboxRow,
     DraftRow,
     NoteRow,
     ProviderRow,
@@ -109,8 +110,10 @@ class ChartStore:
     # -- signing ---------------------------------------------------------------------------
 
     def sign(self, visit_id: str, content: NoteContent, summary: str, *, provider_id: str,
-             now: datetime) -> SignedNote:
-        """Lock the note and end the visit in the state its disposition says, in one step."""
+             now: datetime, documents: Sequence[DocumentOutboxRow] = ()) -> SignedNote:
+        """Lock the note and end the visit in the state its disposition says, in one step,
+        with the messages the signing sends (``documents``: the summary for the patient's own
+        doctor)."""
         assert content.disposition is not None
         with self._sessions.begin() as s:
             visit = self._writable(s, visit_id, provider_id)
@@ -121,6 +124,7 @@ class ChartStore:
             s.add(NoteRow(visit_id=visit_id, content=note_as_drafts(content), summary=summary,
                           signed_by=provider_id, signed_at=now))
             s.execute(delete(DraftRow).where(DraftRow.visit_id == visit_id))
+            s.add_all(documents)
             s.add(_audit(now, provider_id, "chart.sign", visit,
                          detail=content.disposition.value))
             provider = s.get(ProviderRow, provider_id)

@@ -147,6 +147,8 @@ class IntakeRow(Base):
     pharmacy_id: Mapped[str] = mapped_column(String(20))
     patient_location_state: Mapped[str] = mapped_column(String(2))
     extra: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # The patient's own doctor and their permission to share (PrimaryCare.as_mapping).
+    primary_care: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ECheckInRow(Base):
@@ -254,15 +256,11 @@ class PrescriptionRow(Base):
     updated_at: Mapped[datetime]
 
 
-class ErxOutboxRow(Base):
-    """A NewRx or CancelRx waiting to be delivered, or delivered. The MessageID is the key the
-    gateway recognises a repeat by, so a send retried after a crash is not a second script."""
-
-    __tablename__ = "erx_outbox"
+class OutboxMessage:
+    """The columns every outbox shares (see ``storage.outbox``): the message, where its
+    delivery stands, and the lease of the sender posting it."""
 
     message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    prescription_id: Mapped[str] = mapped_column(ForeignKey("prescriptions.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # NewRx or CancelRx
     payload: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(10), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -271,6 +269,16 @@ class ErxOutboxRow(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class ErxOutboxRow(OutboxMessage, Base):
+    """A NewRx or CancelRx waiting to be delivered, or delivered. The MessageID is the key the
+    gateway recognises a repeat by, so a send retried after a crash is not a second script."""
+
+    __tablename__ = "erx_outbox"
+
+    prescription_id: Mapped[str] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # NewRx or CancelRx
 
 
 class PharmacyInboxRow(Base):
@@ -284,4 +292,37 @@ class PharmacyInboxRow(Base):
     payload: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
     accepted: Mapped[bool] = mapped_column(Boolean)
+    received_at: Mapped[datetime]
+
+
+class SiteSettingRow(Base):
+    """A site setting changed in the program instead of the site configuration file: the
+    embedded hub's practice address and phone. The file gives the default; a row here wins."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(80))  # the audit log's actor
+
+
+class DocumentOutboxRow(OutboxMessage, Base):
+    """A signed visit's summary on its way to the patient's primary care provider (a FHIR
+    document Bundle), or delivered. Its MessageID is the Bundle's identifier: a receiver keeps a
+    repeat once."""
+
+    __tablename__ = "document_outbox"
+
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    recipient: Mapped[str] = mapped_column(Text)  # who, in words, for the chart
+
+
+class PrimaryCareInboxRow(Base):
+    """What the primary-care endpoint simulator received, once per message."""
+
+    __tablename__ = "primary_care_inbox"
+
+    message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workstation.core.audit import AuditEvent
 from workstation.core.prescribing import IN_FLIGHT, MOVES_FROM, PrescriptionRecord, RxStatus
 from workstation.storage.orm import ErxOutboxRow, PharmacyInboxRow, PrescriptionRow
+from workstation.storage.outbox import claim_due, next_due
 from workstation.storage.rows import audit_row
 from workstation.storage.store import VisitStore, new_id
 
@@ -188,36 +189,14 @@ class PrescriptionStore:
 
     def claim_one(self, now: datetime, lease: timedelta) -> OutboxItem | None:
         """The message due first (or one whose sender's lease ran out), leased to this caller
-        just before it is posted; None when nothing is due. Claimed one at a time so a lease
-        never runs out while the message waits behind others."""
-        due = or_((ErxOutboxRow.state == QUEUED) & (ErxOutboxRow.next_attempt_at <= now),
-                  (ErxOutboxRow.state == SENDING) & (ErxOutboxRow.lease_until <= now))
-        with self._sessions.begin() as s:
-            for row in s.scalars(select(ErxOutboxRow).where(due)
-                                 .order_by(ErxOutboxRow.next_attempt_at).limit(5)).all():
-                # Read before the update: the ORM refreshes loaded rows that an UPDATE touches.
-                message_id, state, attempts = row.message_id, row.state, row.attempts
-                item = OutboxItem(message_id, row.prescription_id, row.kind, row.payload,
-                                  attempts + 1)
-                got = s.execute(
-                    update(ErxOutboxRow)
-                    .where(ErxOutboxRow.message_id == message_id, ErxOutboxRow.state == state,
-                           ErxOutboxRow.attempts == attempts)
-                    .values(state=SENDING, lease_until=now + lease, attempts=attempts + 1)
-                    .execution_options(synchronize_session=False))
-                if _changed(got):
-                    return item
-        return None
+        just before it is posted; None when nothing is due (see :func:`claim_due`)."""
+        return claim_due(self._sessions, ErxOutboxRow, now, lease,
+                         lambda row, attempts: OutboxItem(row.message_id, row.prescription_id,
+                                                          row.kind, row.payload, attempts))
 
     def next_due(self) -> datetime | None:
         """When the next queued message is due, or a lease runs out; None for an empty outbox."""
-        with self._sessions() as s:
-            queued = s.scalar(select(func.min(ErxOutboxRow.next_attempt_at))
-                              .where(ErxOutboxRow.state == QUEUED))
-            leased = s.scalar(select(func.min(ErxOutboxRow.lease_until))
-                              .where(ErxOutboxRow.state == SENDING))
-        times = [t for t in (queued, leased) if t is not None]
-        return min(times) if times else None
+        return next_due(self._sessions, ErxOutboxRow)
 
     def _finish(self, item: OutboxItem, *, outbox: Mapping[str, Any], status: RxStatus | None,
                 reason: str, now: datetime) -> PrescriptionRecord:

@@ -76,13 +76,15 @@ def intake_row(i: Intake) -> IntakeRow:
         consent_telehealth=i.consent_telehealth, callback_phone=i.callback_phone,
         pharmacy_id=i.pharmacy_id, patient_location_state=i.patient_location_state,
         extra=dict(i.extra),
+        primary_care=dict(i.primary_care) if i.primary_care is not None else None,
     )
 
 
 def to_intake(r: IntakeRow) -> Intake:
     return Intake(r.visit_id, r.symptoms, r.onset, r.allergies, r.medications,
                   dict(r.red_flags), r.consent_telehealth, r.callback_phone, r.pharmacy_id,
-                  r.patient_location_state, dict(r.extra))
+                  r.patient_location_state, dict(r.extra),
+                  dict(r.primary_care) if r.primary_care is not None else None)
 
 
 def payment_row(p: Payment, purpose: str) -> PaymentRow:

@@ -35,6 +35,7 @@ from workstation.storage.accounts import AccountStore
 from workstation.storage.orm import (
     ECheckInRow,
     IntakeRow,
+    NoteRow,
     PatientRow,
     PaymentRow,
     ProviderRow,
@@ -152,15 +153,22 @@ class VisitStore(AccountStore):
                 raise VisitNotFound(visit_id)
             return to_visit(row)
 
-    def visit_detail_by_token(self, token: str, now: datetime) -> VisitDetail | None:
-        """The live visit a link opens, or None when unknown, expired or ended."""
+    def visit_detail_by_token(self, token: str, now: datetime,
+                              summary_for: timedelta = timedelta(0)) -> VisitDetail | None:
+        """The visit a link opens, or None when unknown, expired or ended. A visit ended with
+        a signed note stays readable for ``summary_for`` after signing (its summary and
+        prescriptions; the caller offers nothing else)."""
         with self._sessions() as s:
             row = s.scalars(
                 select(VisitRow).where(VisitRow.link_digest == token_digest(token))
             ).one_or_none()
-            if row is None or row.link_expires_at <= now:
+            if row is None:
                 return None
             if VisitState(row.state) in TERMINAL_STATES:
+                note = s.get(NoteRow, row.id)
+                if note is None or note.signed_at + summary_for <= now:
+                    return None
+            elif row.link_expires_at <= now:
                 return None
             return self._detail(s, row)
 
@@ -374,6 +382,30 @@ class VisitStore(AccountStore):
                 return None
             forms = echeckin.forms or {}
             return str(forms.get("allergies", "")), str(forms.get("medications", ""))
+
+    def primary_care(self, visit_id: str) -> dict[str, Any] | None:
+        """The patient's own doctor as told at check-in or eCheck-in (None: not told)."""
+        with self._sessions() as s:
+            intake = s.get(IntakeRow, visit_id)
+            if intake is not None:
+                return dict(intake.primary_care) if intake.primary_care else None
+            echeckin = s.get(ECheckInRow, visit_id)
+            told = (echeckin.forms or {}).get("primary_care") if echeckin else None
+            return dict(told) if isinstance(told, dict) else None
+
+    def signed_summary(self, visit_id: str) -> tuple[str, datetime] | None:
+        """The after-visit summary of a signed visit, and when it was signed."""
+        with self._sessions() as s:
+            note = s.get(NoteRow, visit_id)
+            return None if note is None else (note.summary, note.signed_at)
+
+    def visit_states(self, visit_id: str) -> list[VisitState]:
+        """The states the visit has been in, in order (its kept transitions)."""
+        with self._sessions() as s:
+            rows = s.scalars(select(VisitTransitionRow.to_state)
+                             .where(VisitTransitionRow.visit_id == visit_id)
+                             .order_by(VisitTransitionRow.id)).all()
+        return [VisitState(r) for r in rows]
 
     def chosen_pharmacy_id(self, visit_id: str) -> str:
         """The pharmacy the patient chose: at check-in, or at a scheduled visit's eCheck-in."""

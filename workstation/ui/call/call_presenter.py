@@ -225,10 +225,13 @@ class CallController(QObject):
         self._on_state("connecting")
         self._bridge.submit(self._call.start(), None, self._on_start_failed)
 
-    def end(self) -> None:
-        """Hang up for both sides; the visit moves on to documenting."""
+    def end(self, then: Callable[[], None] | None = None) -> None:
+        """Hang up for both sides; the visit moves on to documenting. ``then`` runs once the
+        hub has recorded the end (or could not: it is logged), e.g. signing the note."""
         call, self._call = self._call, None
         if call is None:
+            if then is not None:
+                then()
             return
         sources, self._sources = self._sources, None
         speaker, self._speaker = self._speaker, None
@@ -242,8 +245,20 @@ class CallController(QObject):
                 if speaker is not None:
                     speaker.stop()
 
-        self._bridge.finish_before_exit(finish())
+        if then is None:
+            self._bridge.finish_before_exit(finish())
+        else:
+            self._bridge.submit(finish(), lambda _r: then(), lambda _e: then())
         self._on_state("ended")
+
+    def on_patient_signal(self, visit_id: str, data: Mapping[str, Any]) -> None:
+        """A patient's page spoke while no call runs: back on the video page after End (or
+        after leaving), it says hello; the provider is told to call again."""
+        if visit_id != self._visit_id or self._call is not None or self._pane.isHidden():
+            return
+        if data.get("kind") == "hello":
+            self._pane.state_label.setText(self.tr(
+                "The patient is back on the video page: choose Call again to reach them."))
 
     def _on_start_failed(self, error: BaseException) -> None:
         log.warning("The video visit could not start: %s", error)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.core.charting import DISPOSITION_NAMES, Disposition
+from workstation.core.charting import CALL_OUTCOME_NAMES, DISPOSITION_NAMES, Disposition
 from workstation.ui.widgets.draft_pane import DraftPane
 
 CODE_ROLE = Qt.ItemDataRole.UserRole
@@ -289,6 +290,19 @@ class DispositionPane(DraftPane):
         self.redirect_edit.setPlaceholderText(self.tr("e.g. Main Street urgent care, today"))
         self.reason_edit = QLineEdit()
         self.reason_edit.setAccessibleName(self.tr("Reason"))
+        # Asked only when the video call never connected or dropped for good.
+        self.call_outcome_combo = QComboBox()
+        self.call_outcome_combo.setAccessibleName(self.tr("What happened to the video call"))
+        self.call_outcome_combo.addItem(self.tr("Choose what happened…"), None)
+        for outcome, name in CALL_OUTCOME_NAMES.items():
+            self.call_outcome_combo.addItem(self.tr(name), outcome.value)
+        self.call_outcome_label = QLabel(self.tr("Video call"))
+        self.call_outcome_label.setBuddy(self.call_outcome_combo)
+        self.call_outcome_hint = QLabel(self.tr(
+            "The video call never connected, or dropped and did not come back: say what "
+            "happened. The note and the patient's summary say so."))
+        self.call_outcome_hint.setWordWrap(True)
+        self._call_failed = False
         self.fee_label = QLabel()
         self.fee_label.setWordWrap(True)
         self.fee_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -314,6 +328,9 @@ class DispositionPane(DraftPane):
         form = QFormLayout()
         form.addRow(self.tr("Sent to"), self.redirect_edit)
         form.addRow(self.tr("Re&ason"), self.reason_edit)
+        form.addRow(self.call_outcome_label, self.call_outcome_combo)
+        form.addRow(self.call_outcome_hint)
+        self._form = form
         self.editing = QWidget()
         editing = QVBoxLayout(self.editing)
         editing.setContentsMargins(0, 0, 0, 0)
@@ -343,11 +360,24 @@ class DispositionPane(DraftPane):
         for edit in (self.redirect_edit, self.reason_edit):
             edit.textChanged.connect(self.changed)
         self.identity_box.toggled.connect(self.changed)
+        self.call_outcome_combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.sign_button.clicked.connect(self.request_sign)
         self.addendum_button.clicked.connect(self._request_addendum)
         self._fee_note = ""
         self._on_toggled()
         self.set_missing([])
+        self._show_call_outcome()
+
+    def set_call_failed(self, failed: bool) -> None:
+        """Whether this video visit's call never connected or dropped for good (asks what
+        happened then)."""
+        self._call_failed = failed
+        self._show_call_outcome()
+
+    def _show_call_outcome(self) -> None:
+        shown = self._call_failed or self.call_outcome_combo.currentData() is not None
+        self._form.setRowVisible(self.call_outcome_combo, shown)
+        self._form.setRowVisible(self.call_outcome_hint, shown)
 
     def set_fee_note(self, text: str) -> None:
         self._fee_note = text
@@ -359,10 +389,12 @@ class DispositionPane(DraftPane):
     def body(self) -> dict[str, Any]:
         return {"disposition": self.disposition(), "redirect_to": self.redirect_edit.text(),
                 "reason": self.reason_edit.text(),
-                "identity_confirmed": self.identity_box.isChecked()}
+                "identity_confirmed": self.identity_box.isChecked(),
+                "call_outcome": self.call_outcome_combo.currentData()}
 
     def set_body(self, body: Mapping[str, Any]) -> None:
-        for w in (self.group, self.redirect_edit, self.reason_edit, self.identity_box):
+        for w in (self.group, self.redirect_edit, self.reason_edit, self.identity_box,
+                  self.call_outcome_combo):
             w.blockSignals(True)
         chosen = body.get("disposition")
         self.group.setExclusive(False)
@@ -372,9 +404,13 @@ class DispositionPane(DraftPane):
         self.redirect_edit.setText(str(body.get("redirect_to") or ""))
         self.reason_edit.setText(str(body.get("reason") or ""))
         self.identity_box.setChecked(body.get("identity_confirmed") is True)
-        for w in (self.group, self.redirect_edit, self.reason_edit, self.identity_box):
+        self.call_outcome_combo.setCurrentIndex(
+            max(0, self.call_outcome_combo.findData(body.get("call_outcome"))))
+        for w in (self.group, self.redirect_edit, self.reason_edit, self.identity_box,
+                  self.call_outcome_combo):
             w.blockSignals(False)
         self._on_toggled()
+        self._show_call_outcome()
 
     def set_missing(self, missing: Sequence[str]) -> None:
         """What still blocks signing, in words; the button is enabled only when nothing does."""

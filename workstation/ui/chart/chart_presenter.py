@@ -96,6 +96,11 @@ class ChartController(QObject):
         self.visit_state = ""  # of the open chart when it opened ("claimed", "in_call", ...)
         self.patient_name = ""  # of the open chart, for questions about it
         self.chat_lines: list[dict[str, Any]] = []  # the open chart's in-call chat so far
+        # The open video visit's call never connected, or dropped for good (as the hub says
+        # at opening, then as the call goes): signing asks what happened.
+        self._call_failed = False
+        # Asked before signing, with what to do next (the wiring ends a connected call first).
+        self.before_sign: Callable[[Callable[[], None]], None] | None = None
         self._clock = clock
         self._ask_save_path = ask_save_path or self._default_save_path
         self._save_timer = QTimer(self)
@@ -199,6 +204,7 @@ class ChartController(QObject):
         patient = chart.get("patient") or {}
         self.patient_name = f"{patient.get('given_name', '')} {patient.get('family_name', '')}"
         self.chat_lines = list(chart.get("chat") or [])
+        self._call_failed = bool(chart["visit"].get("call_failed"))
         self._signed = chart.get("note") is not None
         self._view.show_chart(chart)
         self._view.set_save_status(self.tr("Signed") if self._signed else self._saved_text(
@@ -307,9 +313,25 @@ class ChartController(QObject):
             "%1", site_time(self._clock().astimezone(), self._view.zone, date=False,
                             seconds=True))
 
+    def note_call_state(self, state: str) -> None:
+        """The open chart's call moved on: connected, it holds; dropped, it failed unless it
+        comes back."""
+        if self._visit_id is None or self._signed:
+            return
+        if state == "connected":
+            self._call_failed = False
+        elif state in ("reconnecting", "away"):
+            self._call_failed = True
+        else:
+            return
+        self._view.disposition.set_call_failed(self._call_failed)
+        self._update_missing()
+
+    def _missing(self, panes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        return missing_for_signing(note_from_drafts(panes), call_failed=self._call_failed)
+
     def _update_missing(self) -> None:
-        self._view.disposition.set_missing(
-            missing_for_signing(note_from_drafts(self._view.panes())))
+        self._view.disposition.set_missing(self._missing(self._view.panes()))
 
     # -- diagnosis search -------------------------------------------------------------------
 
@@ -340,10 +362,23 @@ class ChartController(QObject):
         if self._client is None or self._visit_id is None or self._signed:
             return
         panes = {pane: body for pane, body in self._view.panes().items() if pane in PANES}
-        missing = missing_for_signing(note_from_drafts(panes))
+        missing = self._missing(panes)
         if missing:
             self._view.disposition.set_missing(missing)
             return
+        if self.before_sign is not None:
+            visit_id = self._visit_id
+            self.before_sign(lambda: self._sign_now(visit_id))
+        else:
+            self._sign_now(self._visit_id)
+
+    def _sign_now(self, visit_id: str | None) -> None:
+        """Sign what the panes say now (the chart may have changed while a question was
+        asked: nothing is signed for another visit)."""
+        if self._client is None or visit_id is None or visit_id != self._visit_id \
+                or self._signed:
+            return
+        panes = {pane: body for pane, body in self._view.panes().items() if pane in PANES}
         self._save_timer.stop()
         generation = self._generation
         self._view.disposition.sign_button.setEnabled(False)

@@ -223,7 +223,8 @@ class ChartView(QWidget):
         if intake:
             parts.append(self.tr("Callback: ") + str(intake.get("callback_phone", "")))
             parts.append(self.tr("Located in: ") + str(intake.get("patient_location_state", "")))
-        self.contact_label.setText("   ".join(parts))
+        parts.append(self._primary_care_text(chart.get("primary_care")))
+        self.contact_label.setText("   ".join(p for p in parts if p))
         self._show_intake(chart)
         self._show_record(chart)
         # The templates' placeholders, filled so the provider edits a finished sentence.
@@ -239,6 +240,7 @@ class ChartView(QWidget):
         drafts = chart.get("drafts") or {}
         self.diagnosis.set_body((drafts.get("diagnosis") or {}).get("body") or {})
         self.plan.set_body((drafts.get("plan") or {}).get("body") or {})
+        self.disposition.set_call_failed(bool(visit.get("call_failed")))
         self.disposition.set_body((drafts.get("disposition") or {}).get("body") or {})
         self.diagnosis.show_results(chart.get("shortlist") or (), shortlist=True)
         note = chart.get("note")
@@ -248,6 +250,25 @@ class ChartView(QWidget):
             self.set_read_only(False)
             self.disposition.show_editing()
         self._set_exportable(bool(note))
+
+    def _primary_care_text(self, told: Mapping[str, Any] | None) -> str:
+        """The patient's own doctor, whether the summary may go there, and where it stands."""
+        if not told:
+            return self.tr("Own doctor: not given")
+        text = self.tr("Own doctor: ") + str(told.get("label", ""))
+        deliveries = told.get("deliveries") or []
+        if deliveries:
+            last = deliveries[-1]
+            text += " · " + self.tr("Summary: ") + str(last.get("state_text", ""))
+            if last.get("state") == "failed":
+                text += f" ({last.get('reason', '')})"
+        elif not told.get("share"):
+            text += " · " + self.tr("the patient did not allow sending the summary")
+        elif not told.get("sending"):
+            text += " · " + self.tr("no endpoint is set for summaries: send it by fax")
+        else:
+            text += " · " + self.tr("the summary is sent when you sign")
+        return text
 
     def panes(self) -> dict[str, dict[str, Any]]:
         return {key: self._drafts[key].body() for key in DRAFT_PANES if key in self._drafts}
@@ -295,6 +316,7 @@ class ChartView(QWidget):
         self.diagnosis.search_edit.clear()
         self.plan.set_body({})
         self.plan.set_template({})
+        self.disposition.set_call_failed(False)
         self.disposition.set_body({})
         if self.prescriptions is not None:
             self.prescriptions.set_body({})

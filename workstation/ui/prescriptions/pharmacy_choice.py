@@ -59,13 +59,14 @@ class PharmacyChoice(QWidget):
         self.chooser.hide()
         self.reason.hide()
 
-        button_row = QHBoxLayout()
-        button_row.addWidget(self.change_button)
-        button_row.addStretch(1)
+        # The button beside the pharmacy, not under it: a line less in a pane that must fit
+        # beside a video call.
+        chosen_row = QHBoxLayout()
+        chosen_row.addWidget(self.label, 1)
+        chosen_row.addWidget(self.change_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label)
-        layout.addLayout(button_row)
+        layout.addLayout(chosen_row)
         layout.addWidget(self.chooser)
         layout.addWidget(self.reason)
 

@@ -20,14 +20,16 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from workstation.core.formulary import Drug, Sig
 from workstation.core.prescribing import Finding
+from workstation.ui.prescriptions.findings_box import FindingsBox
 from workstation.ui.prescriptions.pharmacy_choice import PharmacyChoice
-from workstation.ui.prescriptions.script_form import ScriptForm
+from workstation.ui.prescriptions.script_form import ScriptForm, ScriptFormArea
 from workstation.ui.prescriptions.sent_scripts import SentScripts
 from workstation.ui.widgets.card import plain
 from workstation.ui.widgets.draft_pane import DraftPane
@@ -77,7 +79,7 @@ class PrescriptionPane(DraftPane):
         self.drug_search.setClearButtonEnabled(True)
         self.drug_results = QListWidget()
         self.drug_results.setAccessibleName(self.tr("Matching drugs"))
-        self.drug_results.setMinimumHeight(self.fontMetrics().height() * 5)
+        self.drug_results.setMinimumHeight(self.fontMetrics().height() * 3)
         self.drug_results.setWordWrap(True)
         self.drug_results_label = QLabel(self.tr("Often used for this condition"))
         self.drug_label = plain(self.tr("No drug chosen yet."))
@@ -88,6 +90,7 @@ class PrescriptionPane(DraftPane):
 
         # -- the script: directions, dispense, and where it goes --
         self.script = ScriptForm()
+        self.script_area = ScriptFormArea(self.script)
         self.sig_text = self.script.sig_text
         self.duration = self.script.duration
         self.refills = self.script.refills
@@ -101,11 +104,7 @@ class PrescriptionPane(DraftPane):
         self.pharmacy_reason = self.pharmacy.reason
 
         # -- checks and sending --
-        self.findings = QListWidget()
-        self.findings.setAccessibleName(self.tr("Warnings and missing fields"))
-        self.findings.setMaximumHeight(self.fontMetrics().height() * 5)
-        self.findings.setMinimumHeight(self.fontMetrics().height() * 3)
-        self.findings.setWordWrap(True)
+        self.findings = FindingsBox()
         self.override_reason = QLineEdit()
         self.override_reason.setMaxLength(500)
         self.override_reason.setPlaceholderText(self.tr("Reason to go on despite the warnings"))
@@ -130,29 +129,43 @@ class PrescriptionPane(DraftPane):
         self.set_drug(None)
 
     def _lay_out(self) -> None:
-        """Two columns, so a script can be written and sent without scrolling at 1366x768:
-        finding a drug and the visit's scripts on the left; the script itself on the right."""
+        """Two columns, so that at 1366x768 during a video call (the call pane takes half the
+        chart's height) the warnings, Send and the visit's scripts are in view without
+        scrolling: finding a drug and the visit's scripts on the left; the script on the
+        right, its fields scrolling on their own above the warnings and Send where room is
+        short."""
         find = QLabel(self.tr("Find &a drug"))
         find.setBuddy(self.drug_search)
+        find_row = QHBoxLayout()
+        find_row.addWidget(find)
+        find_row.addWidget(self.drug_search, 1)
+        # Whatever height is left, three lines at least; it asks for none of its own, so the
+        # tab never scrolls for it.
+        self.drug_results.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                        QSizePolicy.Policy.Ignored)
         left = QVBoxLayout()
-        left.addWidget(find)
-        left.addWidget(self.drug_search)
+        left.setSpacing(4)
+        left.addLayout(find_row)
         left.addWidget(self.drug_results_label)
-        left.addWidget(self.drug_results, 3)
-        left.addWidget(self.sent_scripts, 1)
+        left.addWidget(self.drug_results, 1)
+        left.addSpacing(4)
+        left.addWidget(self.sent_scripts)
 
         send_row = QHBoxLayout()
         for widget in (self.override_reason, self.check_button, self.send_button):
             send_row.addWidget(widget)
         right = QVBoxLayout()
+        right.setSpacing(4)
         right.addWidget(self.drug_label)
-        right.addWidget(self.script)
+        right.addWidget(self.script_area, 1)
         right.addWidget(self.findings)
         right.addLayout(send_row)
         right.addWidget(self.message)
-        right.addStretch(1)
+        right.addStretch(0)  # room left over goes below Send, which stays by the fields
 
         layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(12)
         layout.addLayout(left, 2)
         layout.addLayout(right, 3)
 
@@ -326,15 +339,10 @@ class PrescriptionPane(DraftPane):
     def show_findings(self, findings: Sequence[Finding],
                       problems: Sequence[str] = ()) -> None:
         """What the checks found: refusals and warnings, then fields the pharmacy needs."""
-        self.findings.clear()
-        for finding in findings:
-            prefix = self.tr("Refused: ") if finding.blocks else self.tr("Warning: ")
-            item = QListWidgetItem(prefix + finding.message)
-            item.setData(DRUG_ROLE, finding.severity)
-            self.findings.addItem(item)
-        for problem in problems:
-            self.findings.addItem(QListWidgetItem(self.tr("Missing for the pharmacy: ")
-                                                  + problem))
+        self.findings.show_findings(findings, problems)
+        # Heard again where the reason is typed.
+        self.override_reason.setAccessibleDescription(self.findings.accessibleDescription()
+                                                      if findings else "")
         self._findings = list(findings)
         self._problems = list(problems)
         self._update_buttons()

@@ -260,7 +260,8 @@ class PrescriptionController(QObject):
             self._pane.clear_after_send()
             self._show_list()
             pharmacy = str((rx.get("pharmacy") or {}).get("name", ""))
-            self._pane.show_message(self.tr("Queued for %1. Its status shows below.").replace(
+            self._pane.show_message(self.tr(
+                "Queued for %1. Its status shows in the list of sent scripts.").replace(
                 "%1", pharmacy))
 
         self._bridge.submit(client.prescribe(self._visit_id, script), sent,

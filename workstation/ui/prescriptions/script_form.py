@@ -6,15 +6,18 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QScrollArea,
     QSpinBox,
     QWidget,
 )
@@ -86,6 +89,7 @@ class ScriptForm(QWidget):
 
         self.form = QFormLayout(self)
         self.form.setContentsMargins(0, 0, 0, 0)
+        self.form.setVerticalSpacing(4)
         form = self.form
         form.addRow(_caption(self.tr("Dose"), self.dose),
                     _row(self.dose, self.dose_unit, self.route_label))
@@ -180,8 +184,59 @@ class ScriptForm(QWidget):
         }
 
 
+class ScriptFormArea(QScrollArea):
+    """The script's fields, as tall as they need where there is room; where there is not (a
+    laptop during a video call, the call pane above the chart) they scroll here, and what sits
+    below them (the warnings and Send) stays in view.
+
+    Its preferred height is its smallest (``rows`` rows of fields): the tab's own scroll area
+    sizes its page by preferred heights and would otherwise scroll the whole pane instead.
+    """
+
+    def __init__(self, form: ScriptForm, rows: int = 3, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._fields = form  # before setWidget: from then on its events come here
+        spacing = max(form.form.verticalSpacing(), 0)
+        self._least = rows * (form.dose.sizeHint().height() + spacing)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(form)
+
+    def sizeHint(self) -> QSize:  # Qt override
+        return QSize(self._width(self._fields.sizeHint().width()), self._least)
+
+    def minimumSizeHint(self) -> QSize:  # Qt override
+        return QSize(self._width(self._fields.minimumSizeHint().width()), self._least)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
+        # QScrollArea watches its widget already: a field shown or hidden changes its height.
+        if watched is self._fields and event.type() == QEvent.Type.LayoutRequest:
+            self._fit()
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+    def _width(self, content: int) -> int:
+        return content + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+
+    def _fit(self) -> None:
+        """Never taller than the fields: the room left over stays below Send, not inside."""
+        fields = self._fields
+        width = self.viewport().width()
+        full = fields.heightForWidth(width) if fields.hasHeightForWidth() else -1
+        if full < 0:
+            full = fields.sizeHint().height()
+        full = max(full, fields.minimumSizeHint().height(), self._least) + 2 * self.frameWidth()
+        if full != self.maximumHeight():
+            self.setMaximumHeight(full)
+
+
 def _row(*widgets: QWidget) -> QHBoxLayout:
     line = QHBoxLayout()
+    line.setSpacing(6)  # the form's own spacing differs across and down: it gives none
     for widget in widgets:
         line.addWidget(widget)
     line.addStretch(1)

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -18,9 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.ui.widgets.card import plain
+from workstation.ui.prescriptions.clamped_label import ClampedLabel
 
 ID_ROLE = Qt.ItemDataRole.UserRole  # the script's id; +1 cancellable, +2 the text in full
+VISIBLE_ROWS = 3
+DETAIL_LINES = 2
 
 
 class SentScripts(QWidget):
@@ -37,7 +38,9 @@ class SentScripts(QWidget):
         super().__init__(parent)
         self.table = QTableWidget(0, 2)
         self.table.setWordWrap(False)
-        self.table.setHorizontalHeaderLabels([self.tr("Drug"), self.tr("Status")])
+        # The header names the list: no caption above it, a line less beside a video call.
+        self.table.setHorizontalHeaderLabels([self.tr("Sent from this visit"),
+                                              self.tr("Status")])
         self.table.setAccessibleName(self.tr("Prescriptions of this visit"))
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -46,27 +49,27 @@ class SentScripts(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.detail = plain("")
+        # A fixed, short list of compact rows that scrolls on its own: a visit seldom has more
+        # scripts, and a taller one would push Send out of view at 1366x768 during a call.
+        rows = self.table.verticalHeader()
+        rows.setMinimumSectionSize(1)
+        rows.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        self.table.setFixedHeight(header.sizeHint().height() + 2 * self.table.frameWidth()
+                                  + VISIBLE_ROWS * self.table.verticalHeader().defaultSectionSize())
+        self.detail = ClampedLabel(DETAIL_LINES)
         self.detail.setAccessibleName(self.tr("The selected prescription in full"))
-        # A short table: its preferred height would otherwise push the pane into scrolling at
-        # 1366x768 (the tab's scroll area sizes word-wrapped content by preferred heights).
-        self.table.setMinimumHeight(self.fontMetrics().height() * 4)
-        self.table.setMaximumHeight(self.fontMetrics().height() * 7)
         self.cancel_button = QPushButton(self.tr("Cancel selected…"))
         self.cancel_button.setAccessibleName(self.tr("Cancel the selected prescription"))
         self.cancel_button.setEnabled(False)
 
-        caption = QLabel(self.tr("Sent from this visit"))
-        caption.setBuddy(self.table)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(caption)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.detail)
-        cancel_row = QHBoxLayout()
-        cancel_row.addStretch(1)
-        cancel_row.addWidget(self.cancel_button)
-        layout.addLayout(cancel_row)
+        layout.setSpacing(4)
+        layout.addWidget(self.table)
+        detail_row = QHBoxLayout()
+        detail_row.addWidget(self.detail, 1)
+        detail_row.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(detail_row)
 
         self.table.itemSelectionChanged.connect(self._on_table_selection_changed)
         self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
@@ -78,10 +81,12 @@ class SentScripts(QWidget):
             row = self.table.rowCount()
             self.table.insertRow(row)
             status = str(rx.get("status_text", rx.get("status", "")))
-            detail = self.tr("%1 to %2: %3.").replace("%1", str(rx.get("drug", ""))).replace(
-                "%2", str((rx.get("pharmacy") or {}).get("name", ""))).replace("%3", status)
+            # What happened first: the line beside Cancel may show only its beginning.
+            detail = status + "."
             if rx.get("reason"):
                 detail += " " + str(rx["reason"])
+            detail += " " + self.tr("(%1 to %2)").replace("%1", str(rx.get("drug", ""))).replace(
+                "%2", str((rx.get("pharmacy") or {}).get("name", "")))
             for column, text in enumerate((str(rx.get("drug", "")), status)):
                 item = QTableWidgetItem(text)
                 item.setData(ID_ROLE, rx.get("id"))
@@ -107,7 +112,7 @@ class SentScripts(QWidget):
         self.cancel_button.setEnabled(bool(item is not None and item.data(ID_ROLE + 1)))
         if item is None and self.table.rowCount():  # nothing chosen: the latest script
             item = self.table.item(self.table.rowCount() - 1, 0)
-        self.detail.setText(str(item.data(ID_ROLE + 2)) if item is not None else "")
+        self.detail.set_full_text(str(item.data(ID_ROLE + 2)) if item is not None else "")
 
     def _on_cancel_button_clicked(self) -> None:
         selected = self.selected()

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.people import ServiceLine
+from workstation.core.practice import Practice, npi_problem
+from workstation.ui.session.practice_fields import PracticeFields
 from workstation.ui.widgets.card import (
     ERROR_STYLE,
     centred_card,
@@ -39,17 +41,19 @@ class SignInView(QWidget):
     """The first thing a provider sees: the hub's address and the sign-in form.
 
     On a new embedded hub with no provider yet, it shows the "Set up the first account" form
-    instead. Validation a person can fix without the hub happens here; everything else comes
-    back from the presenter through :meth:`show_error`.
+    instead, which also asks what e-prescribing needs: the provider's NPI and the practice's
+    address and phone. Validation a person can fix without the hub happens here; everything
+    else comes back from the presenter through :meth:`show_error`.
 
     Signals:
         sign_in_requested(str, str, bool): username, password, remember me.
-        first_account_requested(str, str, str, list): display name, username, password and
-            the codes of the chosen service lines.
+        first_account_requested(str, str, str, list, str, object): display name, username,
+            password, the codes of the chosen service lines, the NPI and the practice
+            (a :class:`~workstation.core.practice.Practice`).
     """
 
     sign_in_requested = Signal(str, str, bool)
-    first_account_requested = Signal(str, str, str, list)
+    first_account_requested = Signal(str, str, str, list, str, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,7 +117,8 @@ class SignInView(QWidget):
     def _build_first_account_page(self) -> QWidget:
         page = QWidget()
         intro = QLabel(self.tr("This hub has no provider account yet. Create the first one; "
-                               "you will be signed in with it."))
+                               "you will be signed in with it. Your NPI and the practice's "
+                               "address and phone go on every prescription you send."))
         intro.setWordWrap(True)
         self.display_name_edit = QLineEdit()
         self.display_name_edit.setPlaceholderText(self.tr("e.g. Dr. Ada Okafor"))
@@ -128,6 +133,11 @@ class SignInView(QWidget):
         self.confirm_password_edit = QLineEdit()
         self.confirm_password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.confirm_password_edit.setAccessibleName(self.tr("Confirm password"))
+        self.npi_edit = QLineEdit()
+        self.npi_edit.setMaxLength(10)
+        self.npi_edit.setPlaceholderText(self.tr("10 digits"))
+        self.npi_edit.setAccessibleName(self.tr("Your NPI"))
+        self.practice_fields = PracticeFields()
         self.service_lines_box = QGroupBox(self.tr("Service lines"))
         self.service_lines_box.setAccessibleName(self.tr("Service lines"))
         self._service_lines_layout = QVBoxLayout(self.service_lines_box)
@@ -140,15 +150,17 @@ class SignInView(QWidget):
         form.addRow(self.tr("Us&ername"), self.new_username_edit)
         form.addRow(self.tr("Pass&word"), self.new_password_edit)
         form.addRow(self.tr("&Confirm password"), self.confirm_password_edit)
+        form.addRow(self.tr("Your NP&I"), self.npi_edit)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(self.service_lines_box)
+        layout.addWidget(self.practice_fields)
         layout.addWidget(self.create_button)
 
         for edit in (self.display_name_edit, self.new_username_edit, self.new_password_edit,
-                     self.confirm_password_edit):
+                     self.confirm_password_edit, self.npi_edit, *self.practice_fields.edits):
             edit.returnPressed.connect(self._on_first_account_form_submitted)
         self.create_button.clicked.connect(self._on_first_account_form_submitted)
         return page
@@ -187,8 +199,13 @@ class SignInView(QWidget):
             self.username_edit.setText(username)
         (self.password_edit if self.username_edit.text() else self.username_edit).setFocus()
 
-    def show_first_account(self, service_lines: Sequence[ServiceLine]) -> None:
+    def show_first_account(self, service_lines: Sequence[ServiceLine],
+                           practice: Practice | None = None) -> None:
+        """The first run's form; ``practice`` (the site file's, if it gives one) fills the
+        practice's fields to start with."""
         self.heading.setText(self.tr("Set up the first account"))
+        if practice is not None:
+            self.practice_fields.set_practice(practice)
         for _line, box in self._service_line_boxes:
             box.deleteLater()
         self._service_line_boxes = []
@@ -266,9 +283,16 @@ class SignInView(QWidget):
             self._invalid(self.tr("Choose at least one service line you work in."),
                           self._service_line_boxes[0][1] if self._service_line_boxes
                           else self.create_button)
+        elif (npi_wrong := npi_problem(self.npi_edit.text().strip())) is not None:
+            self._invalid(npi_wrong, self.npi_edit)
+        elif (practice_wrong := self.practice_fields.problem()) is not None:
+            message, field = practice_wrong
+            self._invalid(message, field)
         else:
             self.set_busy(True)
-            self.first_account_requested.emit(display_name, username, password, lines)
+            self.first_account_requested.emit(display_name, username, password, lines,
+                                              self.npi_edit.text().strip(),
+                                              self.practice_fields.practice())
 
     def _invalid(self, message: str, field: QWidget) -> None:
         self.show_error(message)

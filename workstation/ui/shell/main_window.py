@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # built on first use: the queue paints without waiting for th
 # Source texts, translated where they are shown; the markers let lupdate find them.
 APP_TITLE = str(QT_TRANSLATE_NOOP("MainWindow", "Workstation"))
 EVISIT_TITLE = str(QT_TRANSLATE_NOOP("MainWindow", "E-Visits waiting"))
+PRACTICE_TEXT = str(QT_TRANSLATE_NOOP("MainWindow", "&Practice…"))
 LIST_SHARE = 0.42  # of the workspace's width, for the work lists (until the provider moves it)
 
 
@@ -121,6 +122,18 @@ class MainWindow(QMainWindow):
         self.device_check_action = QAction(self.tr("Check camera and &microphone…"), self)
         self.device_check_action.setEnabled(False)
         tools_menu.addAction(self.device_check_action)
+
+        # No Alt+letter: every letter of "Settings" is taken where the menu bar shows with it
+        # (tests/ui/test_mnemonics.py). Alt (or F10) and the arrows reach it; Ctrl+, opens the
+        # item, the usual key for settings.
+        settings_menu = self.menuBar().addMenu(self.tr("Settings"))
+        settings_menu.setToolTipsVisible(True)
+        self.practice_action = QAction(self.tr(PRACTICE_TEXT), self)
+        self.practice_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.practice_action.setEnabled(False)
+        settings_menu.addAction(self.practice_action)
+        # Whether the signed-in provider keeps the practice details (set_practice_access).
+        self._practice_allowed = False
 
         self.provider_label = QLabel()
         self.provider_label.setAccessibleName(self.tr("Signed-in provider"))
@@ -224,6 +237,7 @@ class MainWindow(QMainWindow):
         self.lock_action.setEnabled(False)
         self.device_check_action.setEnabled(False)
         self.claim_next_action.setEnabled(False)
+        self.practice_action.setEnabled(False)
         self.lock_view.show_for(provider_name)
         self._update_title()
 
@@ -233,6 +247,7 @@ class MainWindow(QMainWindow):
         self.sign_out_action.setEnabled(False)
         self.device_check_action.setEnabled(False)
         self.claim_next_action.setEnabled(False)
+        self.practice_action.setEnabled(False)
         self.provider_label.clear()
         self._update_title()
 
@@ -248,9 +263,26 @@ class MainWindow(QMainWindow):
         self.lock_action.setEnabled(True)
         self.device_check_action.setEnabled(True)
         self.claim_next_action.setEnabled(True)
+        self.practice_action.setEnabled(self._practice_allowed)
         self.provider_label.setText(self.tr("Signed in as %1").replace("%1", provider_name))
         self.queue_view.table.setFocus()
         self._update_title()
+
+    def set_practice_access(self, allowed: bool, short_reason: str = "",
+                            reason: str = "") -> None:
+        """Settings > Practice is for the provider who keeps the practice details; for anyone
+        else the item is off and says why (a few words in the menu, the hub's reason as its
+        tip)."""
+        self._practice_allowed = allowed
+        text = self.tr(PRACTICE_TEXT)
+        if not allowed and short_reason:
+            text = self.tr("%1 (%2)").replace("%1", text).replace("%2", short_reason)
+        self.practice_action.setText(text)
+        tip = self.tr("The practice address and phone on prescriptions, and your NPI") \
+            if allowed else reason
+        self.practice_action.setToolTip(tip)
+        self.practice_action.setStatusTip(tip)
+        self.practice_action.setEnabled(allowed and self.showing_workspace)
 
     def _update_title(self) -> None:
         waiting = self._waiting if self.showing_workspace else 0

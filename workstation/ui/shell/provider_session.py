@@ -14,9 +14,16 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from workstation.client import hub_events as ev
-from workstation.client.hub_answers import Claim, HubError, ProviderSession, SetupStatus
+from workstation.client.hub_answers import (
+    Claim,
+    HubError,
+    PracticeSettings,
+    ProviderSession,
+    SetupStatus,
+)
 from workstation.client.hub_client import HubClient
 from workstation.core.people import Provider, ServiceLine
+from workstation.core.practice import Practice
 from workstation.core.queue import QueueEntry
 from workstation.ui.shell.main_window import MainWindow
 from workstation.ui.widgets.bridge import AsyncBridge, Job
@@ -35,7 +42,8 @@ class ProviderHub(Protocol):
 
     async def setup_status(self) -> SetupStatus: ...
     async def create_first_provider(self, username: str, display_name: str, password: str,
-                                    service_lines: Sequence[str]) -> Provider: ...
+                                    service_lines: Sequence[str], *, npi: str = "",
+                                    practice: Practice | None = None) -> Provider: ...
     async def sign_in(self, username: str, password: str, *,
                       remember: bool = False) -> ProviderSession: ...
     async def refresh(self, refresh_token: str) -> ProviderSession: ...
@@ -48,6 +56,10 @@ class ProviderHub(Protocol):
     async def release(self, visit_id: str) -> None: ...
     async def schedule(self, day: date | None = None) -> list[dict[str, Any]]: ...
     async def open_visits(self) -> list[dict[str, Any]]: ...
+    # Settings > Practice (ui/session/practice_presenter.py), handed this client by app.py.
+    async def practice_settings(self) -> PracticeSettings: ...
+    async def save_practice_settings(self, npi: str,
+                                     practice: Practice) -> PracticeSettings: ...
     def events(self, service_lines: Sequence[str] | None = None,
                ) -> AsyncIterator[ev.HubEvent]: ...
     async def close(self) -> None: ...
@@ -217,7 +229,7 @@ class ProviderController(QObject):
         assert self._client is not None
         self._sign_in.set_hub_address(self._client.base_url)
         if status.needs_first_provider:
-            self._sign_in.show_first_account(self._service_lines)
+            self._sign_in.show_first_account(self._service_lines, status.practice)
         elif self._refresh_token:
             token, self._refresh_token = self._refresh_token, None
             self._sign_in.show_connecting("Signing you in (remembered on this computer)…")
@@ -251,13 +263,15 @@ class ProviderController(QObject):
             self._on_sign_in_failed)
 
     def _on_sign_in_view_first_account_requested(self, display_name: str, username: str,
-                                                 password: str, lines: list[str]) -> None:
+                                                 password: str, lines: list[str], npi: str,
+                                                 practice: Practice) -> None:
         client = self._require_client()
         if client is None:
             return
 
         async def create_and_sign_in() -> ProviderSession:
-            await client.create_first_provider(username, display_name, password, lines)
+            await client.create_first_provider(username, display_name, password, lines,
+                                               npi=npi, practice=practice)
             return await client.sign_in(username, password)
 
         self._bridge.submit(create_and_sign_in(),

@@ -7,8 +7,10 @@ The features never import each other; these functions connect their signals, and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
+
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from workstation.ui.chart.chart_presenter import ChartController
 from workstation.ui.prescriptions.prescription_presenter import (
@@ -45,10 +47,12 @@ def wire_prescriptions(prescriptions: PrescriptionController, chart: ChartContro
     session.prescription_changed.connect(prescriptions.on_changed)
 
 
-def wire_call(call: CallController, chart: ChartController,
-              session: ProviderController) -> None:
+def wire_call(call: CallController, chart: ChartController, session: ProviderController,
+              *, ask: Callable[[str, str], bool] | None = None) -> None:
     """The call follows the open chart: a video visit not yet signed gets the call pane;
-    another chart, a closed chart or signing out ends the call."""
+    another chart, a closed chart or signing out ends the call. Signing while the call is on
+    asks first (``ask(title, text)``, a yes/no question) and ends it; the chart learns how the
+    call goes (a call that never held needs a word in the note)."""
 
     def opened(visit_id: str) -> None:
         from workstation.client.hub_client import HubClient
@@ -58,9 +62,38 @@ def wire_call(call: CallController, chart: ChartController,
                        video=chart.visit_kind != "e_visit" and not chart.signed,
                        chat=chart.chat_lines)
 
+    def before_sign(sign: Callable[[], None]) -> None:
+        if not call.in_call:
+            sign()
+            return
+        question = ask or _ask_yes_no(call.pane)
+        if question("End the call and sign?",
+                    f"The video call with {chart.patient_name.strip() or 'the patient'} is "
+                    "still on. Signing ends it for both of you."):
+            call.end(then=sign)
+
+    def signed(_visit_id: str) -> None:
+        call.set_visit(None, None, video=False)  # a signed visit has no call
+
+    chart.before_sign = before_sign
     chart.opened.connect(opened)
+    chart.signed_now.connect(signed)
     chart.closed.connect(lambda: call.set_visit(None, None, video=False))
+    call.state_changed.connect(chart.note_call_state)
+    session.signal_received.connect(call.on_patient_signal)
     session.signed_out.connect(lambda: call.set_visit(None, None, video=False))
+
+
+def _ask_yes_no(parent: QWidget) -> Callable[[str, str], bool]:
+    def question(title: str, text: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                          parent)
+        box.button(QMessageBox.StandardButton.Yes).setText("End call && sign")
+        box.setDefaultButton(QMessageBox.StandardButton.Yes)
+        return box.exec() == QMessageBox.StandardButton.Yes
+
+    return question
 
 
 def wire_call_to_window(call: CallController, session: ProviderController,

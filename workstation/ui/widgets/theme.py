@@ -8,11 +8,44 @@ allergy banner, errors, the 20-minute count) keep their own, readable on both.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 _light: dict[int, QPalette] = {}
+
+
+@dataclass(frozen=True)
+class AlertColours:
+    """An alert box's colours: dark text on a light tint inside a strong border, so it reads
+    the same in the light and the dark scheme (contrast of text on tint above 7:1)."""
+
+    text: str
+    background: str
+    border: str
+
+
+# "danger": what may harm the patient or cannot be done (an allergy, a refused script), the red
+# of the chart's allergy banner; "warning": needs a second look (a dose, an interaction);
+# "notice": something to complete.
+ALERT_COLOURS = {
+    "danger": AlertColours(text="#6d0b0b", background="#fde8e8", border="#b3261e"),
+    "warning": AlertColours(text="#4a3b00", background="#fff4ce", border="#b58100"),
+    "notice": AlertColours(text="#0b3155", background="#e8f1fb", border="#4f7fb8"),
+}
+
+
+def alert_style_sheet(object_name: str, level: str) -> str:
+    """The style sheet of the alert box named ``object_name`` (a QFrame) at ``level`` (a key of
+    ``ALERT_COLOURS``); its labels take the alert's text colour."""
+    colours = ALERT_COLOURS[level]
+    return (f"QFrame#{object_name} {{ background: {colours.background};"
+            f" border: 2px solid {colours.border}; border-left-width: 6px;"
+            " border-radius: 4px; }"
+            f" QFrame#{object_name} QLabel {{ color: {colours.text}; background: transparent;"
+            " border: none; }")
 
 
 def dark_palette() -> QPalette:

@@ -10,7 +10,8 @@
 //     #address_line2 #address_city #address_state(select) #address_postal_code #symptoms #onset
 //     #allergies #medications #location_state(select) #callback_phone, #back_details #next_details
 //   Step 3 #step_pharmacy: #pharmacy_search, results are radios name="pharmacy_id" with ids
-//     #pharmacy_<ncpdp id>, #pharmacy_status (live), #pharmacy_selected, #back_pharmacy #next_pharmacy
+//     #pharmacy_<ncpdp id>, #pharmacy_status (live), #pharmacy_selected, #back_pharmacy #next_pharmacy;
+//     then the primary care provider (primary-care.js, into #pcp_host): #pcp_has_yes ...
 //   Step 4 #step_consent: #consent_text, #consent (checkbox), #back_consent #next_consent
 //   Step 5 #step_payment: #fee_text, #pay_card / #pay_hsa (radios name="payment_method"),
 //     #card_number #card_exp_month(select, 1-12) #card_exp_year(select) #card_holder,
@@ -21,11 +22,12 @@
 // succeeds, so a reload does not lose them.
 
 import {
-  $, el, setText, fetchJSON, money, localDateTime, debounce, luhnValid, fillStates, fillExpiry,
+  $, el, setText, fetchJSON, money, debounce, luhnValid, fillStates, fillExpiry,
   plainMessage, showFieldError, clearFieldError, clearFieldErrors, clearErrorsOnEdit, byPagePosition,
   fillErrorSummary, focusField,
 } from "./common.js";
 import { pharmacyPicker } from "./pharmacy-picker.js";
+import { primaryCareFields } from "./primary-care.js";
 
 const STORE_KEY = "workstation.checkin.v1";
 const STEP_IDS = ["step_eligibility", "step_details", "step_pharmacy", "step_consent", "step_payment"];
@@ -123,6 +125,7 @@ async function load() {
 
   const saved = readSaved();
   if (saved) restore(saved);
+  primaryCare.sync();
   state.loaded = true;
   updateModeVisibility();
   state.lastPhone = $("phone").value;
@@ -138,9 +141,6 @@ async function load() {
 
 function showClosed(site) {
   setText($("closed_message"), site.closed_message || "Video visits are closed right now.");
-  setText($("closed_next"), site.next_opening
-    ? "We open again " + localDateTime(site.next_opening) + "."
-    : "");
   setText($("closed_hours"), site.hours_text ? "Opening hours: " + site.hours_text : "");
   $("closed_notice").hidden = false;
 }
@@ -320,6 +320,7 @@ function validateStep(index) {
     }
   } else if (index === 2) {
     if (!state.pharmacy) errors.push(["pharmacy_search", "Choose a pharmacy from the list."]);
+    errors.push(...primaryCare.validate());
   } else if (index === 3) {
     if (!$("consent").checked) {
       errors.push(["consent", "Check the box to agree before you continue."]);
@@ -408,7 +409,7 @@ async function checkEligibility() {
               red_flags: redFlagAnswers() },
     });
     if (!result.eligible) {
-      showIneligible(result.outcome, result.message, result.next_opening);
+      showIneligible(result.outcome, result.message);
       return false;
     }
     return true;
@@ -429,7 +430,8 @@ const INELIGIBLE_TITLES = {
   closed: "Video visits are closed right now",
 };
 
-function showIneligible(outcome, message, nextOpening) {
+/** The refusal, in the hub's words (a closed site names its next opening once, in site time). */
+function showIneligible(outcome, message) {
   const emergency = outcome === "emergency";
   form.hidden = true;
   $("ineligible_box").className = emergency ? "alert emergency" : "alert warning";
@@ -438,9 +440,6 @@ function showIneligible(outcome, message, nextOpening) {
   $("call_911").hidden = !emergency;
   // The hub adds the Suicide & Crisis Lifeline to the message for thoughts of self-harm.
   $("call_988").hidden = !(emergency && /\b988\b/.test(message || ""));
-  setText($("ineligible_next"), nextOpening
-    ? "Video visits open again " + localDateTime(nextOpening) + "."
-    : "");
   setText($("start_over"), emergency ? "I answered by mistake — start over" : "Start over");
   state.maxStep = 0;
   saveAnswers();
@@ -456,6 +455,10 @@ $("start_over").addEventListener("click", () => {
 });
 
 // ---- pharmacy -----------------------------------------------------------------------------
+
+// The patient's own doctor, asked on the pharmacy step (built here, shared with eCheck-in).
+const primaryCare = primaryCareFields("", $("pcp_host"));
+Object.assign(FIELD_IDS, primaryCare.fieldIds("primary_care"));
 
 const pharmacy = pharmacyPicker("", {
   onChoose(p) {
@@ -569,6 +572,7 @@ function checkinBody() {
     consent_telehealth: $("consent").checked,
     callback_phone: value("callback_phone"),
     pharmacy_id: state.pharmacy ? state.pharmacy.id : "",
+    primary_care: primaryCare.value(),
     location_state: $("location_state").value,
     payment: {
       method: radioValue("payment_method") || "card",
@@ -597,7 +601,7 @@ function idForPath(path) {
 /** Show an ApiError from the server at the right place. */
 function handleServerError(err) {
   if (err.code === "ineligible") {
-    showIneligible(err.error.outcome, err.message, err.error.next_opening);
+    showIneligible(err.error.outcome, err.message);
     return;
   }
   if (err.code === "payment_declined") {

@@ -139,14 +139,29 @@ export function money(amount, currency = "USD") {
   }
 }
 
-/** A server ISO time in the patient's own time zone, e.g. "Tue, Nov 24, 3:30 PM CST". */
+// Times are shown in the clinic's time zone (as the clinic says them on the phone and in its
+// messages), with the zone's name; the pages set it from the hub's answer.
+let siteZone;
+
+/** The site's IANA time zone, e.g. "America/Chicago" (ignored when the browser lacks it). */
+export function setSiteZone(zone) {
+  if (typeof zone !== "string" || !zone) return;
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone: zone });
+    siteZone = zone;
+  } catch {
+    /* an unknown zone: the browser's own, still named */
+  }
+}
+
+/** A server ISO time in the site's time zone, e.g. "Tue, Nov 24, 3:30 PM CST". */
 export function localDateTime(iso) {
   if (!iso) return "";
   const when = new Date(iso);
   if (Number.isNaN(when.getTime())) return String(iso);
   return new Intl.DateTimeFormat(undefined, {
     weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit",
-    timeZoneName: "short",
+    timeZoneName: "short", timeZone: siteZone,
   }).format(when);
 }
 
@@ -155,7 +170,7 @@ export function localTime(iso) {
   const when = new Date(iso);
   if (Number.isNaN(when.getTime())) return String(iso);
   return new Intl.DateTimeFormat(undefined, {
-    hour: "numeric", minute: "2-digit", timeZoneName: "short",
+    hour: "numeric", minute: "2-digit", timeZoneName: "short", timeZone: siteZone,
   }).format(when);
 }
 

@@ -6,6 +6,9 @@
 //   {kind: "offer", sdp, session}; we answer {kind: "answer", sdp, session} once ICE gathering
 //   is done (no trickle: the workstation's aiortc takes complete descriptions);
 //   {kind: "bye"} ends the call from either side.
+// While the visit is open (the provider ended the call to write the notes, or the patient
+// left), the page stays on the socket: "Rejoin" brings the camera back and says hello, and the
+// provider's "Call again" (a new offer) is answered. Only a visit that is over closes it.
 // Chat runs on the "chat" data channel the workstation opens: {id, from, text, at}, shown as
 // text, never as HTML. Nothing is recorded: media goes to the <video> elements only.
 
@@ -27,7 +30,8 @@ const state = {
   session: 0,
   channel: null,
   connected: false,
-  ended: false,
+  ended: false, // the visit is over: nothing more happens on this page
+  paused: false, // the call ended but the visit is open: a new offer is answered
   retryTimer: null,
   muted: false,
   cameraOff: false,
@@ -111,14 +115,18 @@ function signal(data) {
 }
 
 function hello() {
-  if (!state.ended) signal({ kind: "hello" });
+  if (!state.ended && !state.paused) signal({ kind: "hello" });
 }
 
 function onStatus(message) {
   const s = message.state;
   if (s === "waiting") setStatus("You are in line. The video starts when your provider is ready.");
   else if (s === "claimed" && !state.connected) setStatus("Your provider is ready. Connecting the video…");
-  else if (["documenting", "signed", "redirected", "cancelled", "no_show", "expired"].includes(s)) {
+  else if (s === "documenting" && !state.paused) {
+    pauseCall("The video call has ended.",
+      "Your provider is finishing your visit notes. If they call you again, the video comes back "
+      + "on this page. Your visit summary will appear on your visit page.", false);
+  } else if (["signed", "redirected", "cancelled", "no_show", "expired"].includes(s)) {
     endCall("Your video visit has ended.", false);
   }
 }
@@ -128,9 +136,12 @@ function onStatus(message) {
 async function onSignal(data) {
   if (state.ended) return;
   if (data.kind === "offer" && typeof data.sdp === "string" && Number.isInteger(data.session)) {
+    if (state.paused) await resumeRoom(); // the provider calls again
     await answer(data.sdp, data.session);
   } else if (data.kind === "bye") {
-    endCall("Your provider ended the video visit.", false);
+    pauseCall("Your provider ended the video call.",
+      "Your provider is finishing your visit notes. If they call you again, the video comes back "
+      + "on this page. Your visit summary will appear on your visit page.", false);
   }
 }
 
@@ -198,15 +209,64 @@ function closePeer() {
   setChatEnabled(false);
 }
 
+/** The call is over but the visit is open: camera off, the room hidden, the socket kept. */
+function pauseCall(title, text, notify) {
+  if (state.ended) return;
+  if (notify) signal({ kind: "bye" });
+  state.paused = true;
+  clearInterval(state.retryTimer);
+  state.retryTimer = null;
+  closePeer();
+  stopLocal();
+  $("room").hidden = true;
+  for (const id of ["mute_button", "camera_button", "leave_button"]) $(id).disabled = true;
+  setText($("ended_title"), title);
+  setText($("ended_text"), text);
+  $("rejoin_button").hidden = false;
+  $("ended_panel").hidden = false;
+  $("ended_panel").focus();
+  setStatus(title);
+}
+
+/** Back in the room after a pause: camera and microphone again, ready for the provider. */
+async function resumeRoom() {
+  if (!state.paused || state.ended) return;
+  state.paused = false;
+  $("ended_panel").hidden = true;
+  $("room").hidden = false;
+  $("leave_button").disabled = false;
+  await startLocal();
+}
+
+function stopLocal() {
+  if (state.local) for (const track of state.local.getTracks()) track.stop();
+  state.local = null;
+  $("self_video").srcObject = null;
+  $("remote_video").srcObject = null;
+  $("remote_placeholder").hidden = false;
+}
+
+async function startLocal() {
+  state.local = await getMedia();
+  if (state.local) {
+    $("self_video").srcObject = state.local;
+    $("camera_button").disabled = !state.local.getVideoTracks().length;
+    $("mute_button").disabled = !state.local.getAudioTracks().length;
+    for (const track of state.local.getAudioTracks()) track.enabled = !state.muted;
+    for (const track of state.local.getVideoTracks()) track.enabled = !state.cameraOff;
+  } else {
+    $("camera_button").disabled = true;
+    $("mute_button").disabled = true;
+  }
+}
+
 function endCall(message, notify) {
   if (state.ended) return;
   if (notify) signal({ kind: "bye" });
   state.ended = true;
   clearInterval(state.retryTimer);
   closePeer();
-  if (state.local) for (const track of state.local.getTracks()) track.stop();
-  $("self_video").srcObject = null;
-  $("remote_video").srcObject = null;
+  stopLocal();
   if (state.ws) {
     const ws = state.ws;
     state.ws = null;
@@ -215,6 +275,8 @@ function endCall(message, notify) {
   $("room").hidden = true;
   for (const id of ["mute_button", "camera_button", "leave_button"]) $(id).disabled = true;
   setText($("ended_title"), message);
+  setText($("ended_text"), "Your visit summary appears on your visit page.");
+  $("rejoin_button").hidden = true;
   $("ended_panel").hidden = false;
   $("ended_panel").focus();
   setStatus(message);
@@ -280,11 +342,19 @@ $("camera_button").addEventListener("click", () => {
 });
 
 $("leave_button").addEventListener("click", () => {
-  endCall("You left the video visit. Your provider can call you back from your visit page.", true);
+  pauseCall("You left the video call.",
+    "Your provider can still call you back while your visit is open: stay on this page, or "
+    + "choose Rejoin the video.", true);
+});
+
+$("rejoin_button").addEventListener("click", async () => {
+  await resumeRoom();
+  setStatus("Waiting for your provider to call you back…");
+  hello();
 });
 
 window.addEventListener("pagehide", () => {
-  if (!state.ended) signal({ kind: "bye" });
+  if (!state.ended && !state.paused) signal({ kind: "bye" });
 });
 
 function setStatus(text) {
@@ -298,15 +368,7 @@ async function main() {
     endCall("This visit link is not valid.", false);
     return;
   }
-  state.local = await getMedia();
-  if (state.local) {
-    $("self_video").srcObject = state.local;
-    if (!state.local.getVideoTracks().length) $("camera_button").disabled = true;
-    if (!state.local.getAudioTracks().length) $("mute_button").disabled = true;
-  } else {
-    $("camera_button").disabled = true;
-    $("mute_button").disabled = true;
-  }
+  await startLocal();
   setStatus("Waiting for your provider to start the video…");
   connectSocket();
 }

@@ -18,9 +18,10 @@
 import {
   $, setText, fetchJSON, plainMessage, money, localDateTime, localTime, luhnValid, fillExpiry, playChime,
   unlockAudioOnGesture, showFieldError, clearFieldError, clearFieldErrors, clearErrorsOnEdit,
-  byPagePosition, fillErrorSummary, focusField, parseMessage,
+  byPagePosition, fillErrorSummary, focusField, parseMessage, setSiteZone,
 } from "./common.js";
 import { pharmacyPicker } from "./pharmacy-picker.js";
+import { primaryCareFields } from "./primary-care.js";
 
 const READY_STATES = new Set(["claimed", "in_call", "reconnecting"]);
 const TERMINAL_STATES = new Set(["signed", "redirected", "cancelled", "no_show", "expired"]);
@@ -189,6 +190,7 @@ function show(id, visible) {
 const KIND_NAMES = { on_demand: "Video visit", e_visit: "E-Visit (no video)", scheduled: "Scheduled video visit" };
 
 function render() {
+  if (state.status) setSiteZone(state.status.time_zone);
   const s = state.status;
   if (!s) return;
   const previous = state.lastState;
@@ -219,9 +221,11 @@ function render() {
     if (kind === "scheduled") renderScheduled(s);
     else setStatus("We are finishing your check-in. This page updates by itself.", "Checking in");
   } else if (s.state === "documenting") {
+    if (!eVisit) renderCallEnded(s);
     setStatus(eVisit
       ? "A provider has reviewed your E-Visit and is finishing the notes."
-      : "Your video visit has ended. Your provider is finishing the visit notes.", "Visit ended");
+      : "The video call has ended. Your provider is finishing the visit notes; if they call you again, "
+        + "the video page rings.", "Call ended");
   } else if (TERMINAL_STATES.has(s.state)) {
     renderTerminal(s, previous);
   } else if (!ready) {
@@ -372,6 +376,19 @@ function renderReady(s, eVisit) {
     "Your provider is ready");
 }
 
+/** After the provider ends the call, while the visit is still open: the patient can go back
+ * to the video page, where a call from the provider (Call again) is answered. */
+function renderCallEnded(s) {
+  show("ready_banner", true);
+  const who = s.provider_name ? s.provider_name : "Your provider";
+  setText($("ready_title"), "The video call has ended");
+  setText($("ready_text"), `${who} is finishing your visit notes. If you were cut off or need to `
+    + "talk again, rejoin the video and stay on that page: your provider can call you back.");
+  show("join_video", true);
+  $("join_video").href = `/v/${encodeURIComponent(token)}/video`;
+  setText($("join_video"), "Rejoin video visit");
+}
+
 function renderScheduled(s) {
   show("begin_panel", true);
   const complete = Boolean(s.echeckin_complete);
@@ -436,9 +453,13 @@ function renderTerminal(s, previous) {
   setText($("terminal_title"), title);
   setText($("terminal_message"), message);
   show("terminal_next", s.state !== "signed" && s.state !== "redirected");
-  // The summary arrives once, when the provider signs: kept as text, never as HTML.
+  // The summary comes with the signed visit's status (for summary_days): text, never HTML.
   show("summary_block", typeof s.summary === "string" && s.summary.length > 0);
   setText($("summary_text"), typeof s.summary === "string" ? s.summary : "");
+  setText($("summary_until"), s.summary_until_text
+    ? `This page keeps your summary and your prescriptions' status until ${s.summary_until_text}. `
+      + "Print or save the summary to keep it longer."
+    : "");
   setStatus(title + ".", title);
   stopTitleFlash();
   stopSocket();
@@ -585,6 +606,8 @@ const EC_FIELDS = {
 
 let echeckinReady = false;
 const ecPharmacy = pharmacyPicker("ec_", { onChoose: () => clearFieldError("ec_pharmacy_search") });
+const ecPrimaryCare = primaryCareFields("ec_", $("ec_pcp_host"));
+Object.assign(EC_FIELDS, ecPrimaryCare.fieldIds("forms.primary_care"));
 
 function copayDue(s) {
   return s.copay !== null && s.copay !== undefined && Number(s.copay) > 0;
@@ -611,6 +634,7 @@ function validateEcheckin(due) {
   const errors = [];
   if (!v("ec_reason")) errors.push(["ec_reason", "Tell us the reason for your visit."]);
   if (!ecPharmacy.chosen()) errors.push(["ec_pharmacy_search", "Choose a pharmacy from the list."]);
+  errors.push(...ecPrimaryCare.validate());
   if (!v("ins_payer")) errors.push(["ins_payer", "Enter your insurance company."]);
   if (!v("ins_member_id")) errors.push(["ins_member_id", "Enter your member ID."]);
   if (!v("ins_subscriber_name")) errors.push(["ins_subscriber_name", "Enter the subscriber's name."]);
@@ -663,6 +687,7 @@ $("echeckin_form").addEventListener("submit", async (event) => {
     forms: {
       reason: v("ec_reason"), allergies: v("ec_allergies"), medications: v("ec_medications"),
       pharmacy_id: ecPharmacy.chosen() ? ecPharmacy.chosen().id : "",
+      primary_care: ecPrimaryCare.value(),
     },
     insurance: {
       payer: v("ins_payer"), member_id: v("ins_member_id"), group_number: v("ins_group_number"),
