@@ -1,8 +1,10 @@
 // The pharmacy search and choice, shared by check-in (/checkin) and a scheduled visit's
 // eCheck-in (/v/<token>): a search box, live results as radios, the chosen pharmacy in words.
-// Elements, each id starting with `prefix`: pharmacy_search, pharmacy_status (live region),
-// pharmacy_results (<ul>), pharmacy_selected and pharmacy_selected_text. Radios are named
-// `${prefix}pharmacy_id` with ids `${prefix}pharmacy_<NCPDP id>`.
+// The markup is built here, into the page's #${prefix}pharmacy_host, so both pages show the same
+// thing. Elements, each id starting with `prefix`: pharmacy_field, pharmacy_search,
+// pharmacy_search_hint, pharmacy_status (live region), pharmacy_results (<ul>),
+// pharmacy_selected and pharmacy_selected_text. Radios are named `${prefix}pharmacy_id` with ids
+// `${prefix}pharmacy_<NCPDP id>`.
 
 import { $, el, setText, fetchJSON, debounce } from "./common.js";
 
@@ -11,7 +13,29 @@ export function pharmacyLine(p) {
   return [p.address, place].filter(Boolean).join(", ");
 }
 
+function build(prefix) {
+  const p = (name) => prefix + name;
+  $(p("pharmacy_host")).replaceChildren(
+    el("div", { id: p("pharmacy_selected"), class: "selected-pharmacy", hidden: true },
+      el("p", { class: "status-line" }, "Selected pharmacy:"),
+      el("p", { id: p("pharmacy_selected_text") })),
+    el("div", { class: "field", id: p("pharmacy_field") },
+      el("label", { for: p("pharmacy_search") }, "Search by name, city or ZIP code"),
+      el("input", { type: "search", id: p("pharmacy_search"), name: p("pharmacy_search"),
+        autocomplete: "off", "data-label": "Pharmacy", enterkeyhint: "search", maxlength: 100,
+        "aria-describedby": `${p("pharmacy_search_hint")} ${p("pharmacy_status")}` }),
+      el("span", { class: "hint", id: p("pharmacy_search_hint") },
+        "Results update as you type. Use the arrow keys to move between them.")),
+    el("p", { id: p("pharmacy_status"), class: "muted", role: "status", "aria-live": "polite" }),
+    el("fieldset", { id: p("pharmacy_results_group"),
+      "aria-labelledby": p("pharmacy_results_legend") },
+      el("legend", { id: p("pharmacy_results_legend"), class: "visually-hidden" },
+        "Pharmacies found"),
+      el("ul", { id: p("pharmacy_results"), class: "pharmacy-results" })));
+}
+
 export function pharmacyPicker(prefix, { onChoose = () => {} } = {}) {
+  build(prefix);
   const id = (name) => $(prefix + name);
   let chosen = null;
   let abort = null;
