@@ -83,6 +83,7 @@ class CallPane(QWidget):
         devices_changed(): another camera, microphone or speaker was chosen.
         chat_submitted(str): a chat line to send.
         room_wanted(): the call's pictures appeared; the chart gives the pane more height.
+        room_released(): the pictures went (the call is over); the chart takes its height back.
     """
 
     start_requested = Signal()
@@ -93,6 +94,7 @@ class CallPane(QWidget):
     devices_changed = Signal()
     chat_submitted = Signal(str)
     room_wanted = Signal()  # the pictures appeared: the chart may give the pane more height
+    room_released = Signal()  # back to two lines: the chart may take the height back
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -193,6 +195,7 @@ class CallPane(QWidget):
         layout.addLayout(buttons)
 
         self._floating: _FloatingVideo | None = None
+        self.shown_state = "idle"  # the call's state as shown (and the Start button's words)
         self.start_button.clicked.connect(self.start_requested)
         self.end_button.clicked.connect(self.end_requested)
         self.mute_button.toggled.connect(self.mute_toggled)
@@ -207,6 +210,7 @@ class CallPane(QWidget):
     # -- what the presenter calls -----------------------------------------------------------
 
     def show_state(self, state: str) -> None:
+        self.shown_state = state
         self.state_label.setText(self.tr(STATE_TEXTS.get(state, STATE_TEXTS["idle"])))
         active = state in ("connecting", "connected", "reconnecting", "away")
         self.start_button.setEnabled(not active)
@@ -218,8 +222,9 @@ class CallPane(QWidget):
         if showing and not self.call_body.isVisible():
             self.call_body.setVisible(True)
             self.room_wanted.emit()
-        elif not showing:
+        elif not showing and not self.call_body.isHidden():
             self.call_body.setVisible(False)
+            self.room_released.emit()
         if state in ("idle", "ended"):
             self.remote_view.clear()
             self.self_view.clear()

@@ -252,13 +252,20 @@ class CallController(QObject):
         self._on_state("ended")
 
     def on_patient_signal(self, visit_id: str, data: Mapping[str, Any]) -> None:
-        """A patient's page spoke while no call runs: back on the video page after End (or
-        after leaving), it says hello; the provider is told to call again."""
+        """A patient's page spoke while no call runs: on the video page (at first, or back
+        after End or after leaving), it says hello; the provider is told to call, in the words
+        of the button there is to press."""
         if visit_id != self._visit_id or self._call is not None or self._pane.isHidden():
             return
-        if data.get("kind") == "hello":
-            self._pane.state_label.setText(self.tr(
-                "The patient is back on the video page: choose Call again to reach them."))
+        if data.get("kind") != "hello":
+            return
+        if self._pane.shown_state == "ended":
+            text = self.tr("The patient is back on the video page: choose Call again to reach "
+                           "them.")
+        else:
+            text = self.tr("The patient is on the video page: choose Start video visit to "
+                           "call them.")
+        self._pane.state_label.setText(text)
 
     def _on_start_failed(self, error: BaseException) -> None:
         log.warning("The video visit could not start: %s", error)

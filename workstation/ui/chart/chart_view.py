@@ -188,6 +188,18 @@ class ChartView(QWidget):
         total = sum(self.body.sizes())
         self.body.setSizes([total // 2, total - total // 2])
 
+    def return_call_room(self) -> None:
+        """The call's pictures are gone: the pane is back to its lines and the chart gets the
+        rest. (The splitter keeps the pane's last height while it is hidden and gives it back
+        when it shows again: without this, every chart after the first call would open with
+        half its height spent on an empty call pane.)"""
+        pane = self.body.widget(0)
+        if pane is None or pane is self.tabs:
+            return
+        total = sum(self.body.sizes()) or self.body.height()
+        wanted = min(pane.sizeHint().height(), total)
+        self.body.setSizes([wanted, total - wanted])
+
     def show_chart(self, chart: Mapping[str, Any]) -> None:
         self.zone = site_zone((chart.get("site") or {}).get("time_zone"))
         patient, intake = chart["patient"], chart.get("intake") or {}

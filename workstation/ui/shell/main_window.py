@@ -183,9 +183,11 @@ class MainWindow(QMainWindow):
         return self._prescription_pane
 
     def set_call_pane(self, pane: CallPane) -> None:
-        """The call pane above the chart's tabs, given room when its pictures appear."""
+        """The call pane above the chart's tabs, given room when its pictures appear and
+        back to its lines when they go."""
         self.chart_view.set_call_pane(pane)
         pane.room_wanted.connect(self.chart_view.give_call_room)
+        pane.room_released.connect(self.chart_view.return_call_room)
 
     def show_queue(self, entries: Sequence[QueueEntry]) -> None:
         """Video visits in the queue, E-Visits in their inbox."""

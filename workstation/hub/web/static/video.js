@@ -32,6 +32,9 @@ const state = {
   connected: false,
   ended: false, // the visit is over: nothing more happens on this page
   paused: false, // the call ended but the visit is open: a new offer is answered
+  // In the room by the patient's choice (arrived, or chose Rejoin), waiting for an offer: an
+  // open visit's "documenting" status says only that no call is on yet, and does not pause.
+  waiting: true,
   retryTimer: null,
   muted: false,
   cameraOff: false,
@@ -122,7 +125,9 @@ function onStatus(message) {
   const s = message.state;
   if (s === "waiting") setStatus("You are in line. The video starts when your provider is ready.");
   else if (s === "claimed" && !state.connected) setStatus("Your provider is ready. Connecting the video…");
-  else if (s === "documenting" && !state.paused) {
+  else if (s === "documenting" && state.waiting && !state.paused) {
+    setStatus("Waiting for your provider to call you back…");
+  } else if (s === "documenting" && !state.paused) {
     pauseCall("The video call has ended.",
       "Your provider is finishing your visit notes. If they call you again, the video comes back "
       + "on this page. Your visit summary will appear on your visit page.", false);
@@ -148,6 +153,7 @@ async function onSignal(data) {
 async function answer(sdp, session) {
   closePeer();
   state.session = session;
+  state.waiting = false;
   const pc = new RTCPeerConnection({ iceServers: state.iceServers });
   state.pc = pc;
   pc.addEventListener("track", (event) => {
@@ -348,6 +354,7 @@ $("leave_button").addEventListener("click", () => {
 });
 
 $("rejoin_button").addEventListener("click", async () => {
+  state.waiting = true;
   await resumeRoom();
   setStatus("Waiting for your provider to call you back…");
   hello();
