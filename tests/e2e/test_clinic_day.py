@@ -62,8 +62,9 @@ from typing import Any, TypeVar
 
 import aiohttp
 import pytest
+import shiboken6
 from playwright.async_api import Browser, Page, expect
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.exceptions import TimeoutError as WaitTimedOut
@@ -550,6 +551,12 @@ def day(qtbot: QtBot, bridge: AsyncBridge, clinic_hub: tuple[RunningHub, Clock],
     for patient in day.patients:
         if patient.page is not None:
             day.browser(patient.page.context.close())
+    # The window and its controllers go now, while the bridge still runs: none of their timers
+    # (the schedule's refresh) may fire into a later test once the bridge has stopped.
+    ws.window.hide()
+    ws.window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    assert not shiboken6.isValid(ws.window)
 
 
 def sign_in(day: ClinicDay) -> None:
