@@ -11,6 +11,7 @@ import pytest
 from tests.factories import VALID_CARD, checkin_body
 from tests.hub_fixtures import PASSWORD, HubContext, closed_with, receive, receive_type
 from workstation.hub.server import start_hub
+from workstation.storage.orm import ProviderRow
 
 pytestmark = pytest.mark.asyncio
 
@@ -41,6 +42,39 @@ async def test_session_expires_and_sign_out_revokes(hub_ctx: HubContext):
     token = await hub_ctx.sign_in("house")
     assert (await hub_ctx.post("/api/auth/sign-out", token=token))[0] == 204
     assert (await hub_ctx.get("/api/queue", token))[0] == 401  # reuse after sign-out
+
+
+async def test_signing_out_closes_the_sessions_open_sockets_at_once(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    other = await hub_ctx.sign_in("house")  # the same provider on another workstation
+    ws = await hub_ctx.provider_socket(token)
+    stays = await hub_ctx.provider_socket(other)
+
+    assert (await hub_ctx.post("/api/auth/sign-out", token=token))[0] == 204
+
+    assert await closed_with(ws) == 4401
+    # Nothing more reaches it; the other workstation's session goes on hearing the queue.
+    await hub_ctx.post("/api/checkins", checkin_body())
+    assert (await receive_type(stays, "queue.added"))["entry"]["condition_name"]
+    await stays.close()
+
+
+@pytest.mark.parametrize("how", ["expired", "signed out elsewhere", "account switched off"])
+async def test_a_socket_closes_when_its_session_ends_elsewhere(hub_ctx: HubContext, how: str):
+    provider = await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    hub_ctx.hub.service.session_recheck_seconds = 0.05
+    ws = await hub_ctx.provider_socket(token)
+    store = hub_ctx.hub.service.store
+    if how == "expired":
+        hub_ctx.clock.advance(hours=hub_ctx.hub.service.config.session_hours, seconds=1)
+    elif how == "signed out elsewhere":  # another hub of the clinic revoked it
+        store.revoke_session(token)
+    else:
+        with store.sessions.begin() as s:
+            s.get(ProviderRow, provider.id).active = False  # type: ignore[union-attr]
+    assert await closed_with(ws) == 4401
 
 
 async def test_every_provider_request_needs_a_token(hub_ctx: HubContext):

@@ -34,6 +34,7 @@ class ProviderSocket:
     ws: web.WebSocketResponse
     provider_id: str
     service_lines: set[str] = field(default_factory=set)
+    session: str = ""  # the digest of the session token that opened it (never the token)
 
 
 class Broker:
@@ -58,6 +59,10 @@ class Broker:
 
     def remove_provider(self, sock: ProviderSocket) -> None:
         self._providers.discard(sock)
+
+    def sockets_of_session(self, session: str) -> list[ProviderSocket]:
+        """This process's provider sockets opened with the session of this token digest."""
+        return [s for s in self._providers if session and s.session == session]
 
     def add_patient(self, visit_id: str, ws: web.WebSocketResponse) -> None:
         self._patients[visit_id].add(ws)

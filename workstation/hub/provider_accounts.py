@@ -29,6 +29,7 @@ def utc_now() -> datetime:
 
 
 MAX_FAILED_PASSWORDS = 5
+SESSION_RECHECK_SECONDS = 5.0
 PASSWORD_WINDOW = timedelta(minutes=15)
 
 
@@ -51,6 +52,8 @@ class ProviderAccounts:
         self.clock = clock
         self.embedded = embedded
         self.site_settings = SiteSettingsStore(store)
+        # How often an open provider socket checks that its session still holds.
+        self.session_recheck_seconds = SESSION_RECHECK_SECONDS
         # Wrong passwords per username (this process), to slow down guessing.
         self._failed_passwords: dict[str, list[datetime]] = {}
 

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from workstation.core.people import Address, Provider
 from workstation.core.practice import Practice
+from workstation.hub import sockets
 from workstation.hub.auth import bearer_token
 from workstation.hub.errors import ApiError, parse_body
 from workstation.hub.patient_api import SERVICE
@@ -121,6 +122,7 @@ async def sign_out(request: web.Request) -> web.Response:
     assert token is not None
     body = await parse_body(request, SignOutIn) if request.can_read_body else SignOutIn()
     await _service(request).sign_out(token, provider, refresh_token=body.refresh_token)
+    await sockets.close_session_sockets(_service(request), token)
     return web.Response(status=204)
 
 

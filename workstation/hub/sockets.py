@@ -1,6 +1,8 @@
 """WebSockets: queue push to providers, status push to patients, signaling between the two.
 
-Close codes: 4400 a malformed or unknown message, 4401 not signed in, 4403 a message about a
+Close codes: 4400 a malformed or unknown message, 4401 not signed in (also when the session
+ends while the socket is open: at once on sign-out, within ``session_recheck_seconds`` when it
+expires, is signed out on another hub, or the account is switched off), 4403 a message about a
 visit or queue the sender does not belong to, 4404 an unknown or expired visit link.
 Nothing is changed by a message that closes the socket. A provider's signal about their own
 visit once it is over is answered with ``signal.dropped`` and the socket stays open.
@@ -13,6 +15,7 @@ token stays out of the URL, so out of any log line.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -20,7 +23,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from workstation.core.visit import TERMINAL_STATES
-from workstation.core.visit_link import looks_like_token
+from workstation.core.visit_link import looks_like_token, token_digest
 from workstation.hub.auth import bearer_token
 from workstation.hub.broker import ProviderSocket
 from workstation.hub.errors import ApiError
@@ -120,10 +123,15 @@ async def provider_socket(request: web.Request) -> web.WebSocketResponse:
         return ws
     if not await _prepared(ws, request):
         return ws
-    sock = ProviderSocket(ws, provider.id, set(provider.service_lines))
+    token = _socket_token(request)
+    assert token is not None  # authenticated above
+    sock = ProviderSocket(ws, provider.id, set(provider.service_lines), token_digest(token))
     broker = service.broker
     # Register before the snapshot so no event can fall between the two.
     broker.add_provider(sock)
+    # The session is checked again while the socket is open: signed out on another hub,
+    # expired, or the account switched off, the socket closes (4401) instead of hearing on.
+    watch = asyncio.get_running_loop().create_task(_watch_session(service, ws, token))
     try:
         entries = await service.queue(tuple(sock.service_lines))
         await ws.send_json({"type": "queue.snapshot", "entries": [entry_json(e) for e in entries]})
@@ -157,8 +165,30 @@ async def provider_socket(request: web.Request) -> web.WebSocketResponse:
     except Refused as exc:
         await _close(ws, exc.code, exc.reason)
     finally:
+        watch.cancel()
         broker.remove_provider(sock)
     return ws
+
+
+async def _watch_session(service: VisitService, ws: web.WebSocketResponse, token: str) -> None:
+    while not ws.closed:
+        await asyncio.sleep(service.session_recheck_seconds)
+        try:
+            await service.authenticate(token)
+        except ApiError:
+            await _close(ws, NOT_SIGNED_IN, "session ended")
+            return
+        except Exception:  # the database is away for a moment: asked again next time
+            log.warning("Could not check a provider socket's session; trying again")
+
+
+async def close_session_sockets(service: VisitService, token: str) -> int:
+    """Close this process's provider sockets of a session that just ended (sign-out); other
+    processes' sockets close at their next check. Returns how many were closed."""
+    sockets = service.broker.sockets_of_session(token_digest(token))
+    for sock in sockets:
+        await _close(sock.ws, NOT_SIGNED_IN, "signed out")
+    return len(sockets)
 
 
 @routes.get("/ws/patient/{token}", name="ws_patient")
