@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from datetime import datetime, timedelta
 
+import aiohttp
 import pytest
 
 from tests.factories import VALID_CARD, checkin_body
@@ -454,6 +456,70 @@ async def test_password_guessing_is_stopped_for_a_while(hub_ctx: HubContext):
     throttled = [e for e in hub_ctx.hub.service.store.audit_events()
                  if e.detail == "too many wrong passwords"]
     assert len(throttled) == 1
+
+
+async def _sign_in_from(hub_ctx: HubContext, address: str, password: str) -> int:
+    """A sign-in from another loopback address (another computer, as the hub sees it)."""
+    connector = aiohttp.TCPConnector(local_addr=(address, 0))
+    async with aiohttp.ClientSession(connector=connector) as http, http.post(
+            f"{hub_ctx.url}/api/auth/sign-in",
+            json={"username": "house", "password": password}) as r:
+        return r.status
+
+
+async def test_a_burst_of_guesses_sent_at_once_gets_no_more_than_five_checked(
+        hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    wrong = {"username": "house", "password": "not the password"}
+    answers = await asyncio.gather(
+        *(hub_ctx.post("/api/auth/sign-in", wrong) for _ in range(40)),
+        hub_ctx.post("/api/auth/sign-in", {"username": "house", "password": PASSWORD}))
+    statuses = [status for status, _ in answers]
+    # Each attempt is counted before its password is checked: at most five were checked.
+    assert len([s for s in statuses if s != 429]) <= 5, statuses
+    assert statuses.count(429) >= 36
+    # And the right password now waits like any other from this computer.
+    assert (await hub_ctx.post("/api/auth/sign-in",
+                               {"username": "house", "password": PASSWORD}))[0] == 429
+
+
+async def test_guesses_from_one_computer_do_not_lock_out_another(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    for _ in range(5):
+        assert await _sign_in_from(hub_ctx, "127.0.0.2", "not the password") == 401
+    assert await _sign_in_from(hub_ctx, "127.0.0.2", PASSWORD) == 429
+    assert await _sign_in_from(hub_ctx, "127.0.0.3", PASSWORD) == 200
+
+
+async def test_the_count_is_kept_in_the_database_for_every_hub(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    for _ in range(5):
+        assert (await hub_ctx.post("/api/auth/sign-in", {
+            "username": "house", "password": "not the password"}))[0] == 401
+    # Another hub process on the same database (or this one restarted) knows.
+    other = await start_hub(hub_ctx.hub.service.store, hub_ctx.hub.service.config,
+                            hub_ctx.hub.service.resources, clock=hub_ctx.clock)
+    try:
+        async with hub_ctx.http.post(f"{other.url}/api/auth/sign-in",
+                                     json={"username": "house", "password": PASSWORD}) as r:
+            assert r.status == 429
+    finally:
+        await other.close()
+
+
+async def test_unlocking_and_the_simulator_page_count_as_sign_ins(hub_ctx: HubContext):
+    await hub_ctx.add_provider("house")
+    token = await hub_ctx.sign_in("house")
+    for _ in range(5):
+        status, _ = await hub_ctx.post("/api/auth/verify", {"password": "nope nope"}, token)
+        assert status == 401
+    status, _ = await hub_ctx.post("/api/auth/verify", {"password": PASSWORD}, token)
+    assert status == 429
+    # The trainers' page (Basic auth) says so too, instead of asking for the password again.
+    auth = base64.b64encode(f"house:{PASSWORD}".encode()).decode()
+    async with hub_ctx.http.get(f"{hub_ctx.url}/erx/pharmacies",
+                                headers={"Authorization": f"Basic {auth}"}) as r:
+        assert r.status == 429 and "Too many wrong passwords" in await r.text()
 
 
 # -- the call's course --------------------------------------------------------------------------

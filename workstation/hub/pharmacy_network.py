@@ -170,9 +170,11 @@ async def signed_in_provider(request: web.Request, visits: VisitService, *, real
             username = password = ""
         if username:
             try:
-                return await visits.check_credentials(username, password, action=action)
-            except ApiError:
-                pass
+                return await visits.check_credentials(username, password, action=action,
+                                                      address=request.remote or "")
+            except ApiError as exc:
+                if exc.status == 429:  # counted as sign-ins are: too many, said so
+                    raise web.HTTPTooManyRequests(text=exc.message) from exc
     raise web.HTTPUnauthorized(
         headers={"WWW-Authenticate": f'Basic realm="{realm}"'},
         text="Sign in with a provider's username and password.")

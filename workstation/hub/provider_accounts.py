@@ -28,7 +28,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-MAX_FAILED_PASSWORDS = 5
+MAX_FAILED_PASSWORDS = 5  # per username from one address, within the window
+MAX_FAILED_ANYWHERE = 50  # per username from all addresses together
 SESSION_RECHECK_SECONDS = 5.0
 PASSWORD_WINDOW = timedelta(minutes=15)
 
@@ -54,8 +55,6 @@ class ProviderAccounts:
         self.site_settings = SiteSettingsStore(store)
         # How often an open provider socket checks that its session still holds.
         self.session_recheck_seconds = SESSION_RECHECK_SECONDS
-        # Wrong passwords per username (this process), to slow down guessing.
-        self._failed_passwords: dict[str, list[datetime]] = {}
 
     # -- providers --------------------------------------------------------------------------
 
@@ -140,49 +139,46 @@ class ProviderAccounts:
                               AuditOutcome.SUCCESS, detail=", ".join(changed))])
         return await self.practice(), body.npi
 
-    def _check_attempts(self, username: str, now: datetime) -> None:
-        """Guessing is slowed down: after MAX_FAILED_PASSWORDS wrong passwords for a username
-        within PASSWORD_WINDOW, every attempt is refused until the window has passed."""
-        recent = [t for t in self._failed_passwords.get(username.casefold(), [])
-                  if now - t < PASSWORD_WINDOW]
-        self._failed_passwords[username.casefold()] = recent
-        if len(recent) >= MAX_FAILED_PASSWORDS:
-            wait = max(1, int((recent[0] + PASSWORD_WINDOW - now).total_seconds() // 60) + 1)
-            raise ApiError(429, "too_many_attempts",
-                           f"Too many wrong passwords. Try again in {wait} minutes, or ask "
-                           "your administrator.")
-
-    def _password_failed(self, username: str, now: datetime) -> None:
-        self._failed_passwords.setdefault(username.casefold(), []).append(now)
+    async def _count_attempt(self, username: str, address: str, now: datetime,
+                             actor: str, action: str) -> int:
+        """Count this password attempt before the password is checked; refuse it (429, audited)
+        when MAX_FAILED_PASSWORDS attempts from this address, or MAX_FAILED_ANYWHERE from all,
+        came within PASSWORD_WINDOW. Returns the attempt's id."""
+        attempt, count = await asyncio.to_thread(
+            self.store.record_password_attempt, username, address, now, PASSWORD_WINDOW)
+        if count.from_address <= MAX_FAILED_PASSWORDS and count.in_all <= MAX_FAILED_ANYWHERE:
+            return attempt
+        await asyncio.to_thread(self.store.drop_password_attempt, attempt)
+        await asyncio.to_thread(self.store.audit, AuditEvent(
+            now, actor, action, AuditOutcome.DENIED, detail="too many wrong passwords"))
+        oldest = count.oldest_from_address or now
+        wait = max(1, int((oldest + PASSWORD_WINDOW - now).total_seconds() // 60) + 1)
+        raise ApiError(429, "too_many_attempts",
+                       f"Too many wrong passwords. Try again in {wait} minutes, or ask "
+                       "your administrator.")
 
     async def sign_in(self, username: str, password: str, *, remember: bool = False,
-                      ) -> IssuedSession:
+                      address: str = "") -> IssuedSession:
         now = self.clock()
-        provider = await self.check_credentials(username, password,
+        provider = await self.check_credentials(username, password, address=address,
                                                 detail="remember" if remember else "")
         return await self._issue(provider, now, remember=remember)
 
-    async def check_credentials(self, username: str, password: str, *,
+    async def check_credentials(self, username: str, password: str, *, address: str = "",
                                 action: str = "provider.sign_in", detail: str = "") -> Provider:
-        """The provider with this username and password (audited, slowed after failures)."""
+        """The provider with this username and password (audited; refused after too many
+        wrong passwords for this username from ``address``, the client's)."""
         now = self.clock()
-        try:
-            self._check_attempts(username, now)
-        except ApiError:
-            await asyncio.to_thread(self.store.audit, AuditEvent(
-                now, "anonymous", action, AuditOutcome.DENIED,
-                detail="too many wrong passwords"))
-            raise
+        await self._count_attempt(username, address, now, "anonymous", action)
         account = await asyncio.to_thread(self.store.provider_account, username)
         ok = await asyncio.to_thread(auth.verify_password,
                                      account.password_hash if account else None, password)
         if account is None or not ok or not account.active:
-            self._password_failed(username, now)
             await asyncio.to_thread(self.store.audit, AuditEvent(
                 now, "anonymous", action, AuditOutcome.DENIED,
                 detail="bad username or password"))
             raise ApiError(401, "bad_credentials", "The username or password is not right.")
-        self._failed_passwords.pop(username.casefold(), None)
+        await asyncio.to_thread(self.store.password_succeeded, username, address)
         if auth.needs_rehash(account.password_hash):
             new_hash = await asyncio.to_thread(auth.hash_password, password)
             await asyncio.to_thread(self.store.update_password_hash, account.provider.id,
@@ -217,16 +213,13 @@ class ProviderAccounts:
                 timedelta(days=self.config.remember_days), kind="refresh")
         return IssuedSession(token, expires, provider, refresh, refresh_expires)
 
-    async def verify_password(self, provider: Provider, password: str) -> None:
-        """Unlocking a locked workstation: the signed-in provider's own password, audited."""
+    async def verify_password(self, provider: Provider, password: str, *,
+                              address: str = "") -> None:
+        """Unlocking a locked workstation: the signed-in provider's own password, audited and
+        counted as sign-in attempts are."""
         now = self.clock()
-        try:
-            self._check_attempts(provider.username, now)
-        except ApiError:
-            await asyncio.to_thread(self.store.audit, AuditEvent(
-                now, f"provider:{provider.id}", "provider.unlock", AuditOutcome.DENIED,
-                detail="too many wrong passwords"))
-            raise
+        await self._count_attempt(provider.username, address, now, f"provider:{provider.id}",
+                                  "provider.unlock")
         account = await asyncio.to_thread(self.store.provider_account, provider.username)
         ok = account is not None and await asyncio.to_thread(
             auth.verify_password, account.password_hash, password)
@@ -234,9 +227,8 @@ class ProviderAccounts:
             now, f"provider:{provider.id}", "provider.unlock",
             AuditOutcome.SUCCESS if ok else AuditOutcome.DENIED))
         if not ok:
-            self._password_failed(provider.username, now)
             raise ApiError(401, "bad_credentials", "That password is not right.")
-        self._failed_passwords.pop(provider.username.casefold(), None)
+        await asyncio.to_thread(self.store.password_succeeded, provider.username, address)
 
     async def authenticate(self, token: str | None) -> Provider:
         provider = None

@@ -97,7 +97,8 @@ async def sign_in(request: web.Request) -> web.Response:
     body = await parse_body(request, SignInIn)
     service = _service(request)
     issued = await service.sign_in(body.username, body.password,
-                                   remember=body.remember and service.config.remember_days > 0)
+                                   remember=body.remember and service.config.remember_days > 0,
+                                   address=request.remote or "")
     return web.json_response(_issued_json(issued))
 
 
@@ -130,7 +131,8 @@ async def sign_out(request: web.Request) -> web.Response:
 async def verify_password(request: web.Request) -> web.Response:
     provider = await _provider(request)
     body = await parse_body(request, VerifyPasswordIn)
-    await _service(request).verify_password(provider, body.password)
+    await _service(request).verify_password(provider, body.password,
+                                            address=request.remote or "")
     return web.Response(status=204)
 
 

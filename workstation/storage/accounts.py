@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workstation.core.audit import AuditEvent, AuditOutcome
 from workstation.core.people import Provider
 from workstation.core.practice import Practice
 from workstation.core.visit_link import token_digest
-from workstation.storage.orm import ProviderRow, ProviderSessionRow
+from workstation.storage.orm import PasswordAttemptRow, ProviderRow, ProviderSessionRow
 from workstation.storage.repository import Repository
 from workstation.storage.rows import audit_row, to_provider
 from workstation.storage.site_settings import write_practice
@@ -29,7 +29,50 @@ class ProviderAccount:
     active: bool
 
 
+@dataclass(frozen=True)
+class AttemptCount:
+    """Password attempts within the window, counting the one just recorded."""
+
+    from_address: int  # for this username from this address
+    in_all: int  # for this username from anywhere
+    oldest_from_address: datetime | None
+
+
 class AccountStore(Repository):
+    # -- guessing passwords: counted before each check, in the database ----------------------
+
+    def record_password_attempt(self, username: str, address: str, now: datetime,
+                                window: timedelta) -> tuple[int, AttemptCount]:
+        """Count an attempt before its password is checked (so a burst sent at once is counted
+        in full, on every hub of the clinic); attempts older than the window are dropped, so the
+        table stays small. Returns the attempt's id and the counts including it."""
+        key, since = username.casefold()[:120], now - window
+        with self._sessions.begin() as s:
+            # Every attempt older than the window goes (any username): the table holds at
+            # most one window's attempts.
+            s.execute(delete(PasswordAttemptRow).where(PasswordAttemptRow.at <= since))
+            row = PasswordAttemptRow(username=key, address=address[:64], at=now)
+            s.add(row)
+            s.flush()
+            mine = (PasswordAttemptRow.username == key) & (PasswordAttemptRow.at > since)
+            from_address, oldest = s.execute(
+                select(func.count(), func.min(PasswordAttemptRow.at))
+                .where(mine, PasswordAttemptRow.address == address[:64])).one()
+            in_all = s.scalar(select(func.count()).where(mine)) or 0
+            return row.id, AttemptCount(int(from_address), int(in_all), oldest)
+
+    def password_succeeded(self, username: str, address: str) -> None:
+        """A right password from this address clears its attempts (not other addresses')."""
+        with self._sessions.begin() as s:
+            s.execute(delete(PasswordAttemptRow).where(
+                PasswordAttemptRow.username == username.casefold()[:120],
+                PasswordAttemptRow.address == address[:64]))
+
+    def drop_password_attempt(self, attempt_id: int) -> None:
+        """An attempt refused before its password was checked does not count twice."""
+        with self._sessions.begin() as s:
+            s.execute(delete(PasswordAttemptRow).where(PasswordAttemptRow.id == attempt_id))
+
     """Providers and their sessions; the visit store builds on it."""
 
     def add_provider(self, provider: Provider, password_hash: str, now: datetime, *,

@@ -326,3 +326,15 @@ class PrimaryCareInboxRow(Base):
     message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]
+
+
+class PasswordAttemptRow(Base):
+    """A password tried for a username from an address, counted before it is checked (so a
+    burst of guesses sent at once is counted in full); removed by a success, or once old."""
+
+    __tablename__ = "password_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(120), index=True)  # case-folded
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(index=True)
