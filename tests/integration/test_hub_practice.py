@@ -86,11 +86,16 @@ async def test_after_first_run_a_new_rx_carries_the_npi_and_the_practice(hub_ctx
     assert prescriber.phone == "5125550100"  # SCRIPT carries the digits
 
 
-async def test_the_site_files_practice_starts_the_first_run_form(
-        sqlite_store, site, resources):  # type: ignore[no-untyped-def]
-    site = dataclasses.replace(site, clinic_address=Address("1 Main St", "Dallas", "TX",
+def with_dallas_practice(site: Any) -> Any:
+    """The site file gives a practice address and phone (Dallas)."""
+    return dataclasses.replace(site, clinic_address=Address("1 Main St", "Dallas", "TX",
                                                             "75201"),
                                clinic_phone="214-555-0100")
+
+
+async def test_the_site_files_practice_starts_the_first_run_form(
+        sqlite_store, site, resources):  # type: ignore[no-untyped-def]
+    site = with_dallas_practice(site)
     async with running_hub(sqlite_store, site, resources) as ctx:
         assert (await ctx.get("/api/setup"))[1] == {
             "needs_first_provider": True,
@@ -229,9 +234,7 @@ async def test_a_clinic_hub_takes_the_practice_from_the_site_file_alone(
     SiteSettingsStore(sqlite_store).save_practice(
         Practice(Address("9 River Rd", "Round Rock", "TX", "78664"), "512-555-0199"),
         now=OPEN_NOW, actor="test")
-    site = dataclasses.replace(site, clinic_address=Address("1 Main St", "Dallas", "TX",
-                                                            "75201"),
-                               clinic_phone="214-555-0100")
+    site = with_dallas_practice(site)
     hub = await start_hub(sqlite_store, site, resources)
     try:
         service = hub.service
@@ -249,9 +252,7 @@ async def test_a_clinic_hub_takes_the_practice_from_the_site_file_alone(
 
 async def test_a_saved_practice_wins_over_the_site_file_on_the_embedded_hub(
         sqlite_store, site, resources):  # type: ignore[no-untyped-def]
-    site = dataclasses.replace(site, clinic_address=Address("1 Main St", "Dallas", "TX",
-                                                            "75201"),
-                               clinic_phone="214-555-0100")
+    site = with_dallas_practice(site)
     async with running_hub(sqlite_store, site, resources) as ctx:
         token = await first_run(ctx)
         assert (await ctx.get("/api/practice", token))[1]["address"] == ADDRESS

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 from tests.hub_fixtures import PASSWORD, Clock
 from tests.ui.conftest import run
 from tests.ui.test_mnemonics import clashes
+from tests.ui.test_sign_in_view import fill_npi_and_practice
 from workstation.app import _wire_practice
 from workstation.core.people import Address
 from workstation.core.practice import Practice
@@ -76,15 +77,8 @@ def test_the_first_run_asks_for_the_npi_and_practice_and_the_hub_keeps_them(
     qtbot.keyClicks(view.new_password_edit, PASSWORD)
     qtbot.keyClicks(view.confirm_password_edit, PASSWORD)
     view._service_line_boxes[0][1].setChecked(True)
-    qtbot.keyClicks(view.npi_edit, "1234567890")  # a typo
-    fields = view.practice_fields
-    qtbot.keyClicks(fields.line1_edit, "500 Clinic Way")
-    qtbot.keyClicks(fields.line2_edit, "Suite 2")
-    qtbot.keyClicks(fields.city_edit, "Austin")
-    qtbot.keyClicks(fields.state_edit, "tx")
-    qtbot.keyClicks(fields.postal_code_edit, "78702")
-    qtbot.keyClicks(fields.phone_edit, "512-555-0100")
-    qtbot.keyClick(fields.phone_edit, Qt.Key.Key_Return)
+    fill_npi_and_practice(qtbot, view, npi="1234567890")  # a typo in the NPI
+    qtbot.keyClick(view.practice_fields.phone_edit, Qt.Key.Key_Return)
     assert view.error_label.text().startswith("This is not a valid NPI")
     assert view.focusWidget() is view.npi_edit and not ws.window.showing_workspace
 
@@ -100,13 +94,20 @@ def test_the_first_run_asks_for_the_npi_and_practice_and_the_hub_keeps_them(
     assert ws.window.practice_action.text() == "&Practice…"
 
 
-def test_the_first_account_changes_the_practice_in_the_dialog(
-        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
-    running, _clock = hub
+def first_account_signed_in(qtbot: QtBot, bridge: AsyncBridge, running: RunningHub,
+                            site: object) -> Workstation:
+    """Dr. Ada Okafor, the hub's first account (with an NPI and a practice), signed in."""
     run(bridge, qtbot, running.service.add_provider("ada", "Dr. Ada Okafor", PASSWORD,
                                                     ("urgent_care",), NPI, practice=AUSTIN))
     ws = Workstation(qtbot, bridge, running, site)
     ws.sign_in(qtbot, "ada")
+    return ws
+
+
+def test_the_first_account_changes_the_practice_in_the_dialog(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
+    running, _clock = hub
+    ws = first_account_signed_in(qtbot, bridge, running, site)
     menu = next(a.menu() for a in ws.window.menuBar().actions() if a.text() == "Settings")
     assert ws.window.practice_action in menu.actions()
     assert ws.window.practice_action.shortcut().toString() == "Ctrl+,"
@@ -179,10 +180,7 @@ def test_another_provider_finds_the_item_off_and_why(
 def test_locking_or_signing_out_closes_the_dialog_unsaved(
         qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
     running, _clock = hub
-    run(bridge, qtbot, running.service.add_provider("ada", "Dr. Ada Okafor", PASSWORD,
-                                                    ("urgent_care",), NPI, practice=AUSTIN))
-    ws = Workstation(qtbot, bridge, running, site)
-    ws.sign_in(qtbot, "ada")
+    ws = first_account_signed_in(qtbot, bridge, running, site)
     qtbot.waitUntil(ws.window.practice_action.isEnabled, timeout=10_000)
     ws.window.practice_action.trigger()
     dialog = ws.practice.dialog

@@ -114,8 +114,9 @@ def test_first_account_setup(view: SignInView, qtbot: QtBot):
     assert not view.error_label.isVisible()
 
 
-def fill_npi_and_practice(qtbot: QtBot, view: SignInView) -> None:
-    qtbot.keyClicks(view.npi_edit, "1234567893")
+def fill_npi_and_practice(qtbot: QtBot, view: SignInView, npi: str = "1234567893") -> None:
+    """The first run's NPI and practice, typed as a provider types them."""
+    qtbot.keyClicks(view.npi_edit, npi)
     fields = view.practice_fields
     qtbot.keyClicks(fields.line1_edit, "500 Clinic Way")
     qtbot.keyClicks(fields.line2_edit, "Suite 2")

@@ -6,6 +6,7 @@ visit summaries are two such loops.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -88,7 +89,7 @@ def backoff(attempts: int, settings: SenderSettings, rng: random.Random) -> floa
     return float(base * rng.uniform(0.8, 1.2))
 
 
-class OutboxLoop:
+class OutboxLoop(abc.ABC):
     """Drains an outbox in the background: ``send_due()`` whenever woken (``wake()`` after
     queueing a message), when the next message is due, or at least every ``idle_poll``."""
 
@@ -118,12 +119,13 @@ class OutboxLoop:
         if self._http is not None:
             await self._http.close()
 
+    @abc.abstractmethod
     async def send_due(self) -> int:
-        raise NotImplementedError
+        """Post every message due now; how many were attempted."""
 
+    @abc.abstractmethod
     def next_due(self) -> datetime | None:
         """When the next message is due (read from the database; off the event loop)."""
-        raise NotImplementedError
 
     @property
     def lease(self) -> timedelta:
