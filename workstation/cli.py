@@ -14,8 +14,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from workstation import __version__
-from workstation.core.site import SiteConfigError
+from workstation import __version__, audit_commands
+from workstation.core.site import SiteConfig, SiteConfigError
+from workstation.db_arguments import add_database_arguments, database_url
 from workstation.settings import load_site_config, user_data_dir
 
 log = logging.getLogger("workstation")
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     hub = sub.add_parser("hub", help="run the visit hub for a clinic")
     hub.add_argument("--host", default="127.0.0.1")
     hub.add_argument("--port", type=int, default=8443)
-    hub.add_argument("--db", required=True, help="database URL (postgresql://… or a file)")
+    add_database_arguments(hub)
     hub.add_argument("--tls-cert", type=Path)
     hub.add_argument("--tls-key", type=Path)
 
@@ -48,18 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, help="also write the figures to this file")
     bench.add_argument("--soak", type=float, metavar="MINUTES",
                        help="also a long 720p call: the workstation's memory growth")
-    bench.add_argument("--only", choices=("hub", "startup", "call"), action="append",
+    bench.add_argument("--only", choices=("hub", "slow-clients", "startup", "call"),
+                       action="append",
                        help="just these measurements (repeatable)")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_sub.add_parser("upgrade", help="bring the schema up to date")
-    upgrade.add_argument("--db", required=True)
+    add_database_arguments(upgrade)
 
     provider = sub.add_parser("provider", help="provider accounts")
     provider_sub = provider.add_subparsers(dest="provider_command", required=True)
     add = provider_sub.add_parser("add", help="create a provider account")
-    add.add_argument("--db", required=True)
+    add_database_arguments(add)
     add.add_argument("--username", required=True)
     add.add_argument("--name", required=True, help="name shown to patients")
     add.add_argument("--service-line", action="append", required=True, dest="service_lines")
@@ -76,10 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a signed visit as a FHIR R4 Bundle (JSON). The export is audited. "
                     "The file holds patient data: it is created readable by you only.")
     fhir.add_argument("visit_id", metavar="VISIT_ID", help="the visit's id")
-    fhir.add_argument("--db", required=True, help="database URL (postgresql://… or a file)")
+    add_database_arguments(fhir)
     fhir.add_argument("--out", type=Path, metavar="FILE",
                       help="write to this file instead of standard output")
     fhir.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+    audit_commands.add_parser(sub)
 
     erx = sub.add_parser("erx", help="e-prescribing messages")
     erx_sub = erx.add_subparsers(dest="erx_command", required=True)
@@ -115,9 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from workstation.log_limits import limit_log_floods
+
+    limit_log_floods()
     try:
         config = load_site_config(args.site)
-    except SiteConfigError as exc:
+        if hasattr(args, "db_file"):
+            args.db = database_url(args)
+    except (SiteConfigError, ValueError) as exc:
         print(f"workstation: {exc}", file=sys.stderr)
         return 2
     try:
@@ -134,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             return _provider_add(args, config)
         if args.command == "export":
             return _export_fhir(args)
+        if args.command == "audit":
+            return _audit(args, config)
         if args.command == "erx":
             return _erx_validate(args.file)
         from workstation.app import run  # Qt is imported only when the window is wanted
@@ -146,15 +157,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _db_upgrade(url: str) -> int:
-    from workstation.storage import migrate
+    from workstation.storage import migrate, privileges
     from workstation.storage.database import make_engine
 
     engine = make_engine(url)
-    before = migrate.current_revision(engine)
-    migrate.upgrade(engine)
-    after = migrate.current_revision(engine)
-    engine.dispose()
-    print(f"Database schema: {before or 'empty'} -> {after}")
+    try:
+        before = migrate.current_revision(engine)
+        migrate.upgrade(engine)
+        after = migrate.current_revision(engine)
+        print(f"Database schema: {before or 'empty'} -> {after}")
+        if engine.dialect.name == "postgresql":
+            left = privileges.lock_down(engine)
+            if not left:
+                print("Other database roles: no right to connect or to the hub's tables.")
+            for item in left:
+                print(f"Still to do by the database's owner or a superuser: {item.what}.\n"
+                      f"    {item.statement}")
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -203,8 +223,10 @@ def _provider_add(args: argparse.Namespace, config) -> int:  # type: ignore[no-u
 
 def _run_hub(args: argparse.Namespace, config) -> int:  # type: ignore[no-untyped-def]
     from workstation.erx.sender import sender_factory
+    from workstation.hub.guard import raise_open_file_limit
     from workstation.hub.server import start_hub, tls_context
     from workstation.resource_files import load_resources
+    from workstation.storage import privileges
     from workstation.storage.database import open_store
 
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -214,7 +236,11 @@ def _run_hub(args: argparse.Namespace, config) -> int:  # type: ignore[no-untype
         log.warning("Serving on %s without TLS: use --tls-cert/--tls-key or a TLS proxy; "
                     "browsers allow camera access only over HTTPS.", args.host)
     ssl_context = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    raise_open_file_limit()
     store = open_store(args.db, upgrade_schema=False)
+    for item in privileges.remaining(store.engine):
+        log.warning("Database: %s (see the README's section for the DBA): %s",
+                    item.what, item.statement)
     resources = load_resources()
 
     async def serve() -> None:
@@ -244,6 +270,14 @@ def _missing_database_file(url: str) -> Path | None:
         return None
     path = Path(url.split("///", 1)[1] if url.startswith("sqlite") else url).expanduser()
     return None if path.is_file() and path.stat().st_size > 0 else path
+
+
+def _audit(args: argparse.Namespace, config: SiteConfig) -> int:
+    missing = _missing_database_file(args.db)
+    if missing is not None:
+        print(f"workstation: there is no database at {missing}; check --db.", file=sys.stderr)
+        return 2
+    return audit_commands.run(args, config, actor=f"cli:{_os_user()}")
 
 
 def _export_fhir(args: argparse.Namespace) -> int:

@@ -51,15 +51,19 @@ def clinic_db() -> Iterator[str]:
         yield url.render_as_string(hide_password=False)
 
 
-def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, stdin: str = "",
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "workstation", *args], input=stdin,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
 
 
 async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path):
     upgrade = _cli("db", "upgrade", "--db", clinic_db)
     assert upgrade.returncode == 0, upgrade.stderr
     assert f"-> {migrate.head_revision()}" in upgrade.stdout
+    # The hub's role owns the database: every other role loses the right to connect.
+    assert "Other database roles: no right to connect" in upgrade.stdout
 
     refused = _cli("provider", "add", "--db", clinic_db, "--username", "house", "--name",
                    "Dr. House", "--service-line", "nonsense", "--password-stdin",
@@ -69,12 +73,17 @@ async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path)
                      "Dr. House", "--service-line", "urgent_care", "--npi", "1234567890",
                      "--password-stdin", stdin="a long enough password\n")
     assert wrong_npi.returncode == 2 and "not a valid NPI" in wrong_npi.stderr
-    added = _cli("provider", "add", "--db", clinic_db, "--username", "house", "--name",
+    # The URL (with its password) from the environment, off the command line.
+    added = _cli("provider", "add", "--username", "house", "--name",
                  "Dr. House", "--service-line", "urgent_care", "--npi", "1234567893",
-                 "--password-stdin", stdin="a long enough password\n")
+                 "--password-stdin", stdin="a long enough password\n",
+                 env={"WORKSTATION_DB_URL": clinic_db})
     assert added.returncode == 0, added.stderr
 
-    cert, key = _self_signed(tmp_path)
+    cert, key = _self_signed(tmp_path)  # the key as written: readable by other accounts
+    db_file = tmp_path / "db-url"
+    db_file.write_text(clinic_db + "\n")
+    db_file.chmod(0o600)
     site = tmp_path / "site.toml"
     days = "\n".join(f'{d} = ["00:00", "23:59:59"]' for d in
                      ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
@@ -82,16 +91,21 @@ async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path)
     hub = subprocess.Popen(
         [sys.executable, "-m", "workstation", "--site", str(site), "hub", "--host", "127.0.0.1",
          "--port", "0",
-         "--db", clinic_db, "--tls-cert", str(cert), "--tls-key", str(key)],
+         "--db-file", str(db_file), "--tls-cert", str(cert), "--tls-key", str(key)],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         assert hub.stderr is not None
         url = None
+        said = []
         for line in hub.stderr:
+            said.append(line)
             if "Visit hub serving at" in line:
                 url = line.rsplit(" ", 1)[1].strip()
                 break
         assert url and url.startswith("https://127.0.0.1:")
+        assert any(f"The TLS key {key} can be read by other accounts" in s for s in said)
+        command_line = Path(f"/proc/{hub.pid}/cmdline").read_text()
+        assert "postgresql" not in command_line  # nor, so, the password in the URL
         context = ssl.create_default_context(cafile=str(cert))
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
             async with http.post(f"{url}/api/auth/sign-in", json={
@@ -102,6 +116,7 @@ async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path)
                 assert signed_in["provider"]["npi"] == "1234567893"
             async with http.get(f"{url}/api/site") as r:
                 assert (await r.json())["fee"] == "39.00"
+                assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
             async with http.get(f"{url}/api/setup") as r:  # no first-run setup on a clinic hub
                 assert (await r.json()) == {"needs_first_provider": False}
             async with http.get(f"{url}/api/practice",  # the site file's, set by IT

@@ -97,12 +97,17 @@ async def wait_delivered(store: Any, timeout: float = 15.0) -> None:
             await asyncio.sleep(0.05)
 
 
+def simulator_key(simulator: list[str]) -> dict[str, str]:
+    """A test's own gateway passes messages on to the hub's simulator with the hub's key."""
+    return {"Authorization": f"Bearer {simulator[1]}"}
+
+
 async def restart_and_deliver(ctx: HubContext, token: str, visit_id: str, rx_id: str) -> None:
     """A new sender (the app started again) takes the message over once its lease ran out,
     posts it again under the same MessageID, and the pharmacy still has it once."""
     service = prescriptions(ctx)
     restarted = OutboxSender(service.store, service.gateway_url, listener=service.changed,
-                             settings=FAST)
+                             settings=FAST, gateway_headers=service.gateway_headers)
     service.outbox = restarted
     await restarted.start()
     try:
@@ -338,7 +343,7 @@ async def test_through_a_failing_gateway_every_script_reaches_the_pharmacy_once(
             return web.Response(text="<html>proxy error</html>", content_type="text/html")
         forwarded[message_id] += 1
         async with aiohttp.ClientSession() as http, \
-                http.post(simulator[0], data=data) as answer:
+                http.post(simulator[0], data=data, headers=simulator_key(simulator)) as answer:
             body = await answer.read()
         if first and n % 4 == 1:  # passed on, then answered after the sender gave up
             await asyncio.sleep(FAST.timeout * 2)
@@ -346,7 +351,7 @@ async def test_through_a_failing_gateway_every_script_reaches_the_pharmacy_once(
 
     async with gateway_app(flaky) as url, \
             erx_hub(store, site, resources, gateway=url) as (ctx, token, visit):
-        simulator.append(f"{ctx.url}/erx/gateway")
+        simulator += [f"{ctx.url}/erx/gateway", prescriptions(ctx).simulator_key]
         vid = visit["visit_id"]
         drugs = ["308460", "248656", "1649988", "309309", "311681", "310273", "1014678",
                  "876193", "312935", "978010"]
@@ -388,7 +393,7 @@ async def test_a_sender_stopped_mid_send_leaves_it_for_the_next_which_delivers_i
     async def slow(request: web.Request) -> web.Response:
         data = await request.read()
         async with aiohttp.ClientSession() as http, \
-                http.post(simulator[0], data=data) as answer:
+                http.post(simulator[0], data=data, headers=simulator_key(simulator)) as answer:
             body = await answer.read()
         arrived.set()
         await release.wait()
@@ -397,7 +402,7 @@ async def test_a_sender_stopped_mid_send_leaves_it_for_the_next_which_delivers_i
     async with gateway_app(slow) as url, \
             erx_hub(store, site, resources, gateway=url,
                     settings=dataclasses.replace(FAST, timeout=3)) as (ctx, token, visit):
-        simulator.append(f"{ctx.url}/erx/gateway")
+        simulator += [f"{ctx.url}/erx/gateway", prescriptions(ctx).simulator_key]
         service = prescriptions(ctx)
         vid = visit["visit_id"]
         _, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
@@ -436,7 +441,8 @@ async def test_a_repeated_message_gets_the_first_answer_and_is_kept_once(
                                token)
         await wait_status(ctx, token, visit["visit_id"], rx["id"], {"accepted"})
         [(item, _state, _e)] = prescriptions(ctx).store.outbox()
-        async with ctx.http.post(f"{ctx.url}/erx/gateway", data=item.payload) as r:
+        async with ctx.http.post(f"{ctx.url}/erx/gateway", data=item.payload,
+                                 headers=prescriptions(ctx).gateway_headers()) as r:
             again = ncpdp.parse_answer(await r.read())
         assert again.accepted and again.relates_to_message_id == item.message_id
         assert len(prescriptions(ctx).store.inbox()) == 1
@@ -472,7 +478,7 @@ async def test_a_sender_process_killed_mid_send_leaves_the_script_to_be_delivere
     async def gateway(request: web.Request) -> web.Response:
         data = await request.read()
         async with aiohttp.ClientSession() as http, \
-                http.post(simulator[0], data=data) as answer:
+                http.post(simulator[0], data=data, headers=simulator_key(simulator)) as answer:
             body = await answer.read()
         if hang[0]:
             arrived.set()
@@ -484,7 +490,7 @@ async def test_a_sender_process_killed_mid_send_leaves_the_script_to_be_delivere
                     settings=dataclasses.replace(FAST, idle_poll=3600)) as (ctx, token, visit):
         service = prescriptions(ctx)
         await service.outbox.stop()  # this hub's own sender stays out of it
-        simulator.append(f"{ctx.url}/erx/gateway")
+        simulator += [f"{ctx.url}/erx/gateway", prescriptions(ctx).simulator_key]
         vid = visit["visit_id"]
         _, rx = await ctx.post(f"/api/visits/{vid}/prescriptions", script(), token)
         db_url = pg_store.engine.url.render_as_string(hide_password=False)
@@ -711,3 +717,19 @@ async def test_the_signed_summary_lists_each_script_and_the_link_keeps_its_live_
         assert page["summary"] == summary
         assert [(p["drug"], p["status"]) for p in page["prescriptions"]] == [
             (rx["drug"], "accepted")]
+
+
+async def test_only_the_hubs_own_sender_may_post_to_its_simulator(
+        sqlite_store, site, resources) -> None:  # type: ignore[no-untyped-def]
+    async with erx_hub(sqlite_store, site, resources) as (ctx, token, visit):
+        _, rx = await ctx.post(f"/api/visits/{visit['visit_id']}/prescriptions", script(),
+                               token)
+        await wait_status(ctx, token, visit["visit_id"], rx["id"], {"accepted"})
+        [(item, _state, _e)] = prescriptions(ctx).store.outbox()
+        forged = item.payload.replace(item.message_id, "forged-message-1")
+        for headers in ({}, {"Authorization": "Bearer guessed"},
+                        {"Authorization": f"Basic {prescriptions(ctx).simulator_key}"}):
+            async with ctx.http.post(f"{ctx.url}/erx/gateway", data=forged,
+                                     headers=headers) as r:
+                assert r.status == 401
+        assert len(prescriptions(ctx).store.inbox()) == 1  # the hub's own script only

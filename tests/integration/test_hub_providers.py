@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import threading
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -12,6 +13,7 @@ import pytest
 
 from tests.factories import VALID_CARD, checkin_body
 from tests.hub_fixtures import PASSWORD, HubContext, closed_with, receive, receive_type
+from workstation.hub import auth
 from workstation.hub.server import start_hub
 from workstation.storage.orm import ProviderRow
 
@@ -458,12 +460,13 @@ async def test_password_guessing_is_stopped_for_a_while(hub_ctx: HubContext):
     assert len(throttled) == 1
 
 
-async def _sign_in_from(hub_ctx: HubContext, address: str, password: str) -> int:
+async def _sign_in_from(hub_ctx: HubContext, address: str, password: str, *,
+                        username: str = "house") -> int:
     """A sign-in from another loopback address (another computer, as the hub sees it)."""
     connector = aiohttp.TCPConnector(local_addr=(address, 0))
     async with aiohttp.ClientSession(connector=connector) as http, http.post(
             f"{hub_ctx.url}/api/auth/sign-in",
-            json={"username": "house", "password": password}) as r:
+            json={"username": username, "password": password}) as r:
         return r.status
 
 
@@ -658,3 +661,32 @@ async def test_echeckin_opens_three_days_before_the_appointment_and_says_when(
     assert state["echeckin_open"] is True
     status, state = await hub_ctx.post(f"/api/visits/{link}/echeckin", echeckin)
     assert status == 200 and state["echeckin_complete"] is True
+
+
+async def test_a_flood_of_sign_ins_hashes_only_a_few_passwords_at_a_time(
+        hub_ctx: HubContext, monkeypatch: pytest.MonkeyPatch):
+    """Each hash takes 64 MiB and a core: sixteen sign-ins at once wait their turn."""
+    running, most = 0, 0
+    lock = threading.Lock()
+    real_verify = auth.verify_password
+
+    def counted_verify(password_hash: str | None, password: str) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            return real_verify(password_hash, password)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(auth, "verify_password", counted_verify)
+    answers = await asyncio.gather(
+        *(_sign_in_from(hub_ctx, f"127.0.4.{i}", "not the password", username=f"user{i}")
+          for i in range(1, 17)),
+        hub_ctx.post("/api/checkins", checkin_body()))
+
+    assert answers[:16] == [401] * 16  # every one was checked, none refused unheard
+    assert answers[16][0] == 201  # a patient checks in meanwhile
+    assert most == auth.HASHES_AT_ONCE

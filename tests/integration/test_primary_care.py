@@ -82,9 +82,19 @@ async def test_the_signed_summary_reaches_the_patients_doctor_once(hub_ctx: HubC
     assert chart["primary_care"]["label"].startswith("Dr. Ana Ruiz, Eastside Family Medicine")
     assert [d["state"] for d in chart["primary_care"]["deliveries"]] == ["delivered"]
     # Posted again (a sender that crashed before recording the answer): kept once.
+    service = hub_ctx.hub.app[PRIMARY_CARE]
     async with hub_ctx.http.post(f"{hub_ctx.url}/sim/primary-care/Bundle", data=payload,
-                                 headers={"Content-Type": "application/fhir+json"}) as r:
+                                 headers={"Content-Type": "application/fhir+json",
+                                          **service.headers()}) as r:
         assert r.status == 200
+    assert len(store.inbox()) == 1
+    # Nobody else may post to the simulator: only this hub's sender holds its key.
+    forged = payload.replace(message_id, "6d2c1f0e-0000-4000-8000-000000000000")
+    for headers in ({}, {"Authorization": "Bearer guessed"}):
+        async with hub_ctx.http.post(f"{hub_ctx.url}/sim/primary-care/Bundle", data=forged,
+                                     headers={"Content-Type": "application/fhir+json",
+                                              **headers}) as r:
+            assert r.status == 401
     assert len(store.inbox()) == 1
 
     # Trainers read what arrived (provider sign-in), and reading it is audited.

@@ -273,3 +273,31 @@ def test_the_process_keyring_is_never_chosen_by_itself():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           env=env, check=True, timeout=60)
     assert done.stdout.strip() == "False"
+
+
+class ForgetfulKeyring(MemoryKeyring):
+    """Accepts every key and keeps none (a misconfigured backend)."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        pass
+
+
+def test_a_keyring_that_keeps_nothing_stops_before_a_database_is_made(tmp_path: Path):
+    previous = keyring.get_keyring()
+    keyring.set_keyring(ForgetfulKeyring())
+    path = tmp_path / "clinic" / "workstation.db"
+    try:
+        with pytest.raises(DatabaseKeyUnavailable, match="did not keep it"):
+            open_store(f"sqlite:///{path}")
+    finally:
+        keyring.set_keyring(previous)
+    assert not path.exists() or path.stat().st_size == 0  # no data written with a lost key
+
+
+def test_the_database_folder_is_made_for_this_account_only(tmp_path: Path):
+    path = tmp_path / "new" / "data" / "workstation.db"
+    open_store(f"sqlite:///{path}").close()
+
+    for folder in (tmp_path / "new", tmp_path / "new" / "data"):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+    assert path.stat().st_mode & 0o777 == 0o600

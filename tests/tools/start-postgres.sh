@@ -25,6 +25,8 @@ if [[ $(id -u) -eq 0 ]]; then
     if [[ -z $(as_postgres -c "select 1 from pg_roles where rolname = '$ROLE'") ]]; then
         as_postgres -c "create role $ROLE login createdb password '$PASSWORD'" >&2
     fi
+    # The channel tests create a second, untrusted role to listen and forge with.
+    as_postgres -c "alter role $ROLE createrole" >&2
     if [[ -z $(as_postgres -c "select 1 from pg_database where datname = '$DB'") ]]; then
         as_postgres -c "create database $DB owner $ROLE" >&2
     fi

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 
@@ -46,10 +46,10 @@ def checkin_body(n: int) -> dict[str, Any]:
 
 
 class ServerProcess:
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, stderr: IO[str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "workstation.bench.hub_process", *args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
         if not self.url:

@@ -8,6 +8,7 @@ the first line of stdout and runs until stdin closes. The hub serves the provide
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import sys
 import tempfile
@@ -79,6 +80,14 @@ async def run_echo() -> None:
 
 
 if __name__ == "__main__":
+    # As `workstation hub` logs: to stderr, floods cut to a burst and a count.
+    from workstation.hub.guard import raise_open_file_limit
+    from workstation.log_limits import limit_log_floods
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    limit_log_floods()
+    raise_open_file_limit()
     if sys.argv[1] == "hub":
         asyncio.run(run_hub(int(sys.argv[2])))
     else:

@@ -9,7 +9,7 @@ from pathlib import Path
 from workstation.bench import hub_fanout, startup
 from workstation.bench.stats import Figure, machine, table
 
-PARTS = ("hub", "startup", "call")
+PARTS = ("hub", "slow-clients", "startup", "call")
 
 
 def run(*, quick: bool, json_path: Path | None, soak_minutes: float | None = None,
@@ -29,6 +29,13 @@ def run(*, quick: bool, json_path: Path | None, soak_minutes: float | None = Non
             result = hub_fanout.measure(providers=providers, waiting=waiting,
                                         measured=30 if quick else 100)
             figures += [result.latency, result.checkins_per_second, result.hub_rss_mb]
+    if "slow-clients" in wanted:
+        from workstation.bench import slow_clients
+
+        attackers = 300 if quick else 1000
+        print(f"Slow clients: {attackers} half-sent requests held against the hub…", flush=True)
+        slow = slow_clients.measure(attackers=attackers, requests=100 if quick else 300)
+        figures += [slow.latency, slow.log_bytes]
     if "startup" in wanted:
         print("Start-up and GUI responsiveness (a new workstation process per run)…",
               flush=True)

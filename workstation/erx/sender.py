@@ -37,10 +37,12 @@ class OutboxSender(OutboxLoop):
 
     def __init__(self, store: PrescriptionStore, gateway_url: Callable[[], str], *,
                  listener: Listener | None = None, settings: SenderSettings | None = None,
-                 clock: Clock = utc_now, rng: random.Random | None = None) -> None:
+                 clock: Clock = utc_now, rng: random.Random | None = None,
+                 gateway_headers: Callable[[], dict[str, str]] = dict) -> None:
         super().__init__(settings=settings, clock=clock, rng=rng)
         self._store = store
         self._gateway_url = gateway_url
+        self._gateway_headers = gateway_headers
         self._listener = listener
 
     def next_due(self) -> datetime | None:
@@ -85,7 +87,8 @@ class OutboxSender(OutboxLoop):
         assert self._http is not None, "start() first"
         async with self._http.post(
                 self._gateway_url(), data=item.payload.encode("utf-8"),
-                headers={"Content-Type": "application/xml; charset=utf-8",
+                headers={**self._gateway_headers(),
+                         "Content-Type": "application/xml; charset=utf-8",
                          "Idempotency-Key": item.message_id}) as response:
             body = await response.read()
             if response.status >= 500:
@@ -128,9 +131,11 @@ def _transport_reason(exc: BaseException) -> str:
 
 
 def sender_factory(settings: SenderSettings | None = None,
-                   ) -> Callable[[PrescriptionStore, Callable[[], str], Listener], OutboxSender]:
+                   ) -> Callable[[PrescriptionStore, Callable[[], str], Listener,
+                                  Callable[[], dict[str, str]]], OutboxSender]:
     """What the hub is given to start its sender with (``start_hub(outbox=...)``)."""
-    def make(store: PrescriptionStore, gateway_url: Callable[[], str],
-             listener: Listener) -> OutboxSender:
-        return OutboxSender(store, gateway_url, listener=listener, settings=settings)
+    def make(store: PrescriptionStore, gateway_url: Callable[[], str], listener: Listener,
+             gateway_headers: Callable[[], dict[str, str]]) -> OutboxSender:
+        return OutboxSender(store, gateway_url, listener=listener, settings=settings,
+                            gateway_headers=gateway_headers)
     return make

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import os
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
+
+# Each hash takes 64 MiB and a core for ~0.1 s: a flood of sign-ins waits its turn here (in
+# the pool's queue, not in threads the rest of the hub needs) instead of taking the memory and
+# every core.
+HASHES_AT_ONCE = max(1, min(4, (os.cpu_count() or 2) // 2))
+_hashing = ThreadPoolExecutor(max_workers=HASHES_AT_ONCE, thread_name_prefix="password-hash")
+
+T = TypeVar("T")
+
+
+async def hashing(fn: Callable[..., T], *args: object) -> T:
+    """Run ``hash_password`` or ``verify_password`` in the bounded pool of hashing threads."""
+    return await asyncio.get_running_loop().run_in_executor(_hashing, fn, *args)
 
 
 @functools.cache

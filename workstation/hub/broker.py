@@ -152,6 +152,10 @@ class FanoutBroker(Broker):
         self._remote: dict[str, tuple[float, dict[str, set[str]]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
+    @property
+    def channel(self) -> PgEventChannel:
+        return self._channel
+
     async def start(self) -> None:
         ready = asyncio.Event()
         self._tasks = [asyncio.create_task(self._listen(ready)),

@@ -29,10 +29,12 @@ class DocumentSender(OutboxLoop):
 
     def __init__(self, store: DocumentStore, endpoint: Callable[[], str], *,
                  settings: SenderSettings | None = None, clock: Clock = utc_now,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 headers: Callable[[], dict[str, str]] = dict) -> None:
         super().__init__(settings=settings, clock=clock, rng=rng)
         self._store = store
         self._endpoint = endpoint
+        self._headers = headers
 
     def next_due(self) -> datetime | None:
         return self._store.next_due()
@@ -52,7 +54,8 @@ class DocumentSender(OutboxLoop):
         try:
             async with self._http.post(
                     self._endpoint(), data=document.payload.encode("utf-8"),
-                    headers={"Content-Type": "application/fhir+json; charset=utf-8",
+                    headers={**self._headers(),
+                             "Content-Type": "application/fhir+json; charset=utf-8",
                              "Idempotency-Key": document.message_id}) as response:
                 await response.read()
                 status = response.status

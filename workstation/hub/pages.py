@@ -76,19 +76,26 @@ async def provider_test_page(_request: web.Request) -> web.FileResponse:
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'"
 )
 
 
 @web.middleware
 async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    response = await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        # aiohttp's own answers (404, 405 with its Allow, redirects) get the same headers.
+        response = web.Response(status=exc.status, reason=exc.reason, text=exc.text,
+                                headers=exc.headers)
     headers = response.headers
     # The visit token is in page URLs: never let it leave in a Referer header.
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
+    if request.secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if not request.path.startswith("/static/"):
         headers.setdefault("Cache-Control", "no-store")
     if response.content_type == "text/html":

@@ -44,6 +44,13 @@ def _service(request: web.Request) -> PrescriptionService:
     return service
 
 
+def require_simulator_key(request: web.Request, key: str) -> None:
+    """Only this hub's own senders post to its simulators: they alone hold its key."""
+    offered = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if not hmac.compare_digest(offered.encode(), key.encode()):
+        raise web.HTTPUnauthorized(text="Only this hub's own sender posts to its simulator.")
+
+
 def _answer(kind: str, code: str, relates_to: str, description: str, now: datetime,
             to: str) -> bytes:
     return ncpdp.build_answer(
@@ -60,6 +67,7 @@ def _xml(body: bytes, status: int = 200) -> web.Response:
 @routes.post("/erx/gateway", name="erx_gateway")
 async def gateway(request: web.Request) -> web.Response:
     service = _service(request)
+    require_simulator_key(request, service.simulator_key)
     now = service.visits.clock()
     try:
         data = await request.read()  # the whole body; the app refuses one over its size limit

@@ -9,6 +9,7 @@ the outbox. Each decision is audited.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
@@ -74,6 +75,8 @@ class PrescriptionService:
         # The pharmacy network simulator answers here: on the embedded hub (the default), or
         # on a clinic's hub that asks for it for training (``erx_simulator``).
         self.simulator = simulator
+        # Only this hub's own sender may post to its simulator: it alone holds the key.
+        self.simulator_key = secrets.token_urlsafe(32)
         self._later: set[asyncio.Task[None]] = set()
 
     def later(self, delay: float, data: bytes) -> None:
@@ -101,6 +104,12 @@ class PrescriptionService:
         if configured or not self.simulator:
             return configured
         return f"{self.self_url()}/erx/gateway"
+
+    def gateway_headers(self) -> dict[str, str]:
+        """What the sender adds to each post: the simulator's key when it is the gateway."""
+        if self.visits.config.erx_gateway_url or not self.simulator:
+            return {}
+        return {"Authorization": f"Bearer {self.simulator_key}"}
 
     def _pharmacy_name(self, ncpdp_id: str) -> str:
         found = self._resources.pharmacy(ncpdp_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -18,7 +19,8 @@ from aiohttp import web
 from workstation.core.audit import AuditEvent, AuditOutcome
 from workstation.core.people import Patient, Provider
 from workstation.core.primary_care import PrimaryCare, summary_document
-from workstation.hub.pharmacy_network import page, signed_in_provider
+from workstation.hub.errors import load_json
+from workstation.hub.pharmacy_network import page, require_simulator_key, signed_in_provider
 from workstation.hub.visit_service import VisitService
 from workstation.storage.documents import DocumentStatus, DocumentStore, outbox_row
 from workstation.storage.orm import DocumentOutboxRow
@@ -35,6 +37,7 @@ class PrimaryCareService:
         self.visits = visits
         self.store = DocumentStore(visits.store)
         self.simulator = simulator
+        self.simulator_key = secrets.token_urlsafe(32)  # what this hub's sender posts with
         self.self_url: Callable[[], str] = lambda: ""  # set once the hub listens
         self.sender: Any = None  # the running DocumentSender, woken after signing
 
@@ -44,6 +47,12 @@ class PrimaryCareService:
         if configured:
             return configured
         return f"{self.self_url()}{RECEIVE_PATH}" if self.simulator else ""
+
+    def headers(self) -> dict[str, str]:
+        """What each post carries: the simulator's key when it is the receiver."""
+        if self.visits.config.pcp_endpoint_url or not self.simulator:
+            return {}
+        return {"Authorization": f"Bearer {self.simulator_key}"}
 
     def outgoing(self, *, visit_id: str, patient: Patient, provider: Provider, summary: str,
                  signed_at: datetime) -> list[DocumentOutboxRow]:
@@ -94,11 +103,12 @@ def _service(request: web.Request) -> PrimaryCareService:
 async def receive(request: web.Request) -> web.Response:
     """The simulator's endpoint: a FHIR document Bundle, kept once by its identifier."""
     service = _service(request)
+    require_simulator_key(request, service.simulator_key)
     if request.content_length is not None and request.content_length > MAX_DOCUMENT:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_DOCUMENT,
                                             actual_size=request.content_length)
     try:
-        bundle = json.loads(await request.text())
+        bundle = load_json(await request.text())  # UnreadableJson is a ValueError
         identifier = str(bundle["identifier"]["value"])
         ok = bundle.get("resourceType") == "Bundle" and bundle.get("type") == "document"
     except (ValueError, KeyError, TypeError):

@@ -80,7 +80,7 @@ class ProviderAccounts:
                            service_lines: tuple[str, ...], npi: str = "", *,
                            practice: Practice | None = None) -> Provider:
         provider = Provider(str(uuid.uuid4()), username, display_name, service_lines, npi)
-        password_hash = await asyncio.to_thread(auth.hash_password, password)
+        password_hash = await auth.hashing(auth.hash_password, password)
         try:
             return await asyncio.to_thread(self.store.add_provider, provider, password_hash,
                                            self.clock(), practice=practice)
@@ -171,8 +171,8 @@ class ProviderAccounts:
         now = self.clock()
         await self._count_attempt(username, address, now, "anonymous", action)
         account = await asyncio.to_thread(self.store.provider_account, username)
-        ok = await asyncio.to_thread(auth.verify_password,
-                                     account.password_hash if account else None, password)
+        ok = await auth.hashing(auth.verify_password,
+                                account.password_hash if account else None, password)
         if account is None or not ok or not account.active:
             await asyncio.to_thread(self.store.audit, AuditEvent(
                 now, "anonymous", action, AuditOutcome.DENIED,
@@ -180,7 +180,7 @@ class ProviderAccounts:
             raise ApiError(401, "bad_credentials", "The username or password is not right.")
         await asyncio.to_thread(self.store.password_succeeded, username, address)
         if auth.needs_rehash(account.password_hash):
-            new_hash = await asyncio.to_thread(auth.hash_password, password)
+            new_hash = await auth.hashing(auth.hash_password, password)
             await asyncio.to_thread(self.store.update_password_hash, account.provider.id,
                                     new_hash)
         await asyncio.to_thread(self.store.audit, AuditEvent(
@@ -221,7 +221,7 @@ class ProviderAccounts:
         await self._count_attempt(provider.username, address, now, f"provider:{provider.id}",
                                   "provider.unlock")
         account = await asyncio.to_thread(self.store.provider_account, provider.username)
-        ok = account is not None and await asyncio.to_thread(
+        ok = account is not None and await auth.hashing(
             auth.verify_password, account.password_hash, password)
         await asyncio.to_thread(self.store.audit, AuditEvent(
             now, f"provider:{provider.id}", "provider.unlock",

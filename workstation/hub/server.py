@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from workstation.hub import (
 from workstation.hub.broker import Broker, FanoutBroker
 from workstation.hub.chart_service import ChartService
 from workstation.hub.errors import json_errors
+from workstation.hub.guard import GUARD, ClientLimits, ConnectionGuard
 from workstation.hub.patient_api import PATIENTS, SERVICE
 from workstation.hub.patient_desk import PatientDesk
 from workstation.hub.prescription_service import Outbox, PrescriptionService
@@ -53,9 +55,11 @@ class RunningOutbox(Outbox, Protocol):
 
 
 # Builds the e-prescribing sender (``workstation.erx``) for this hub: given the outbox's store,
-# the gateway URL (asked at each send) and what to call when a script's status changes.
+# the gateway URL (asked at each send), what to call when a script's status changes and the
+# headers each post carries (the simulator's key).
 OutboxFactory = Callable[
-    [PrescriptionStore, Callable[[], str], Callable[[PrescriptionRecord], Awaitable[None]]],
+    [PrescriptionStore, Callable[[], str], Callable[[PrescriptionRecord], Awaitable[None]],
+     Callable[[], dict[str, str]]],
     RunningOutbox]
 
 
@@ -67,11 +71,14 @@ def create_app(
     store: VisitStore, config: SiteConfig, resources: Resources, *, embedded: bool = False,
     clock: Clock = utc_now, processor: PaymentProcessor | None = None,
     provider_test_page: bool = False, outbox: OutboxFactory | None = None,
+    limits: ClientLimits | None = None,
 ) -> web.Application:
     """The hub's application. Without ``outbox`` scripts are queued but nothing sends them
     (tests of other parts); the workstation and ``workstation hub`` pass the erx sender."""
+    guard = ConnectionGuard(limits or ClientLimits())
     app = web.Application(client_max_size=MAX_BODY,
-                          middlewares=[pages.security_headers, json_errors])
+                          middlewares=[pages.security_headers, json_errors, guard.middleware])
+    app[GUARD] = guard
     channel = event_channel_for(store)
     broker = FanoutBroker(channel) if channel is not None else Broker()
     service = VisitService(store, config, resources, broker,
@@ -114,7 +121,8 @@ async def _close_prescriptions(app: web.Application) -> None:
 def _outbox_context(factory: OutboxFactory):  # type: ignore[no-untyped-def]
     async def context(app: web.Application):  # type: ignore[no-untyped-def]
         prescriptions = app[prescription_api.PRESCRIPTIONS]
-        sender = factory(prescriptions.store, prescriptions.gateway_url, prescriptions.changed)
+        sender = factory(prescriptions.store, prescriptions.gateway_url, prescriptions.changed,
+                         prescriptions.gateway_headers)
         prescriptions.outbox = sender
         await sender.start()
         yield
@@ -127,7 +135,7 @@ async def _document_sender(app: web.Application):  # type: ignore[no-untyped-def
     from workstation.hub.document_sender import DocumentSender
 
     documents = app[primary_care.PRIMARY_CARE]
-    sender = DocumentSender(documents.store, documents.endpoint)
+    sender = DocumentSender(documents.store, documents.endpoint, headers=documents.headers)
     documents.sender = sender
     await sender.start()
     yield
@@ -187,6 +195,10 @@ class RunningHub:
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    mode = key.stat().st_mode
+    if os.name == "posix" and mode & 0o077:
+        log.warning("The TLS key %s can be read by other accounts (mode %03o): anyone who can "
+                    "read it can pose as this hub. Run: chmod 600 %s", key, mode & 0o777, key)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
@@ -198,14 +210,21 @@ async def start_hub(
     port: int = 0, embedded: bool = False, ssl_context: ssl.SSLContext | None = None,
     clock: Clock = utc_now, processor: PaymentProcessor | None = None,
     provider_test_page: bool = False, outbox: OutboxFactory | None = None,
+    limits: ClientLimits | None = None,
 ) -> RunningHub:
     """Start serving; ``port=0`` picks a free port. Call inside the running event loop."""
     app = create_app(store, config, resources, embedded=embedded, clock=clock,
                      processor=processor, provider_test_page=provider_test_page,
-                     outbox=outbox)
-    # No access log: its lines would carry visit tokens.
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+                     outbox=outbox, limits=limits)
+    guard = app[GUARD]
+    # No access log: its lines would carry visit tokens. The keep-alive timer also runs from
+    # the moment a connection is made: it is the time a request head has to arrive.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
+                           keepalive_timeout=guard.limits.head_seconds,
+                           lingering_time=guard.limits.linger_seconds)
     await runner.setup()
+    assert runner.server is not None
+    guard.install(runner.server)
     site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     await site.start()
     server = site._server

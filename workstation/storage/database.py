@@ -62,12 +62,23 @@ def resolve_url(url: str | URL) -> URL:
     )
 
 
+def private_directory(path: Path) -> None:
+    """Create ``path`` and any missing parent readable by this account only (0700); folders
+    that exist already are left as they are."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+
+
 def make_engine(url: str | URL) -> Engine:
     resolved = resolve_url(url)
     if resolved.get_backend_name() == "sqlite":
         assert resolved.database is not None
         db_path = Path(resolved.database)
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(db_path.parent)
         if os.name == "posix":
             # Owner-only from the first byte; SQLite would create it with the umask (0644).
             os.close(os.open(db_path, os.O_CREAT | os.O_WRONLY, 0o600))

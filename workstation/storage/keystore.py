@@ -31,6 +31,13 @@ def database_key(database_path: str, *, create: bool = True) -> str:
         if key is None and create:
             key = secrets.token_hex(32)
             keyring.set_password(SERVICE, database_path, key)
+            # A keyring that accepts the write and keeps nothing would leave a database no one
+            # can open again: read the key back before anything is written with it.
+            if keyring.get_password(SERVICE, database_path) != key:
+                raise DatabaseKeyUnavailable(
+                    "The system keyring accepted the database key but did not keep it, so a "
+                    "database made with it could never be opened again. Nothing was created. "
+                    + NO_KEYRING_HELP)
     except keyring.errors.KeyringError as exc:
         raise DatabaseKeyUnavailable(NO_KEYRING_HELP) from exc
     if key is None:

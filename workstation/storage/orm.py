@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -176,7 +177,13 @@ class PaymentRow(Base):
 
 
 class AuditRow(Base):
+    """One event of the audit log, chained to the one before it (see ``audit_log``): each
+    carries its predecessor's hash and its own, so an edited, removed, added or moved event
+    breaks the chain. Ids are never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL).
+    """
+
     __tablename__ = "audit_events"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(index=True)
@@ -186,6 +193,19 @@ class AuditRow(Base):
     patient_id: Mapped[str | None] = mapped_column(String(36), index=True)
     visit_id: Mapped[str | None] = mapped_column(String(36), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))  # hex SHA-256; the first event's: zeros
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The audit log's last event as it was written: one row. Events removed from the end of
+    the log leave a chain that is intact but shorter than this says."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # always 1
+    last_id: Mapped[int] = mapped_column(Integer)  # 0: no event yet
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class DraftRow(Base):
@@ -338,3 +358,15 @@ class PasswordAttemptRow(Base):
     username: Mapped[str] = mapped_column(String(120), index=True)  # case-folded
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class HubEventRow(Base):
+    """An event one hub process tells the others on PostgreSQL; the NOTIFY carries only its id,
+    so nothing of a call passes through the channel any role may LISTEN to. Kept minutes."""
+
+    __tablename__ = "hub_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    payload: Mapped[str] = mapped_column(Text)

@@ -1,12 +1,16 @@
 """The ground of every repository in this package: the engine, its sessions, and the audit
-log that each of them writes to."""
+log that each of them writes to (chained as it is written: see ``audit_log``)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workstation.core.audit import AuditEvent, AuditOutcome
+from workstation.storage import audit_log
 from workstation.storage.orm import AuditRow
 from workstation.storage.rows import audit_row
 
@@ -49,3 +53,12 @@ class Repository:
                            r.visit_id, r.detail)
                 for r in s.scalars(query)
             ]
+
+    def verify_audit_chain(self) -> audit_log.ChainCheck:
+        """Every event checked against its hash and the one before it; the first break."""
+        return audit_log.verify_chain(self.engine)
+
+    def audit_log_between(self, start: datetime, end: datetime, *,
+                          patient_id: str | None = None) -> Iterator[audit_log.LoggedEvent]:
+        """The events from ``start`` (inclusive) to ``end`` (exclusive), oldest first."""
+        return audit_log.events_between(self.engine, start, end, patient_id=patient_id)
