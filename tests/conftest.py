@@ -6,7 +6,7 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ProgrammingError
 
 from tests.memory_keyring import MemoryKeyring
+from tests.stripe_double import StripeDouble, running_double
 from workstation.core.site import SiteConfig
 from workstation.resource_files import Resources, load_resources
 from workstation.storage.database import open_store
@@ -114,3 +115,11 @@ def store(request: pytest.FixtureRequest) -> VisitStore:
     """Both databases users have: the embedded default and the clinic server."""
     name = "sqlite_store" if request.param == "sqlite" else "pg_store"
     return request.getfixturevalue(name)
+
+
+@pytest.fixture
+async def stripe_double() -> AsyncIterator[tuple[StripeDouble, str]]:
+    """The local server answering as Stripe's API does (and its Stripe.js): it, and its
+    address."""
+    async with running_double() as running:
+        yield running

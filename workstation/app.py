@@ -133,9 +133,11 @@ async def _start_embedded(db_path: Path, config: SiteConfig, demo: bool) -> Runn
             if await asyncio.to_thread(store.provider_count) == 0:
                 await asyncio.to_thread(seed, store, config)
         from workstation.erx.sender import sender_factory
+        from workstation.payments.choice import processor_for
 
         return await start_hub(store, config, await asyncio.to_thread(load_resources),
-                               embedded=True, outbox=sender_factory())
+                               embedded=True, outbox=sender_factory(),
+                               processor=processor_for(config, embedded=True))
     except BaseException:
         store.close()
         raise

@@ -225,6 +225,7 @@ def _run_hub(args: argparse.Namespace, config) -> int:  # type: ignore[no-untype
     from workstation.erx.sender import sender_factory
     from workstation.hub.guard import raise_open_file_limit
     from workstation.hub.server import start_hub, tls_context
+    from workstation.payments.choice import processor_for
     from workstation.resource_files import load_resources
     from workstation.storage import privileges
     from workstation.storage.database import open_store
@@ -236,6 +237,7 @@ def _run_hub(args: argparse.Namespace, config) -> int:  # type: ignore[no-untype
         log.warning("Serving on %s without TLS: use --tls-cert/--tls-key or a TLS proxy; "
                     "browsers allow camera access only over HTTPS.", args.host)
     ssl_context = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    processor = processor_for(config, embedded=False)  # refused before anything starts
     raise_open_file_limit()
     store = open_store(args.db, upgrade_schema=False)
     for item in privileges.remaining(store.engine):
@@ -245,7 +247,8 @@ def _run_hub(args: argparse.Namespace, config) -> int:  # type: ignore[no-untype
 
     async def serve() -> None:
         hub = await start_hub(store, config, resources, host=args.host, port=args.port,
-                              ssl_context=ssl_context, outbox=sender_factory())
+                              ssl_context=ssl_context, outbox=sender_factory(),
+                              processor=processor)
         log.info("Visit hub serving at %s", hub.url)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

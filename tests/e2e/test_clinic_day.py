@@ -53,6 +53,7 @@ import concurrent.futures
 import dataclasses
 import json
 import re
+import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -220,15 +221,21 @@ OWN_DOCTOR = {"name": "Dr. Ana Ruiz", "practice": "Eastside Family Medicine",
 
 
 async def check_in(url: str, given: str, family: str, **changes: Any) -> tuple[str, str]:
-    """A patient checks in (through the API, as the check-in page posts it)."""
-    body = checkin_body(**{"primary_care": OWN_DOCTOR, **changes})
+    """A patient checks in (through the API, as the check-in page posts it, with its
+    idempotency key). On a patient's flaky connection the first answer is lost and the page
+    sends the check-in again: the same visit, its link renewed, one charge."""
+    body = checkin_body(**{"primary_care": OWN_DOCTOR, **changes},
+                        idempotency_key=str(uuid.uuid4()))
     body["patient"] = {**body["patient"], "given_name": given, "family_name": family,
                        "email": f"{given.lower()}@example.org"}
-    async with aiohttp.ClientSession() as http, \
-            http.post(f"{url}/api/checkins", json=body) as response:
-        assert response.status == 201, await response.text()
-        answer = await response.json()
-        return str(answer["visit_id"]), str(answer["visit_token"])
+    answers = []
+    async with aiohttp.ClientSession() as http:
+        for _ in range(2):
+            async with http.post(f"{url}/api/checkins", json=body) as response:
+                assert response.status == 201, await response.text()
+                answers.append(await response.json())
+    assert answers[0]["visit_id"] == answers[1]["visit_id"]
+    return str(answers[1]["visit_id"]), str(answers[1]["visit_token"])
 
 
 async def book(running: RunningHub, clock: Clock, starts_in: timedelta) -> dict[str, Any]:
@@ -793,6 +800,12 @@ def test_a_clinic_day_of_eight_patients_in_one_session(day: ClinicDay) -> None:
     day.browser(every_link_shows_its_summary(day.chromium.browser, day.url, day.patients),
                 timeout=60_000)
     assert_pcp_delivered_once(day)
+    for patient in day.patients:  # each paid once, captured (a co-pay for the appointment)
+        paid = [(p.status.value, str(p.amount)) for p in day.store.payments(patient.visit_id)]
+        assert paid in ([("paid", "49.00")], [("paid", "25.00")], []), (patient.given, paid)
+    assert sum(bool(day.store.payments(p.visit_id)) for p in day.patients) >= 7
+    chain = day.store.verify_audit_chain()  # the whole day's audit log, untouched
+    assert chain.intact and chain.events > 100, chain
 
 
 def assert_pcp_delivered_once(day: ClinicDay) -> None:

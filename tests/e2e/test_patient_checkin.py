@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from tests.factories import checkin_body
-from tests.hub_fixtures import HubContext, receive_type
+from tests.hub_fixtures import Clock, HubContext, receive_type
+from tests.stripe_double import PUBLISHABLE_KEY, SECRET_KEY, running_double
 from workstation.core.eligibility import RED_FLAGS
+from workstation.hub.server import start_hub
+from workstation.payments.stripe_processor import StripeProcessor
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.e2e]
 
@@ -202,3 +206,105 @@ async def test_echeckin_asks_for_the_pharmacy_and_the_chart_gets_it(hub_ctx: Hub
     told = hub_ctx.hub.service.store.primary_care(appt["visit_id"])
     assert told is not None and told["name"] == "Dr. Ana Ruiz" and told["share"] is False
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_check_in_whose_answer_is_lost_is_sent_again_and_charged_once(
+        hub_ctx: HubContext, browser: Browser):
+    """The hub saves the check-in, but its answer never reaches the phone (the connection
+    drops): the page sends the same check-in again by itself and lands in the waiting room of
+    that one visit."""
+    page = await _page(browser)
+    answers_lost: list[dict[str, object]] = []
+
+    async def lose_the_first_answer(route: Route) -> None:
+        if answers_lost:
+            await route.continue_()
+            return
+        answered = await route.fetch()  # the hub has it, and answers
+        answers_lost.append(await answered.json())
+        await route.abort("connectionreset")
+
+    await page.route("**/api/checkins", lose_the_first_answer)
+    await _eligibility(page, hub_ctx.url)
+    for field, value in (("#given_name", "Rosalind"), ("#family_name", "Quartermaine"),
+                         ("#phone", "512-555-0142"), ("#address_line1", "12 Elm St"),
+                         ("#address_city", "Austin"), ("#address_postal_code", "78701"),
+                         ("#symptoms", "Sore throat"), ("#onset", "2 days ago"),
+                         ("#callback_phone", "512-555-0142")):
+        await page.fill(field, value)
+    await page.select_option("#sex", "female")
+    await page.select_option("#address_state", "TX")
+    await page.select_option("#location_state", "TX")
+    await page.click("#next_details")
+    await page.fill("#pharmacy_search", "Main Street")
+    await page.check("#pharmacy_4410011")
+    await page.check("#pcp_has_no")
+    await page.click("#next_pharmacy")
+    await page.check("#consent")
+    await page.click("#next_consent")
+    await page.fill("#card_number", "4111 1111 1111 1111")
+    await page.select_option("#card_exp_month", "12")
+    await page.select_option("#card_exp_year", "2030")
+    await page.fill("#card_holder", "Rosalind Quartermaine")
+    await page.click("#submit_checkin")
+
+    await page.wait_for_url(re.compile(r"/v/[A-Za-z0-9_-]{40,}$"))
+    await expect(page.locator("#position")).to_have_text("#1")
+    store = hub_ctx.hub.service.store
+    [visit] = store.waiting_visits()
+    assert [a["visit_id"] for a in answers_lost] == [visit.id]  # the one the hub saved
+    assert [(p.status.value, str(p.amount)) for p in store.payments(visit.id)] == [
+        ("paid", "49.00")]
+    errors = page.errors  # type: ignore[attr-defined]
+    assert [e for e in errors if "ERR_CONNECTION_RESET" not in e] == []  # only the lost one
+
+
+async def test_where_stripe_takes_cards_the_number_goes_to_stripe_and_never_to_the_hub(
+        sqlite_store, site, resources, browser: Browser):
+    """The page loads the processor's script (here the local double of Stripe.js), its card
+    box posts the card to the processor, and the hub gets only the PaymentMethod's id."""
+    async with running_double() as (fake, api):
+        config = dataclasses.replace(
+            site, payment="stripe", stripe_publishable_key=PUBLISHABLE_KEY,
+            stripe_api_base=api, stripe_js_url=f"{api}/v3/")
+        hub = await start_hub(sqlite_store, config, resources, embedded=True, clock=Clock(),
+                              processor=StripeProcessor(SECRET_KEY, api_base=api))
+        try:
+            page = await _page(browser)
+            to_hub: list[str] = []
+            page.on("request", lambda r: to_hub.append(r.post_data or "")
+                    if r.url.startswith(hub.url) else None)
+            await _eligibility(page, hub.url)
+            for field, value in (("#given_name", "Rosalind"), ("#family_name", "Quartermaine"),
+                                 ("#phone", "512-555-0142"), ("#address_line1", "12 Elm St"),
+                                 ("#address_city", "Austin"), ("#address_postal_code", "78701"),
+                                 ("#symptoms", "Sore throat"), ("#onset", "2 days ago"),
+                                 ("#callback_phone", "512-555-0142")):
+                await page.fill(field, value)
+            await page.select_option("#sex", "female")
+            await page.select_option("#address_state", "TX")
+            await page.select_option("#location_state", "TX")
+            await page.click("#next_details")
+            await page.fill("#pharmacy_search", "Main Street")
+            await page.check("#pharmacy_4410011")
+            await page.check("#pcp_has_no")
+            await page.click("#next_pharmacy")
+            await page.check("#consent")
+            await page.click("#next_consent")
+            await expect(page.locator("#card_number")).to_be_hidden()
+            await page.fill("#double_card_number", "4242 4242 4242 4242")
+            await page.fill("#double_card_expiry", "12 / 30")
+            await page.fill("#card_holder", "Rosalind Quartermaine")
+            await page.click("#submit_checkin")
+
+            await page.wait_for_url(re.compile(r"/v/[A-Za-z0-9_-]{40,}$"))
+            [visit] = sqlite_store.waiting_visits()
+            [intent] = fake.intents.values()
+            assert (intent["status"], intent["amount"]) == ("succeeded", 4900)
+            [payment] = sqlite_store.payments(visit.id)
+            assert (payment.card_last4, payment.status.value) == ("4242", "paid")
+            assert not any("4242424242424242" in body or "4242 4242" in body
+                           for body in to_hub)  # the number never went to the hub
+            assert page.errors == []  # type: ignore[attr-defined]
+        finally:
+            await hub.close()

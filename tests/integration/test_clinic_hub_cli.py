@@ -19,6 +19,8 @@ from cryptography.x509.oid import NameOID
 
 from tests.conftest import fresh_pg_database
 from tests.factories import checkin_body
+from tests.integration.test_stripe_payments import card_from_element
+from tests.stripe_double import PUBLISHABLE_KEY, SECRET_KEY, StripeDouble
 from workstation.storage import migrate
 
 pytestmark = pytest.mark.postgres
@@ -58,7 +60,8 @@ def _cli(*args: str, stdin: str = "",
                           env={**os.environ, **(env or {})})
 
 
-async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path):
+async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path,
+                                                 stripe_double: tuple[StripeDouble, str]):
     upgrade = _cli("db", "upgrade", "--db", clinic_db)
     assert upgrade.returncode == 0, upgrade.stderr
     assert f"-> {migrate.head_revision()}" in upgrade.stdout
@@ -88,6 +91,18 @@ async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path)
     days = "\n".join(f'{d} = ["00:00", "23:59:59"]' for d in
                      ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
     site.write_text(f'site_name = "Test Clinic"\nfee = "39.00"\n[hours]\n{days}\n')
+    # No payment processor chosen: the clinic hub does not start (it would take any card).
+    refused = _cli("--site", str(site), "hub", "--port", "0", "--db-file", str(db_file))
+    assert refused.returncode != 0
+    assert "This clinic hub takes no payments" in refused.stderr
+    double = stripe_double
+    secret = tmp_path / "stripe-secret"
+    secret.write_text(SECRET_KEY + "\n")
+    secret.chmod(0o600)
+    site.write_text(f'site_name = "Test Clinic"\nfee = "39.00"\npayment = "stripe"\n'
+                    f'stripe_publishable_key = "{PUBLISHABLE_KEY}"\n'
+                    f'stripe_secret_key_file = "{secret}"\n'
+                    f'stripe_api_base = "{double[1]}"\n[hours]\n{days}\n')
     hub = subprocess.Popen(
         [sys.executable, "-m", "workstation", "--site", str(site), "hub", "--host", "127.0.0.1",
          "--port", "0",
@@ -125,8 +140,13 @@ async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path)
             async with http.ws_connect(f"{url}/ws/provider",
                                        headers={"Authorization": f"Bearer {token}"}) as ws:
                 assert (await ws.receive_json())["type"] == "queue.snapshot"
-                async with http.post(f"{url}/api/checkins", json=checkin_body()) as r:
-                    assert r.status == 201
+                card = await card_from_element(double[1])
+                body = {**checkin_body(), "payment": {"method": "card", "holder": "R Q",
+                                                      **card}}
+                async with http.post(f"{url}/api/checkins", json=body) as r:
+                    assert r.status == 201, await r.text()
+                [intent] = double[0].intents.values()
+                assert (intent["status"], intent["amount"]) == ("succeeded", 3900)
                 event = await ws.receive_json(timeout=5)
                 assert event["type"] == "queue.added"
     finally:

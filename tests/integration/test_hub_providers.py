@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from tests.factories import VALID_CARD, checkin_body
 from tests.hub_fixtures import PASSWORD, HubContext, closed_with, receive, receive_type
@@ -207,7 +210,12 @@ async def test_signal_about_someone_elses_visit_closes_the_socket(hub_ctx: HubCo
 
 
 @pytest.mark.parametrize("raw", ["not json", "[1,2]", '{"type": "launch"}',
-                                 '{"type": "signal", "data": "x"}', '{"no": "type"}'])
+                                 '{"type": "signal", "data": "x"}', '{"no": "type"}',
+                                 "[" * 1000 + "]" * 1000, '{"type": "ping", "n": ' + "9" * 5000
+                                 + "}", '{"type": "signal", "visit_id": "\\u0000", "data": {}}'],
+                         ids=["not JSON", "a list", "unknown type", "data not an object",
+                              "no type", "nested 1,000 deep", "a number of 5,000 digits",
+                              "NUL in the visit id"])
 async def test_malformed_messages_close_with_4400(hub_ctx: HubContext, raw: str):
     house, _, visit = await _claimed_visit(hub_ctx)
     provider_ws = await hub_ctx.provider_socket(house)
@@ -690,3 +698,31 @@ async def test_a_flood_of_sign_ins_hashes_only_a_few_passwords_at_a_time(
     assert answers[:16] == [401] * 16  # every one was checked, none refused unheard
     assert answers[16][0] == 201  # a patient checks in meanwhile
     assert most == auth.HASHES_AT_ONCE
+
+
+@pytest.mark.parametrize("side", ["provider", "patient"])
+async def test_a_socket_gone_while_its_pong_is_sent_ends_quietly(
+        hub_ctx: HubContext, side: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture):
+    """The client vanished between its ping and the hub's pong: the socket's handler ends
+    without a traceback (aiohttp raises ConnectionResetError on the write)."""
+    caplog.set_level(logging.INFO)
+    if side == "provider":
+        await hub_ctx.add_provider("house")
+        ws = await hub_ctx.provider_socket(await hub_ctx.sign_in("house"))
+    else:
+        _, visit = await hub_ctx.post("/api/checkins", checkin_body())
+        ws = await hub_ctx.patient_socket(visit["visit_token"])
+    real_send = web.WebSocketResponse.send_json
+
+    async def gone(self: web.WebSocketResponse, data: Any, *args: Any, **kwargs: Any) -> None:
+        if data == {"type": "pong"}:
+            raise ConnectionResetError("Cannot write to closing transport")
+        await real_send(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(web.WebSocketResponse, "send_json", gone)
+    await ws.send_str(json.dumps({"type": "ping"}))
+
+    assert await closed_with(ws) is not None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert "went away while being written to" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from workstation.core.payment import (
     CardDetails,
     PaymentDeclined,
     PaymentMethod,
+    PaymentUnavailable,
     RecordingProcessor,
     luhn_valid,
     validate_card,
@@ -26,9 +28,9 @@ def card(number: str = VISA, month: int = 12, year: int = 2030,
 
 
 def charge(processor: RecordingProcessor, details: CardDetails,
-           method: PaymentMethod = PaymentMethod.CARD) -> str:
-    return processor.charge(amount=Decimal("49.00"), currency="USD", method=method,
-                            card=details, now=NOW)
+           method: PaymentMethod = PaymentMethod.CARD, key: str | None = None) -> str:
+    return processor.authorize(amount=Decimal("49.00"), currency="USD", method=method,
+                               card=details, now=NOW, key=key or str(uuid.uuid4()))
 
 
 @pytest.mark.parametrize("number", [
@@ -154,3 +156,19 @@ def test_card_details_never_show_the_number_when_printed():
         assert "555555555555" not in shown  # not even the first twelve
         assert "Rosalind" not in shown
         assert "4444" in shown  # the last four are what the patient recognises
+
+
+def test_the_same_key_gives_the_same_hold_and_a_voided_hold_is_never_captured():
+    processor = RecordingProcessor()
+    first = charge(processor, card(), key="checkin-1")
+
+    assert charge(processor, card(), key="checkin-1") == first  # a retry: no second hold
+    assert processor.hold_for("checkin-1") == first
+    assert processor.hold_for("checkin-2") is None
+    processor.void(first, key="void-1")
+    with pytest.raises(PaymentUnavailable):
+        processor.capture(first, key="capture-1")
+    second = charge(processor, card(), key="checkin-2")
+    processor.capture(second, key="capture-2")
+    processor.void(second, key="void-2")  # too late to release: it stays captured
+    assert processor.states == {first: "voided", second: "captured"}

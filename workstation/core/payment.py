@@ -15,6 +15,7 @@ class PaymentMethod(enum.StrEnum):
 
 
 class PaymentStatus(enum.StrEnum):
+    AUTHORIZED = "authorized"  # held on the card, captured once the visit is saved
     PAID = "paid"
     DECLINED = "declined"
     NOT_DUE = "not_due"
@@ -31,6 +32,19 @@ class CardDetails:
 
     def __repr__(self) -> str:  # never print the number
         return f"CardDetails(last4={self.number[-4:]!r})"
+
+
+@dataclass(frozen=True)
+class ProcessorCard:
+    """A card as the processor's own element in the page made it known (a Stripe PaymentMethod
+    id): the hub never sees its number."""
+
+    token: str
+    last4: str
+    holder: str
+
+
+PaymentSource = CardDetails | ProcessorCard
 
 
 @dataclass(frozen=True)
@@ -52,12 +66,31 @@ class PaymentDeclined(Exception):
     """The processor would not take the payment; the message is safe to show the patient."""
 
 
+class PaymentUnavailable(Exception):
+    """The processor could not be reached or failed; nothing is known to have happened."""
+
+
 class PaymentProcessor(Protocol):
-    def charge(
-        self, *, amount: Decimal, currency: str, method: PaymentMethod, card: CardDetails,
-        now: datetime,
+    """Authorise, then capture or void. Every call carries a key: the same call made again
+    with the same key (a retry after a lost answer, a page submitted twice, a hub restarted)
+    does nothing more than the first one did."""
+
+    def authorize(
+        self, *, amount: Decimal, currency: str, method: PaymentMethod, card: PaymentSource,
+        now: datetime, key: str,
     ) -> str:
-        """Charge the card; return the processor's reference or raise PaymentDeclined."""
+        """Hold the amount on the card; return the processor's reference for the hold, or
+        raise PaymentDeclined (the patient can act on it) or PaymentUnavailable."""
+
+    def capture(self, reference: str, *, key: str) -> None:
+        """Take the held amount. Raises PaymentUnavailable; done again, it changes nothing."""
+
+    def void(self, reference: str, *, key: str) -> None:
+        """Release a hold that was never captured (its visit was not saved)."""
+
+    def hold_for(self, key: str) -> str | None:
+        """The reference of the hold authorised under ``key``, if the processor made one
+        (after a crash between authorising and writing the reference down)."""
 
 
 def luhn_valid(number: str) -> bool:
@@ -91,18 +124,40 @@ def validate_card(card: CardDetails, now: datetime) -> list[str]:
 class RecordingProcessor:
     """The embedded default: accepts any valid card and records a reference, charging nothing.
 
-    A clinic replaces it with its merchant gateway behind the same interface.
+    A clinic replaces it with its merchant gateway behind the same interface. It keeps, in
+    memory, what a processor would: the hold made under each key and what became of it.
     """
 
     def __init__(self) -> None:
         self._count = 0
+        self.holds: dict[str, str] = {}  # key -> reference
+        self.states: dict[str, str] = {}  # reference -> authorized | captured | voided
 
-    def charge(
-        self, *, amount: Decimal, currency: str, method: PaymentMethod, card: CardDetails,
-        now: datetime,
+    def authorize(
+        self, *, amount: Decimal, currency: str, method: PaymentMethod, card: PaymentSource,
+        now: datetime, key: str,
     ) -> str:
+        if key in self.holds:
+            return self.holds[key]
+        if not isinstance(card, CardDetails):
+            raise PaymentDeclined("This clinic takes the card details on this page.")
         problems = validate_card(card, now)
         if problems:
             raise PaymentDeclined(" ".join(problems))
         self._count += 1
-        return f"local-{now:%Y%m%d%H%M%S}-{self._count}"
+        reference = f"local-{now:%Y%m%d%H%M%S}-{self._count}"
+        self.holds[key] = reference
+        self.states[reference] = "authorized"
+        return reference
+
+    def capture(self, reference: str, *, key: str) -> None:
+        if self.states.get(reference) == "voided":
+            raise PaymentUnavailable("This hold was released; it cannot be captured.")
+        self.states[reference] = "captured"
+
+    def void(self, reference: str, *, key: str) -> None:
+        if self.states.get(reference) == "authorized":
+            self.states[reference] = "voided"
+
+    def hold_for(self, key: str) -> str | None:
+        return self.holds.get(key)

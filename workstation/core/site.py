@@ -79,6 +79,16 @@ class SiteConfig:
     # Bundles); empty: the hub's primary-care simulator when it runs one (embedded, or with
     # erx_simulator on a training site), else nothing is sent.
     pcp_endpoint_url: str = ""
+    # How the fee is taken. "stripe": Stripe (the card goes from the page's Stripe element to
+    # Stripe, never through the hub); "simulated": the training processor, which charges
+    # nothing; "none": not online at all, and ``payment_note`` tells patients how. Unset: the
+    # embedded hub simulates; a clinic's hub refuses to start.
+    payment: str = ""
+    payment_note: str = ""
+    stripe_publishable_key: str = ""
+    stripe_secret_key_file: str = ""  # else the STRIPE_SECRET_KEY environment variable
+    stripe_api_base: str = ""  # Stripe's own API unless set (a test server)
+    stripe_js_url: str = "https://js.stripe.com/v3/"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -128,7 +138,18 @@ class SiteConfig:
             raise SiteConfigError("e_visit_reply_hours must be between 1 and 72.")
         if not 0 <= config.summary_days <= 90:
             raise SiteConfigError("summary_days must be between 0 and 90.")
+        if config.payment not in PAYMENT_CHOICES:
+            raise SiteConfigError(
+                f"payment must be one of {', '.join(repr(c) for c in PAYMENT_CHOICES[1:])}.")
+        if config.payment == "stripe" and not config.stripe_publishable_key.startswith("pk_"):
+            raise SiteConfigError("payment = \"stripe\" needs stripe_publishable_key (pk_…).")
+        if config.payment == "none" and not config.payment_note.strip():
+            raise SiteConfigError("payment = \"none\" needs payment_note: how patients pay "
+                                  "the fee, shown on the check-in page.")
         return config
+
+
+PAYMENT_CHOICES = ("", "stripe", "simulated", "none")
 
 
 def migrate(data: Mapping[str, Any]) -> Mapping[str, Any]:

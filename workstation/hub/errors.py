@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+
+from workstation.hub.text_rules import CONTROL_CHARACTER
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +32,59 @@ class ApiError(Exception):
         return error_response(self.status, self.code, self.message, **self.extra)
 
 
-def error_response(status: int, code: str, message: str, **extra: Any) -> web.Response:
+def error_response(status: int, code: str, message: str, *,
+                   headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message, **extra}},
-                             status=status)
+                             status=status, headers=headers)
+
+
+# -- reading JSON -------------------------------------------------------------------------------
+
+# The deepest request the hub takes nests four levels; the parser recurses once per level and
+# runs out of stack near a thousand, so deeper text is refused before it is parsed.
+MAX_JSON_DEPTH = 32
+
+# A string, or an unfinished one to the end of the text (so that each character is read once).
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
+
+
+class UnreadableJson(ValueError):
+    """JSON the hub does not read: ``code`` and ``message`` say why, for the sender."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def load_json(data: str | bytes) -> Any:
+    """``json.loads`` for text from outside. Text nested more than ``MAX_JSON_DEPTH`` deep is
+    refused before it is parsed (``too_deep``); text that is not UTF-8 or not JSON, or holds a
+    number too long to convert, is refused as ``bad_json``."""
+    try:
+        text = data.decode() if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise UnreadableJson("bad_json", "The request body is not valid JSON.") from exc
+    # The brackets outside strings; each pass takes away the innermost pairs, one level.
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            break
+        inner = _INNERMOST.sub("", brackets)
+        if len(inner) == len(brackets):  # brackets that do not pair up
+            raise UnreadableJson("bad_json", "The request body is not valid JSON.")
+        brackets = inner
+    if brackets:
+        raise UnreadableJson("too_deep", "The request body nests arrays and objects more "
+                                         f"than {MAX_JSON_DEPTH} deep.")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UnreadableJson("bad_json", "The request body is not valid JSON.") from exc
+    except ValueError as exc:  # an integer of thousands of digits
+        raise UnreadableJson("bad_json", "A number in the request body is too long.") from exc
 
 
 FORMAT_HINTS = {
@@ -72,6 +125,8 @@ def _human(err: Any) -> str:
         return str(err["msg"]).removeprefix("Input should be ").capitalize().rstrip(".") + "."
     if kind == "bool_type" or kind == "bool_parsing":
         return "Answer yes or no."
+    if kind == "string_unicode":  # e.g. half of a surrogate pair
+        return "This holds something that is not text. Type it again."
     return str(err["msg"]).removeprefix("Value error, ")
 
 
@@ -79,20 +134,28 @@ def fields_from(exc: ValidationError) -> dict[str, str]:
     """Field path -> first human message, e.g. ``patient.date_of_birth``."""
     out: dict[str, str] = {}
     for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"])
+        loc = err["loc"]
+        if loc and loc[-1] == "[key]":  # a key of a mapping: named by the mapping, not itself
+            loc = loc[:-2]
+        path = ".".join(str(p) for p in loc)
         out.setdefault(path or "body", _human(err))
     return out
 
 
-async def parse_body(request: web.Request, model: type[M]) -> M:
+async def parse_body(request: web.Request, model: type[M], *, empty: M | None = None) -> M:
+    """The request's JSON body as ``model``: 400 when it is not JSON (or nested too deeply),
+    422 naming each field that needs attention. ``empty`` is the answer for a request without
+    a body, where one is optional."""
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise ApiError(413, "too_large", "The request is too large.") from exc
+    if not raw and empty is not None:
+        return empty
     try:
-        data = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "bad_json", "The request body is not valid JSON.") from exc
+        data = load_json(raw or b"null")
+    except UnreadableJson as exc:
+        raise ApiError(400, exc.code, exc.message) from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -104,13 +167,20 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """API paths always answer JSON, whatever went wrong; details never reach the client."""
     try:
+        if request.path.startswith("/api/") and any(
+                CONTROL_CHARACTER.search(value) for value in request.match_info.values()):
+            # Ids and links are plain text: one with a control character names nothing (and
+            # PostgreSQL could not even compare it).
+            raise web.HTTPNotFound()
         return await handler(request)
     except ApiError as exc:
         return exc.response()
     except web.HTTPException as exc:
         if not request.path.startswith("/api/") or exc.status < 400:
             raise
-        return error_response(exc.status, _code(exc.status), _message(exc))
+        allow = exc.headers.get("Allow")  # 405 says which methods the address takes
+        return error_response(exc.status, _code(exc.status), _message(exc),
+                              headers={"Allow": allow} if allow is not None else None)
     except Exception:
         # Log the route only: request bodies may hold patient data.
         log.exception("Unhandled error on %s %s", request.method, request.match_info.route.name)

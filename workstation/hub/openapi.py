@@ -8,12 +8,18 @@ from pydantic import BaseModel
 
 from workstation import __version__
 from workstation.hub import schemas
+from workstation.hub.errors import MAX_JSON_DEPTH
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
 VISIT_ID = {"name": "visit_id", "in": "path", "required": True, "schema": {"type": "string"}}
+SEARCH = {"name": "q", "in": "query", "required": False, "schema": {"type": "string"},
+          "description": "What to look for; only its first 100 characters are searched."}
 PANE = {"name": "pane", "in": "path", "required": True,
         "schema": {"type": "string", "enum": list(schemas.PANE_MODELS)}}
+
+# Where a fee or co-pay is taken: authorised, saved, then captured (see patient_desk).
+PAYING = ("/api/checkins", "/api/visits/{token}/echeckin")
 
 # (method, path, summary, request model, success status, authenticated, parameters)
 ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any]]] = [
@@ -25,8 +31,7 @@ ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any
     ("post", "/api/eligibility", "Check age, condition, hours and red flags",
      schemas.EligibilityIn, 200, False, []),
     ("get", "/api/pharmacies", "Search pharmacies by name, city, ZIP or NCPDP ID", None, 200,
-     False, [{"name": "q", "in": "query", "required": False,
-              "schema": {"type": "string", "maxLength": 100}}]),
+     False, [SEARCH]),
     ("post", "/api/checkins", "Check in for an on-demand visit or E-Visit and pay the fee",
      schemas.CheckInIn, 201, False, []),
     ("get", "/api/visits/{token}", "The status of the visit this link opens", None, 200, False,
@@ -70,7 +75,9 @@ ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any
      []),
     ("get", "/api/schedule", "Appointments of a day", None, 200, True,
      [{"name": "date", "in": "query", "required": False,
-       "schema": {"type": "string", "format": "date"}}]),
+       "schema": {"type": "string", "format": "date"},
+       "description": f"A day from {schemas.FIRST_YEAR} to {schemas.LAST_YEAR}; today in the "
+                      "site's time zone when left out."}]),
     ("get", "/api/visits/{visit_id}/chart", "Open the chart of a claimed visit (audited)", None,
      200, True, [VISIT_ID]),
     ("put", "/api/visits/{visit_id}/drafts/{pane}", "Save one pane of the note as typed",
@@ -85,8 +92,7 @@ ENDPOINTS: list[tuple[str, str, str, type[BaseModel] | None, int, bool, list[Any
      None, 200, True, [VISIT_ID]),
     ("get", "/api/icd10", "Search ICD-10-CM by code or words, or a condition's shortlist",
      None, 200, True,
-     [{"name": "q", "in": "query", "required": False,
-       "schema": {"type": "string", "maxLength": 100}},
+     [SEARCH,
       {"name": "condition", "in": "query", "required": False, "schema": {"type": "string"}}]),
     ("get", "/api/visits/{visit_id}/prescriptions", "The visit's prescriptions and their "
      "status (audited)", None, 200, True, [VISIT_ID]),
@@ -146,6 +152,22 @@ def document() -> dict[str, Any]:
                 "content": {"application/json": {
                     "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
             }
+        if model is not None or path.endswith("/drafts/{pane}"):
+            op["responses"]["400"] = {
+                "description": "The body is not JSON, or nests arrays and objects more than "
+                               f"{MAX_JSON_DEPTH} deep",
+                "content": {"application/json": {"schema": ERROR}}}
+            op["responses"]["422"] = {
+                "description": "Answers that need attention: error.fields names each field "
+                               "(dates and times from 1900 to 2100, no control characters, "
+                               "nothing invisible in names)",
+                "content": {"application/json": {"schema": ERROR}}}
+        if path in PAYING:
+            op["responses"]["503"] = {
+                "description": "The payment service or the database did not answer: nothing "
+                               "was saved and the card was not charged (send it again with "
+                               "the same idempotency_key)",
+                "content": {"application/json": {"schema": ERROR}}}
         if path.endswith("/drafts/{pane}"):
             for pane_model in schemas.PANE_MODELS.values():
                 schema = pane_model.model_json_schema(

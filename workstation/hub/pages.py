@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from workstation.core.site import SiteConfig
 from workstation.core.visit import TERMINAL_STATES, VisitKind, VisitState
 from workstation.core.visit_link import looks_like_token
 from workstation.hub.patient_api import PATIENTS
@@ -79,6 +81,27 @@ CSP = (
     "media-src 'self' blob: mediastream:; connect-src 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'"
 )
+PAGE_POLICY: web.AppKey[str] = web.AppKey("page_policy", str)
+
+
+def content_security_policy(config: SiteConfig) -> str:
+    """The pages' policy: their own hub only; where Stripe takes the cards, also its script,
+    its element's frames and its API (as Stripe's documentation lists them)."""
+    if config.payment != "stripe":
+        return CSP
+    script = _origin(config.stripe_js_url)
+    api = _origin(config.stripe_api_base or "https://api.stripe.com")
+    return (
+        f"default-src 'self'; script-src 'self' {script}; style-src 'self'; "
+        "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
+        f"connect-src 'self' {api}; frame-src {script} https://hooks.stripe.com; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @web.middleware
@@ -99,6 +122,6 @@ async def security_headers(request: web.Request, handler):  # type: ignore[no-un
     if not request.path.startswith("/static/"):
         headers.setdefault("Cache-Control", "no-store")
     if response.content_type == "text/html":
-        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("Content-Security-Policy", request.app.get(PAGE_POLICY, CSP))
         headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self)")
     return response

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,17 +21,33 @@ from workstation.core.payment import (
     Payment,
     PaymentDeclined,
     PaymentMethod,
+    PaymentSource,
     PaymentStatus,
+    PaymentUnavailable,
+    ProcessorCard,
 )
 from workstation.core.site import WEEKDAYS
-from workstation.core.visit import TERMINAL_STATES, Visit, VisitKind, VisitState
+from workstation.core.visit import (
+    TERMINAL_STATES,
+    IllegalTransition,
+    Visit,
+    VisitKind,
+    VisitState,
+)
 from workstation.core.visit_link import new_token
 from workstation.hub.errors import ApiError
 from workstation.hub.schemas import CardIn, CheckInIn, ECheckInIn, EligibilityIn
 from workstation.hub.visit_service import LINK_EXPIRED, VisitService
-from workstation.storage.store import VisitDetail
+from workstation.storage.payments import DONE, Hold, HoldBusy, HoldState, PaymentHolds
+from workstation.storage.store import VisitDetail, VisitNotFound
 
 log = logging.getLogger(__name__)
+
+# A hold still authorising or unsaved this long after its request began is abandoned (a
+# processor call gives up well before: 20 s, twice retried).
+HOLD_STALE = timedelta(minutes=2)
+NOT_SAVED = ("Nothing was saved and your card was not charged. Please try again in a "
+             "moment.")
 
 
 class PatientDesk:
@@ -37,6 +55,7 @@ class PatientDesk:
 
     def __init__(self, visits: VisitService) -> None:
         self.visits = visits
+        self.holds = PaymentHolds(visits.store)
 
     # -- site facts for the patient pages -------------------------------------------------
 
@@ -55,7 +74,19 @@ class PatientDesk:
             "consent_text": CONSENT_TEXT,
             "minimum_age": self.visits.config.minimum_age,
             "promised_wait_minutes": self.visits.config.promised_wait_minutes,
+            "payment": self.payment_info(),
         }
+
+    def payment_info(self) -> dict[str, str]:
+        """How the pages take the fee: the card typed into them (simulated), Stripe's own
+        element (its key and script), or not online at all (the clinic's words)."""
+        config = self.visits.config
+        if config.payment == "stripe":
+            return {"processor": "stripe", "publishable_key": config.stripe_publishable_key,
+                    "js_url": config.stripe_js_url}
+        if config.payment == "none":
+            return {"processor": "none", "note": config.payment_note}
+        return {"processor": "simulated"}
 
     def hours_text(self) -> str:
         """E.g. "Mon–Fri 09:00–18:00 (America/Chicago)": runs of days with the same hours."""
@@ -109,8 +140,8 @@ class PatientDesk:
         if self.visits.resources.pharmacy(body.pharmacy_id) is None:
             raise ApiError(422, "invalid", "Choose a pharmacy from the list.",
                            fields={"pharmacy_id": "Choose a pharmacy from the list."})
+        key = f"checkin:{body.idempotency_key or uuid.uuid4()}"
         visit_id = str(uuid.uuid4())
-        payment = self._charge(visit_id, body.payment, self.visits.config.fee, now)
         patient = body.patient.to_patient()
         token = new_token()
         kind = VisitKind.E_VISIT if body.mode == "e_visit" else VisitKind.ON_DEMAND
@@ -127,34 +158,152 @@ class PatientDesk:
             patient_location_state=body.location_state,
             primary_care=body.primary_care.model_dump() if body.primary_care else None,
         )
-        try:
-            created = await asyncio.to_thread(
-                self.visits.store.create_visit, patient=patient, visit=visit, link_token=token,
-                intake=intake, payment=payment, actor=f"patient:{visit_id}",
-                initial_state=VisitState.WAITING,
-            )
-        except Exception:
-            # The charge went through but nothing was written: say so plainly in the log
-            # (reference only, no patient data) so the clinic can refund.
-            log.error("Check-in not saved after payment %s; refund needed",
-                      payment.processor_reference)
-            raise
-        await self.visits.announce_waiting(created)
-        return created, token
 
-    def _charge(self, visit_id: str, card: CardIn, amount: Decimal, now: datetime) -> Payment:
-        details = CardDetails(card.number, card.expiry_month, card.expiry_year, card.holder)
-        method = PaymentMethod(card.method)
+        def save(payment: Payment | None) -> Visit:
+            return self.visits.store.create_visit(
+                patient=patient, visit=visit, link_token=token, intake=intake,
+                payment=payment, actor=f"patient:{visit_id}", initial_state=VisitState.WAITING,
+                hold_key=key)
+
+        saved, first = await self._pay_then_save(
+            key, "visit_fee", visit_id, body.payment, self.visits.config.fee, now, save)
+        if not first:  # sent again (its answer was lost): the visit the first one made
+            await asyncio.to_thread(self.visits.store.relink, saved.id, token)
+            return saved, token
+        await self.visits.announce_waiting(saved)
+        return saved, token
+
+    async def _pay_then_save(
+        self, key: str, purpose: str, visit_id: str, card: CardIn | None, amount: Decimal,
+        now: datetime, save: Callable[[Payment | None], Visit],
+    ) -> tuple[Visit, bool]:
+        """Authorise the amount, save with it, capture it; (the visit, False) when ``key`` was
+        saved before. Nothing is taken from a card unless its visit is saved. Where the clinic
+        takes no fee online (``payment = "none"``) only the saving, once per key."""
+        holds = self.holds
+        if self.visits.config.payment == "none":
+            source = None
+        elif card is None:
+            raise ApiError(422, "invalid", "Pay the fee to check in.",
+                           fields={"payment": "This is required."})
+        else:
+            source = self._source(card)
         try:
-            reference = self.visits.processor.charge(
-                amount=amount, currency=self.visits.config.currency, method=method,
-                card=details, now=now)
+            hold = await asyncio.to_thread(holds.begin, key, purpose=purpose,
+                                           visit_id=visit_id, now=now)
+        except HoldBusy as busy:
+            if busy.hold.updated_at > now - HOLD_STALE:
+                raise ApiError(409, "in_progress", "This payment is still being processed. "
+                               "Wait a moment; this page will try again.") from busy
+            # Left by a hub that stopped mid-way: release it, then this is a new try.
+            await self._settle_abandoned(busy.hold, now)
+            hold = await asyncio.to_thread(holds.begin, key, purpose=purpose,
+                                           visit_id=visit_id, now=now)
+        if hold.state in DONE:
+            if hold.state is HoldState.SAVED and hold.reference is not None:
+                await self._capture(hold, now)  # the first request stopped before it could
+            return await asyncio.to_thread(self.visits.store.visit, hold.visit_id), False
+        if source is None or card is None:
+            return await self._save_unpaid(hold, now, save), True
+        method = PaymentMethod(card.method)
+        processor = self.visits.processor
+        try:
+            reference = await asyncio.to_thread(
+                lambda: processor.authorize(
+                    amount=amount, currency=self.visits.config.currency, method=method,
+                    card=source, now=now, key=hold.processor_key("authorize")))
         except PaymentDeclined as exc:
+            await asyncio.to_thread(holds.declined, key, now)
             raise ApiError(402, "payment_declined", str(exc)) from exc
-        return Payment(id=str(uuid.uuid4()), visit_id=visit_id, method=method,
-                       card_last4=card.number[-4:], amount=amount,
-                       currency=self.visits.config.currency, status=PaymentStatus.PAID,
-                       processor_reference=reference, paid_at=now)
+        except PaymentUnavailable as exc:
+            # Any hold it did make is found by its key and released (settle_payments).
+            raise ApiError(503, "payment_unavailable", NOT_SAVED) from exc
+        payment = Payment(id=str(uuid.uuid4()), visit_id=hold.visit_id, method=method,
+                          card_last4=card.last4 or card.number[-4:], amount=amount,
+                          currency=self.visits.config.currency,
+                          status=PaymentStatus.AUTHORIZED, processor_reference=reference,
+                          paid_at=now)
+        try:
+            await asyncio.to_thread(holds.authorized, key, reference, now)
+            saved = await asyncio.to_thread(save, payment)
+        except Exception as exc:
+            await self._release(hold, reference, now)
+            if isinstance(exc, ApiError | VisitNotFound | IllegalTransition):
+                raise
+            log.exception("Saving after authorising a payment failed")
+            raise ApiError(503, "not_saved", NOT_SAVED) from exc
+        await self._capture(replace(hold, reference=reference), now)
+        return saved, True
+
+    async def _save_unpaid(self, hold: Hold, now: datetime,
+                           save: Callable[[Payment | None], Visit]) -> Visit:
+        try:
+            saved = await asyncio.to_thread(save, None)
+        except Exception as exc:
+            await asyncio.to_thread(self.holds.voided, hold.key, now)
+            if isinstance(exc, ApiError | VisitNotFound | IllegalTransition):
+                raise
+            log.exception("Saving a check-in failed")
+            raise ApiError(503, "not_saved", "Nothing was saved. Please try again in a "
+                           "moment.") from exc
+        await asyncio.to_thread(self.holds.captured, hold, now)  # nothing to take: done
+        return saved
+
+    def _source(self, card: CardIn) -> PaymentSource:
+        """The card as the processor takes it; with Stripe, never a number typed into the hub."""
+        if self.visits.config.payment == "stripe":
+            if card.payment_method is None or card.last4 is None:
+                raise ApiError(422, "invalid", "Enter the card in the payment box.",
+                               fields={"payment": "Enter the card in the payment box."})
+            return ProcessorCard(card.payment_method, card.last4, card.holder)
+        if card.payment_method is not None:
+            raise ApiError(422, "invalid", "Enter the card number and its expiry date.",
+                           fields={"payment.number": "Enter the card number."})
+        assert card.expiry_month is not None and card.expiry_year is not None
+        return CardDetails(card.number, card.expiry_month, card.expiry_year, card.holder)
+
+    async def _release(self, hold: Hold, reference: str, now: datetime) -> None:
+        """Void a hold whose visit was not saved; when that fails too, settle_payments will."""
+        try:
+            await asyncio.to_thread(self.visits.processor.void, reference,
+                                    key=hold.processor_key("void"))
+            await asyncio.to_thread(self.holds.voided, hold.key, now)
+        except Exception as exc:
+            log.warning("Releasing an unsaved payment hold failed (%s); it is retried",
+                        type(exc).__name__)
+
+    async def _capture(self, hold: Hold, now: datetime) -> None:
+        """Take the amount of a saved visit; a failure is retried by settle_payments."""
+        assert hold.reference is not None
+        try:
+            await asyncio.to_thread(self.visits.processor.capture, hold.reference,
+                                    key=hold.processor_key("capture"))
+            await asyncio.to_thread(self.holds.captured, hold, self.visits.clock())
+        except Exception as exc:
+            log.warning("Capturing a saved payment failed (%s); it is retried",
+                        type(exc).__name__)
+
+    async def settle_payments(self) -> int:
+        """Capture what was saved but not captured; release holds whose visit was never saved
+        (their request is long over: the database was down, or the hub was stopped)."""
+        now = self.visits.clock()
+        holds = self.holds
+        settled = 0
+        for hold in await asyncio.to_thread(holds.to_capture):
+            await self._capture(hold, now)
+            settled += 1
+        for hold in await asyncio.to_thread(holds.abandoned, now - HOLD_STALE):
+            await self._settle_abandoned(hold, now)
+            settled += 1
+        return settled
+
+    async def _settle_abandoned(self, hold: Hold, now: datetime) -> None:
+        reference = hold.reference or await asyncio.to_thread(
+            self.visits.processor.hold_for, hold.processor_key("authorize"))
+        if reference is None:  # the processor never made one
+            await asyncio.to_thread(self.holds.voided, hold.key, now)
+        else:
+            await self._release(hold, reference, now)
 
     # -- the patient's view of their visit ----------------------------------------------------
 
@@ -203,16 +352,25 @@ class PatientDesk:
         if self.visits.resources.pharmacy(body.forms.pharmacy_id) is None:
             raise ApiError(422, "invalid", "Choose a pharmacy from the list.",
                            fields={"forms.pharmacy_id": "Choose a pharmacy from the list."})
-        payment = None
-        if visit.copay and visit.copay > 0:
+        forms, insurance = body.forms.model_dump(), body.insurance.model_dump()
+        paid_now = False
+        if visit.copay and visit.copay > 0 and self.visits.config.payment != "none":
             if body.copay is None:
                 raise ApiError(422, "invalid", "Pay the co-pay to finish eCheck-in.",
                                fields={"copay": "This is required."})
-            payment = self._charge(visit.id, body.copay, visit.copay, now)
-        await asyncio.to_thread(
-            self.visits.store.complete_echeckin, visit.id, forms=body.forms.model_dump(),
-            insurance=body.insurance.model_dump(), payment=payment, now=now,
-            actor=f"patient:{visit.id}")
+            key = f"copay:{visit.id}"
+
+            def save(payment: Payment | None) -> Visit:
+                return self.visits.store.complete_echeckin(
+                    visit.id, forms=forms, insurance=insurance, payment=payment, now=now,
+                    actor=f"patient:{visit.id}", hold_key=key)
+
+            _, paid_now = await self._pay_then_save(key, "copay", visit.id, body.copay,
+                                                    visit.copay, now, save)
+        if not paid_now:  # no co-pay, or paid by an earlier eCheck-in: the forms alone
+            await asyncio.to_thread(
+                self.visits.store.complete_echeckin, visit.id, forms=forms,
+                insurance=insurance, payment=None, now=now, actor=f"patient:{visit.id}")
         return await self.status(await self.detail_for_token(token))
 
     async def begin(self, token: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from workstation.hub.schemas import (
     SignInIn,
     SignOutIn,
     VerifyPasswordIn,
+    year_problem,
 )
 from workstation.hub.visit_service import VisitService, entry_json
 from workstation.storage.store import VisitNotFound
@@ -121,7 +122,7 @@ async def sign_out(request: web.Request) -> web.Response:
     provider = await _provider(request)
     token = bearer_token(request.headers.get("Authorization"))
     assert token is not None
-    body = await parse_body(request, SignOutIn) if request.can_read_body else SignOutIn()
+    body = await parse_body(request, SignOutIn, empty=SignOutIn())
     await _service(request).sign_out(token, provider, refresh_token=body.refresh_token)
     await sockets.close_session_sockets(_service(request), token)
     return web.Response(status=204)
@@ -154,7 +155,7 @@ async def claim(request: web.Request) -> web.Response:
 @routes.post("/api/queue/claim-next", name="claim_next")
 async def claim_next(request: web.Request) -> web.Response:
     provider = await _provider(request)
-    body = await parse_body(request, ClaimNextIn) if request.can_read_body else ClaimNextIn()
+    body = await parse_body(request, ClaimNextIn, empty=ClaimNextIn())
     visit = await _service(request).claim_next(provider, body.service_line,
                                                e_visit=body.e_visit)
     return web.json_response({"visit_id": visit.id, "state": visit.state.value,
@@ -201,9 +202,12 @@ async def schedule(request: web.Request) -> web.Response:
     service = _service(request)
     raw = request.query.get("date")
     try:
-        day = date.fromisoformat(raw) if raw else service.clock().astimezone(
+        day = date.fromisoformat(raw) if raw is not None else service.clock().astimezone(
             service.config.zone).date()
     except ValueError as exc:
         raise ApiError(422, "invalid", "Give the date as YYYY-MM-DD.",
                        fields={"date": "Give the date as YYYY-MM-DD."}) from exc
+    problem = year_problem(day.year)
+    if problem is not None:
+        raise ApiError(422, "invalid", problem, fields={"date": problem})
     return web.json_response({"appointments": await service.schedule(provider, day)})

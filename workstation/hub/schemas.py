@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -19,10 +21,20 @@ from pydantic import (
 
 from workstation.core.people import Address, Patient, Sex
 from workstation.core.practice import Practice, npi_problem
+from workstation.hub.text_rules import one_line, person_name, several_lines
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-OptionalShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
-LongText = Annotated[str, StringConstraints(max_length=4000)]
+# Every text field carries one of these (see text_rules): no control characters; a line break
+# and a tab only in text of several lines; nothing invisible in a person's name.
+ONE_LINE = AfterValidator(one_line)
+SEVERAL_LINES = AfterValidator(several_lines)
+PERSON_NAME = AfterValidator(person_name)
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+                      ONE_LINE]
+OptionalShort = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), ONE_LINE]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+                       PERSON_NAME]
+LongText = Annotated[str, StringConstraints(max_length=4000), SEVERAL_LINES]
 Phone = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=7, max_length=25,
@@ -38,6 +50,56 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Dates and times are ISO 8601 text (a number is not taken for a date), between these years:
+# nothing then overflows when a time zone or a duration is added.
+FIRST_YEAR = 1900
+LAST_YEAR = 2100
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}.*", re.DOTALL)
+TIME_HINT = "Enter the date and time with its UTC offset, e.g. 2026-11-24T15:00:00-06:00."
+
+
+def _date_text(value: object) -> object:
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("Enter the date as YYYY-MM-DD.")
+
+
+def _time_text(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_TIME.fullmatch(value)):
+        return value
+    raise ValueError(TIME_HINT)
+
+
+def year_problem(year: int) -> str | None:
+    """Why a date in this year is refused; None when it is taken."""
+    if FIRST_YEAR <= year <= LAST_YEAR:
+        return None
+    return f"Give a date between {FIRST_YEAR} and {LAST_YEAR}."
+
+
+def _born(value: date) -> date:
+    if value.year < FIRST_YEAR:
+        raise ValueError(f"Enter a date of birth after {FIRST_YEAR}.")
+    if value.year > LAST_YEAR:
+        raise ValueError("Enter a date of birth in the past.")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("Give the time with its UTC offset, e.g. 2026-11-24T15:00:00-06:00.")
+    problem = year_problem(value.year)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+DateOfBirth = Annotated[date, BeforeValidator(_date_text), AfterValidator(_born)]
+# A time given with its UTC offset.
+AwareTime = Annotated[datetime, BeforeValidator(_time_text), AfterValidator(_aware)]
+
+
 class AddressIn(Strict):
     line1: ShortText
     line2: OptionalShort = ""
@@ -47,21 +109,15 @@ class AddressIn(Strict):
 
 
 class PatientIn(Strict):
-    given_name: ShortText
-    family_name: ShortText
-    date_of_birth: date
+    given_name: PersonName
+    family_name: PersonName
+    date_of_birth: DateOfBirth
     sex: Literal["female", "male", "other", "unknown"]
     phone: Phone
     email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200,
-                                            pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")] = ""
+                                            pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+                     ONE_LINE] = ""
     address: AddressIn
-
-    @field_validator("date_of_birth")
-    @classmethod
-    def _plausible(cls, value: date) -> date:
-        if value.year < 1900:
-            raise ValueError("Enter a date of birth after 1900.")
-        return value
 
     def to_patient(self) -> Patient:
         """A new patient (a new id) with these details."""
@@ -74,25 +130,45 @@ class PatientIn(Strict):
 
 
 class CardIn(Strict):
+    """The card as typed (the embedded and simulated processors), or, where the clinic takes
+    cards through Stripe, the id its element made of the card and the last four digits."""
+
     method: Literal["card", "hsa"]
-    number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)]
-    expiry_month: int = Field(ge=1, le=12)
-    expiry_year: int = Field(ge=2000, le=2100)
-    holder: ShortText
+    number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] = ""
+    expiry_month: int | None = Field(None, ge=1, le=12)
+    expiry_year: int | None = Field(None, ge=2000, le=2100)
+    holder: PersonName
+    payment_method: Annotated[str, StringConstraints(
+        pattern=r"^pm_[A-Za-z0-9_]{1,200}$")] | None = None
+    last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] | None = None
 
     @field_validator("number")
     @classmethod
     def _digits(cls, value: str) -> str:
         digits = value.replace(" ", "").replace("-", "")
-        if not (digits.isascii() and digits.isdigit()):
+        if not (digits.isascii() and digits.isdigit()) and digits:
             raise ValueError("The card number may contain digits, spaces and dashes only.")
         return digits
 
+    @model_validator(mode="after")
+    def _one_kind(self) -> CardIn:
+        if self.payment_method is not None:
+            if self.number:
+                raise ValueError("Send the card's number or the payment box's card, not both.")
+            if self.last4 is None:
+                raise ValueError("The card's last four digits are needed with its id.")
+        elif not self.number or self.expiry_month is None or self.expiry_year is None:
+            raise ValueError("Enter the card number and its expiry date.")
+        return self
+
+
+RedFlags = dict[Annotated[str, ONE_LINE], bool]
+
 
 class EligibilityIn(Strict):
-    date_of_birth: date
+    date_of_birth: DateOfBirth
     condition: ShortText
-    red_flags: dict[str, bool]
+    red_flags: RedFlags
 
 
 OptionalPhone = Annotated[
@@ -104,13 +180,14 @@ OptionalPhone = Annotated[
 class PrimaryCareIn(Strict):
     """The patient's own doctor, and whether the visit's summary may be sent to them."""
 
-    name: ShortText
+    name: PersonName
     practice: ShortText
     phone: OptionalPhone = ""
     fax: OptionalPhone = ""
     # A Direct secure-messaging address (looks like an email address), when known.
     direct_address: Annotated[str, StringConstraints(
-        strip_whitespace=True, max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")] = ""
+        strip_whitespace=True, max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$"),
+        ONE_LINE] = ""
     share: bool = False
 
     @model_validator(mode="after")
@@ -124,17 +201,20 @@ class CheckInIn(Strict):
     patient: PatientIn
     condition: ShortText
     mode: Literal["video", "e_visit"] = "video"
-    symptoms: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
-    onset: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    symptoms: Annotated[str, StringConstraints(min_length=1, max_length=4000), SEVERAL_LINES]
+    onset: Annotated[str, StringConstraints(min_length=1, max_length=200), ONE_LINE]
     allergies: LongText = ""
     medications: LongText = ""
-    red_flags: dict[str, bool]
+    red_flags: RedFlags
     consent_telehealth: bool
     callback_phone: Phone
     pharmacy_id: ShortText
     location_state: StateCode
-    payment: CardIn
+    payment: CardIn | None = None  # absent only where the clinic takes no fee online
     primary_care: PrimaryCareIn | None = None
+    # Made by the page once per check-in and sent again with each retry: one visit, one charge.
+    idempotency_key: Annotated[str, StringConstraints(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")] | None = None
 
     @field_validator("consent_telehealth")
     @classmethod
@@ -145,11 +225,12 @@ class CheckInIn(Strict):
 
 
 class FormsIn(Strict):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=4000), SEVERAL_LINES]
     allergies: LongText = ""
     medications: LongText = ""
     # Where prescriptions go (an NCPDP ID from /api/pharmacies); required for a new eCheck-in.
-    pharmacy_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] = ""
+    pharmacy_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20),
+                           ONE_LINE] = ""
     primary_care: PrimaryCareIn | None = None
 
 
@@ -157,7 +238,7 @@ class InsuranceIn(Strict):
     payer: ShortText
     member_id: ShortText
     group_number: OptionalShort = ""
-    subscriber_name: ShortText
+    subscriber_name: PersonName
 
 
 class ECheckInIn(Strict):
@@ -172,7 +253,7 @@ class VerifyPasswordIn(Strict):
 
 class SignInIn(Strict):
     username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                               max_length=80)]
+                                               max_length=80), ONE_LINE]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     remember: bool = False
 
@@ -188,7 +269,7 @@ class SignOutIn(Strict):
 class FirstProviderIn(Strict):
     username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
                                                max_length=80, pattern=r"^[A-Za-z0-9._@-]+$")]
-    display_name: ShortText
+    display_name: PersonName
     password: Annotated[str, StringConstraints(min_length=10, max_length=256)]
     service_lines: list[ShortText] = Field(min_length=1)
 
@@ -198,25 +279,21 @@ class ClaimNextIn(Strict):
     e_visit: bool = False  # the next E-Visit instead of the next video visit
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("Give the time with its UTC offset, e.g. 2026-11-24T15:00:00-06:00.")
-    return value
-
-
-AwareTime = Annotated[datetime, AfterValidator(_aware)]  # a time given with its UTC offset
-
-
 class CallEventIn(Strict):
     """What happened to the video call of a visit, as the provider's workstation saw it."""
 
     event: Literal["started", "interrupted", "resumed", "ended"]
 
 
+# A service line's or a condition's code, as a visit keeps it (in 40 characters).
+VisitCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+                      ONE_LINE]
+
+
 class AppointmentIn(Strict):
     patient: PatientIn
-    service_line: ShortText
-    condition: ShortText
+    service_line: VisitCode
+    condition: VisitCode
     scheduled_for: AwareTime
     copay: Decimal = Field(default=Decimal("0"), ge=0, le=10000, decimal_places=2)
 
@@ -230,12 +307,13 @@ REQUEST_MODELS: dict[str, type[BaseModel]] = {
 
 # -- the provider's documentation ---------------------------------------------------------------
 
-NoteText = Annotated[str, StringConstraints(max_length=10_000)]
+NoteText = Annotated[str, StringConstraints(max_length=10_000), SEVERAL_LINES]
 
 
 class DiagnosisItemIn(Strict):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=10)]
-    description: Annotated[str, StringConstraints(max_length=300)] = ""
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=10),
+                    ONE_LINE]
+    description: Annotated[str, StringConstraints(max_length=300), ONE_LINE] = ""
     primary: bool = False
 
 
@@ -254,8 +332,8 @@ class PlanDraftIn(Strict):
 class DispositionDraftIn(Strict):
     disposition: Literal["treated", "redirected", "emergency_department", "no_show",
                          "cancelled"] | None = None
-    redirect_to: Annotated[str, StringConstraints(max_length=300)] = ""
-    reason: Annotated[str, StringConstraints(max_length=2000)] = ""
+    redirect_to: Annotated[str, StringConstraints(max_length=300), ONE_LINE] = ""
+    reason: Annotated[str, StringConstraints(max_length=2000), ONE_LINE] = ""
     identity_confirmed: bool = False
     # What happened when the video call never connected or dropped for good.
     call_outcome: Literal["phone", "no_join", "technical"] | None = None
@@ -266,7 +344,8 @@ class PrescriptionDraftIn(Strict):
 
     rxcui: Annotated[str, StringConstraints(pattern=r"^[0-9]{0,8}$")] = ""
     message_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{0,35}$")] = ""
-    values: dict[str, Annotated[str, StringConstraints(max_length=500)]] = Field(
+    values: dict[Annotated[str, ONE_LINE],
+                 Annotated[str, StringConstraints(max_length=500), ONE_LINE]] = Field(
         default_factory=dict, max_length=20)
 
 
@@ -285,7 +364,7 @@ class SignNoteIn(Strict):
 
 
 class AddendumIn(Strict):
-    text: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=10_000), SEVERAL_LINES]
 
 
 class ChatIn(Strict):
@@ -294,7 +373,7 @@ class ChatIn(Strict):
     id: Annotated[str, StringConstraints(min_length=1, max_length=64,
                                          pattern=r"^[A-Za-z0-9-]+$")]
     sender: Literal["provider", "patient"]
-    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000), SEVERAL_LINES]
     sent_at: AwareTime
 
 
@@ -318,19 +397,20 @@ class PrescriptionIn(Strict):
     days_supply: Annotated[int, Field(ge=1, le=365)]
     refills: Annotated[int, Field(ge=0, le=11)] = 0
     substitution_allowed: bool = True
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=210)] = ""
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=210), ONE_LINE] = ""
     pharmacy_ncpdp_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{7}$")]
     pharmacy_change_reason: Annotated[str, StringConstraints(strip_whitespace=True,
-                                                             max_length=500)] = ""
+                                                             max_length=500), ONE_LINE] = ""
     override_reason: Annotated[str, StringConstraints(strip_whitespace=True,
-                                                      max_length=500)] = ""
+                                                      max_length=500), ONE_LINE] = ""
     # The warnings the provider was shown (their text): the reason covers these only.
-    acknowledged: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
+    acknowledged: list[Annotated[str, StringConstraints(max_length=1000), SEVERAL_LINES]] = Field(
         default_factory=list, max_length=30)
 
 
 class CancelPrescriptionIn(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500),
+                      ONE_LINE] = ""
 
 
 # -- the practice: first run and Settings > Practice on the embedded hub ------------------------

@@ -79,6 +79,7 @@ def create_app(
     app = web.Application(client_max_size=MAX_BODY,
                           middlewares=[pages.security_headers, json_errors, guard.middleware])
     app[GUARD] = guard
+    app[pages.PAGE_POLICY] = pages.content_security_policy(config)
     channel = event_channel_for(store)
     broker = FanoutBroker(channel) if channel is not None else Broker()
     service = VisitService(store, config, resources, broker,
@@ -159,7 +160,7 @@ async def _warm_diagnosis_codes(_app: web.Application):  # type: ignore[no-untyp
 
 
 async def _expiry_loop(app: web.Application):  # type: ignore[no-untyped-def]
-    service = app[SERVICE]
+    service, desk = app[SERVICE], app[PATIENTS]
 
     async def run() -> None:
         while True:
@@ -167,6 +168,10 @@ async def _expiry_loop(app: web.Application):  # type: ignore[no-untyped-def]
                 await service.expire_stale()
             except Exception:
                 log.exception("Expiring stale visits failed; will try again")
+            try:
+                await desk.settle_payments()
+            except Exception:
+                log.exception("Settling payments failed; will try again")
             await asyncio.sleep(EXPIRY_INTERVAL)
 
     task = asyncio.create_task(run())

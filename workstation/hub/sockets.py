@@ -1,6 +1,7 @@
 """WebSockets: queue push to providers, status push to patients, signaling between the two.
 
-Close codes: 4400 a malformed or unknown message, 4401 not signed in (also when the session
+Close codes: 4400 a malformed or unknown message (not JSON, nested more than
+``MAX_JSON_DEPTH`` deep, holding NUL), 4401 not signed in (also when the session
 ends while the socket is open: at once on sign-out, within ``session_recheck_seconds`` when it
 expires, is signed out on another hub, or the account is switched off), 4403 a message about a
 visit or queue the sender does not belong to, 4404 an unknown or expired visit link.
@@ -16,8 +17,8 @@ token stays out of the URL, so out of any log line.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import re
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -26,7 +27,7 @@ from workstation.core.visit import TERMINAL_STATES
 from workstation.core.visit_link import looks_like_token, token_digest
 from workstation.hub.auth import bearer_token
 from workstation.hub.broker import ProviderSocket
-from workstation.hub.errors import ApiError
+from workstation.hub.errors import ApiError, UnreadableJson, load_json
 from workstation.hub.patient_api import PATIENTS, SERVICE
 from workstation.hub.visit_service import VisitService, entry_json
 
@@ -50,13 +51,31 @@ class Refused(Exception):
         self.reason = reason
 
 
+# Text no message may carry: NUL (PostgreSQL cannot compare or store it) and half of a
+# surrogate pair (not text; it cannot be encoded to look a visit up).
+_UNUSABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unusable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _UNUSABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unusable(k) or _unusable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unusable(v) for v in value)
+    return False
+
+
 def _parse(data: str) -> dict[str, Any]:
     try:
-        message = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise Refused(BAD_MESSAGE, "not JSON") from exc
+        message = load_json(data)  # nested at most MAX_JSON_DEPTH deep, so walked safely
+    except UnreadableJson as exc:
+        raise Refused(BAD_MESSAGE, "nested too deeply" if exc.code == "too_deep"
+                      else "not JSON") from exc
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise Refused(BAD_MESSAGE, "a message needs a type")
+    if _unusable(message):
+        raise Refused(BAD_MESSAGE, "NUL or a broken character in the message")
     return message
 
 
@@ -164,6 +183,8 @@ async def provider_socket(request: web.Request) -> web.WebSocketResponse:
                 raise Refused(BAD_MESSAGE, f"unknown message type {kind[:40]!r}")
     except Refused as exc:
         await _close(ws, exc.code, exc.reason)
+    except ConnectionError:  # gone while being answered (a pong, an event): nothing to log
+        log.info("A provider's socket went away while being written to")
     finally:
         watch.cancel()
         broker.remove_provider(sock)
@@ -231,6 +252,8 @@ async def patient_socket(request: web.Request) -> web.WebSocketResponse:
                 raise Refused(BAD_MESSAGE, f"unknown message type {kind[:40]!r}")
     except Refused as exc:
         await _close(ws, exc.code, exc.reason)
+    except ConnectionError:  # gone while being answered (a pong, a status): nothing to log
+        log.info("A patient's socket went away while being written to")
     finally:
         service.broker.remove_patient(visit_id, ws)
     return ws

@@ -54,6 +54,9 @@ CALL_EVENTS: dict[str, tuple[VisitState, tuple[VisitState, ...]]] = {
 }
 
 
+# An appointment may be booked for a time this long ago (a front desk typing "now").
+BOOKING_GRACE = timedelta(minutes=5)
+
 # States in which the provider may (again) call the patient.
 CALL_STATES = frozenset({VisitState.CLAIMED, VisitState.IN_CALL, VisitState.RECONNECTING,
                          VisitState.DOCUMENTING})
@@ -259,6 +262,9 @@ class VisitService(ProviderAccounts):
         if self.config.service_line(body.service_line) is None:
             raise ApiError(422, "invalid", "Unknown service line.",
                            fields={"service_line": "Unknown service line."})
+        if body.scheduled_for < now - BOOKING_GRACE:
+            raise ApiError(422, "invalid", "This time has passed.",
+                           fields={"scheduled_for": "Choose a time from now on."})
         patient = body.patient.to_patient()
         token = new_token()
         visit = Visit(

@@ -370,3 +370,19 @@ class HubEventRow(Base):
                                     primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(index=True)
     payload: Mapped[str] = mapped_column(Text)
+
+
+class PaymentHoldRow(Base):
+    """A fee or co-pay on its way: written before the card is authorised, marked when the
+    visit is saved with it, then captured; one whose visit was never saved is released."""
+
+    __tablename__ = "payment_holds"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)  # the page's idempotency key
+    purpose: Mapped[str] = mapped_column(String(16))  # visit_fee | copay
+    visit_id: Mapped[str] = mapped_column(String(36), index=True)  # the visit it is for
+    tries: Mapped[int] = mapped_column(Integer)  # a new hold after a decline or a release
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    reference: Mapped[str | None] = mapped_column(Text)  # the processor's, once authorised
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

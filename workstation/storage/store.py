@@ -42,6 +42,7 @@ from workstation.storage.orm import (
     VisitRow,
     VisitTransitionRow,
 )
+from workstation.storage.payments import mark_saved
 from workstation.storage.rows import (
     audit_row,
     intake_row,
@@ -100,8 +101,10 @@ class VisitStore(AccountStore):
         copay: Decimal | None = None,
         actor: str,
         initial_state: VisitState | None = None,
+        hold_key: str | None = None,
     ) -> Visit:
-        """Write patient, visit, intake and payment in one transaction; audit it."""
+        """Write patient, visit, intake and payment in one transaction (marking the payment's
+        hold saved with them); audit it."""
         with self._sessions.begin() as s:
             known = next((r for r in s.scalars(select(PatientRow).where(
                 PatientRow.date_of_birth == patient.date_of_birth))
@@ -137,6 +140,8 @@ class VisitStore(AccountStore):
                 s.add(intake_row(intake))
             if payment is not None:
                 s.add(payment_row(payment, "visit_fee"))
+            if hold_key is not None:
+                mark_saved(s, hold_key, visit.created_at)
             s.flush()
             if initial_state is not None and initial_state is not VisitState.CHECKING_IN:
                 move_visit(s, visit.id, initial_state, visit.created_at, actor)
@@ -145,6 +150,13 @@ class VisitStore(AccountStore):
             row = s.get(VisitRow, visit.id)
             assert row is not None
             return to_visit(row)
+
+    def relink(self, visit_id: str, link_token: str) -> None:
+        """Give the visit a new link (the answer with the first one was lost); the old one
+        stops working."""
+        with self._sessions.begin() as s:
+            s.execute(update(VisitRow).where(VisitRow.id == visit_id)
+                      .values(link_digest=token_digest(link_token)))
 
     def visit(self, visit_id: str) -> Visit:
         with self._sessions() as s:
@@ -348,7 +360,7 @@ class VisitStore(AccountStore):
 
     def complete_echeckin(
         self, visit_id: str, *, forms: dict[str, str], insurance: dict[str, str],
-        payment: Payment | None, now: datetime, actor: str,
+        payment: Payment | None, now: datetime, actor: str, hold_key: str | None = None,
     ) -> Visit:
         with self._sessions.begin() as s:
             row = s.get(VisitRow, visit_id, with_for_update=True)
@@ -364,6 +376,8 @@ class VisitStore(AccountStore):
                 existing.forms, existing.insurance, existing.completed_at = forms, insurance, now
             if payment is not None:
                 s.add(payment_row(payment, "copay"))
+            if hold_key is not None:
+                mark_saved(s, hold_key, now)
             row.echeckin_complete = True
             s.add(audit_row(AuditEvent(now, actor, "echeckin.complete", AuditOutcome.SUCCESS,
                                         row.patient_id, visit_id)))

@@ -24,12 +24,18 @@
 import {
   $, el, setText, fetchJSON, money, debounce, luhnValid, fillStates, fillExpiry,
   plainMessage, showFieldError, clearFieldError, clearFieldErrors, clearErrorsOnEdit, byPagePosition,
-  fillErrorSummary, focusField,
+  fillErrorSummary, focusField, ApiError,
 } from "./common.js";
 import { pharmacyPicker } from "./pharmacy-picker.js";
 import { primaryCareFields } from "./primary-care.js";
 
 const STORE_KEY = "workstation.checkin.v1";
+// This check-in's idempotency key: sent with every try, so a retry after a lost answer (or a
+// reload) is the same check-in, one visit and one charge. Kept for the tab until it succeeds.
+const KEY_STORE = "workstation.checkin.key";
+// About three minutes in all: longer than a payment the clinic's hub left half-done (if it
+// stopped) is kept busy.
+const RETRY_WAITS_MS = [1000, 2000, 4000, 8000, 15000, 30000, 30000, 30000, 30000, 30000];
 const STEP_IDS = ["step_eligibility", "step_details", "step_pharmacy", "step_consent", "step_payment"];
 const PHONE_RE = /^[0-9+()\-. ]{7,25}$/;
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -82,6 +88,10 @@ const state = {
   loaded: false, // answers are only saved once the saved ones have been restored
   done: false, // checked in: nothing more to save
   checking: false, // eligibility request in flight
+  checkinKey: null, // this check-in's idempotency key (also in sessionStorage)
+  payment: "simulated", // how the fee is taken: simulated, stripe or none (site.payment)
+  processor: null, // Stripe.js and its card element, when the clinic uses Stripe
+  processorCard: null,
 };
 
 const form = $("checkin_form");
@@ -157,7 +167,61 @@ function renderStaticText(site) {
   setText($("consent_text"), site.consent_text || "");
   setText($("fee_amount"), fee);
   setText($("submit_checkin"), `Pay ${fee} and check in`);
+  const payment = site.payment || { processor: "simulated" };
+  state.payment = payment.processor;
+  if (payment.processor === "none") {
+    // The clinic takes the fee another way, in its own words.
+    setText($("step_payment_title"), "Check in");
+    setText($("payment_note"), payment.note || "");
+    $("no_fee_online").hidden = false;
+    for (const id of ["payment_method_group", "card_fields", "card_holder_field", "card_privacy"]) {
+      $(id).hidden = true;
+    }
+    setText($("intro_text"),
+      `For adults ${age} and older with one of the conditions listed below. ` +
+      `Once you have checked in, we aim to have a provider ready for you within ${wait} minutes. ` +
+      `The visit costs ${fee}; it is not billed to insurance. ${payment.note || ""}`);
+    setText($("submit_checkin"), "Check in");
+  } else if (payment.processor === "stripe") {
+    $("card_fields").hidden = true;
+    $("processor_field").hidden = false;
+    mountProcessorCard(payment).catch(() => {
+      setText($("payment_error_message"), "The payment box could not be loaded. Check your "
+        + "internet connection and reload this page.");
+      $("payment_error").hidden = false;
+    });
+  }
   $("dob").max = new Date().toISOString().slice(0, 10);
+}
+
+/** Stripe's own card element, from Stripe's script: the number never reaches this page's hub. */
+async function mountProcessorCard(payment) {
+  await new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = payment.js_url;
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", reject);
+    document.head.append(script);
+  });
+  state.processor = window.Stripe(payment.publishable_key);
+  state.processorCard = state.processor.elements().create("card");
+  state.processorCard.mount("#processor_card");
+}
+
+/** The card as Stripe's element made it known: its PaymentMethod, or an error to show. */
+async function processorPayment() {
+  if (!state.processorCard) {
+    throw new ApiError(0, { code: "payment_declined",
+      message: "The payment box is not ready. Reload this page and try again." });
+  }
+  const result = await state.processor.createPaymentMethod({
+    type: "card", card: state.processorCard, billing_details: { name: value("card_holder") } });
+  if (result.error) {
+    throw new ApiError(402, { code: "payment_declined",
+      message: result.error.message || "Check the card details, or use another card." });
+  }
+  return { method: radioValue("payment_method") || "card", holder: value("card_holder"),
+           payment_method: result.paymentMethod.id, last4: result.paymentMethod.card.last4 };
 }
 
 function renderConditions() {
@@ -325,6 +389,10 @@ function validateStep(index) {
     if (!$("consent").checked) {
       errors.push(["consent", "Check the box to agree before you continue."]);
     }
+  } else if (index === 4 && state.payment === "none") {
+    // Nothing to pay here.
+  } else if (index === 4 && state.payment === "stripe") {
+    need("card_holder", "Enter the name on the card.");
   } else if (index === 4) {
     const digits = value("card_number").replace(/[\s-]/g, "");
     if (!digits) errors.push(["card_number", "Enter the card number."]);
@@ -574,6 +642,7 @@ function checkinBody() {
     pharmacy_id: state.pharmacy ? state.pharmacy.id : "",
     primary_care: primaryCare.value(),
     location_state: $("location_state").value,
+    idempotency_key: checkinKey(),
     payment: {
       method: radioValue("payment_method") || "card",
       number: value("card_number").replace(/[\s-]/g, ""),
@@ -622,6 +691,32 @@ function handleServerError(err) {
   showErrors(errors);
 }
 
+function checkinKey() {
+  let key = null;
+  try { key = sessionStorage.getItem(KEY_STORE); } catch { /* private mode: one per page */ }
+  if (!key || !/^[0-9a-f-]{36}$/.test(key)) {
+    key = state.checkinKey || crypto.randomUUID();
+    try { sessionStorage.setItem(KEY_STORE, key); } catch { /* kept in state below */ }
+  }
+  state.checkinKey = key;
+  return key;
+}
+
+/** Post the check-in; when the answer is lost or the clinic is busy, the same check-in again. */
+async function sendCheckin(body) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await fetchJSON("/api/checkins", { body });
+    } catch (err) {
+      const again = err.status === 0 || err.status >= 500 || err.code === "in_progress";
+      if (!again || attempt >= RETRY_WAITS_MS.length) throw err;
+      setText($("submit_status"), "The clinic has not answered yet. Trying again; your card "
+        + "is charged only once…");
+      await new Promise((resolve) => { setTimeout(resolve, RETRY_WAITS_MS[attempt]); });
+    }
+  }
+}
+
 async function submitCheckin() {
   if (state.sending) return;
   clearErrors();
@@ -639,9 +734,15 @@ async function submitCheckin() {
   button.setAttribute("aria-busy", "true");
   setText($("submit_status"), "Sending your check-in and payment. Please wait…");
   try {
-    const result = await fetchJSON("/api/checkins", { body: checkinBody() });
+    const body = checkinBody();
+    if (state.payment === "none") delete body.payment;
+    else if (state.payment === "stripe") body.payment = await processorPayment();
+    const result = await sendCheckin(body);
     state.done = true;
-    try { sessionStorage.removeItem(STORE_KEY); } catch { /* nothing to clear */ }
+    try {
+      sessionStorage.removeItem(STORE_KEY);
+      sessionStorage.removeItem(KEY_STORE);
+    } catch { /* nothing to clear */ }
     for (const id of ["card_number", "card_holder"]) $(id).value = "";
     setText($("submit_status"), "You are checked in. Opening your waiting room…");
     const url = typeof result.visit_url === "string" && result.visit_url.startsWith("/v/")
