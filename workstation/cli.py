@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from workstation import __version__, audit_commands
+from workstation import __version__, audit_commands, second_factor_commands
 from workstation.core.site import SiteConfig, SiteConfigError
 from workstation.db_arguments import add_database_arguments, database_url
 from workstation.settings import load_site_config, user_data_dir
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(checked; without it the hub refuses to send their scripts)")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input")
+    second_factor_commands.add_parsers(provider_sub)
 
     export = sub.add_parser("export", help="export patient records")
     export_sub = export.add_subparsers(dest="export_command", required=True)
@@ -139,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
                               only=set(args.only or ()))
         if args.command == "db":
             return _db_upgrade(args.db)
+        if args.command == "provider" and args.provider_command != "add":
+            return second_factor_commands.run(args, config, actor=f"cli:{_os_user()}")
         if args.command == "provider":
             return _provider_add(args, config)
         if args.command == "export":

@@ -483,12 +483,12 @@ async def test_a_burst_of_guesses_sent_at_once_gets_no_more_than_five_checked(
     await hub_ctx.add_provider("house")
     wrong = {"username": "house", "password": "not the password"}
     answers = await asyncio.gather(
-        *(hub_ctx.post("/api/auth/sign-in", wrong) for _ in range(40)),
+        *(hub_ctx.post("/api/auth/sign-in", wrong) for _ in range(100)),
         hub_ctx.post("/api/auth/sign-in", {"username": "house", "password": PASSWORD}))
     statuses = [status for status, _ in answers]
     # Each attempt is counted before its password is checked: at most five were checked.
     assert len([s for s in statuses if s != 429]) <= 5, statuses
-    assert statuses.count(429) >= 36
+    assert statuses.count(429) >= 96
     # And the right password now waits like any other from this computer.
     assert (await hub_ctx.post("/api/auth/sign-in",
                                {"username": "house", "password": PASSWORD}))[0] == 429

@@ -114,8 +114,9 @@ async def test_a_hub_killed_during_300_check_ins_loses_none_and_charges_each_onc
                      for _ in range(PATIENTS)]
             # Killed with some check-ins answered, holds on cards being captured or waiting
             # for their visit to be saved, and the rest not yet at the processor.
-            while len(results) < 30 or len(fake.in_state("requires_capture")) < 20:
-                await asyncio.sleep(0.005)
+            async with asyncio.timeout(120):
+                while len(results) < 30 or len(fake.in_state("requires_capture")) < 20:
+                    await asyncio.sleep(0.005)
             hub.send_signal(signal.SIGKILL)  # mid-way: requests in every stage
             await asyncio.to_thread(hub.wait, 10)
             killed_at = len(results)

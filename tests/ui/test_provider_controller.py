@@ -65,8 +65,8 @@ class FakeHubClient:
     async def schedule(self, day: object = None) -> list[dict[str, object]]:
         return []
 
-    async def sign_in(self, username: str, password: str, *,
-                      remember: bool = False) -> ProviderSession:
+    async def sign_in(self, username: str, password: str, *, remember: bool = False,
+                      code: str | None = None) -> ProviderSession:
         self.remember_asked = remember
         if password != PASSWORD:
             raise HubError(401, "bad_credentials", "The username or password is not right.")

@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import aiohttp
+import pyotp
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from tests.factories import checkin_body
 from tests.hub_fixtures import PASSWORD, Clock
 from tests.ui.conftest import run
+from workstation.core import second_factor
 from workstation.hub.server import RunningHub
 from workstation.ui.shell.main_window import MainWindow
 from workstation.ui.shell.provider_session import ProviderController
@@ -110,3 +112,44 @@ def test_first_account_queue_and_claims_on_the_real_hub(
     with qtbot.waitSignal(controller.signed_out):
         window.sign_out_action.trigger()
     assert view.username_edit.text() == "ada"
+
+
+def test_signing_in_with_the_authenticator_apps_code(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
+    """The hub asks for the second factor: the code field appears with the hub's words and the
+    cursor in it; a wrong code keeps it there; the right one signs in."""
+    running, clock = hub
+    run(bridge, qtbot, running.service.add_provider("ada", "Dr. Ada Okafor", PASSWORD,
+                                                    ("urgent_care",)))
+    account = running.service.store.provider_account("ada")
+    assert account is not None
+    secret = second_factor.new_secret()
+    running.service.store.set_totp(account.provider.id, secret, clock(), "cli:it")
+    window = MainWindow(queue_view=QueueView(clock=clock))
+    qtbot.addWidget(window)
+    controller = ProviderController(bridge, window, service_lines=site.service_lines,
+                                    alert=QueueAlert(window, sound=False))
+    window.show()
+    controller.start(running.url)
+    view = window.sign_in_view
+    qtbot.waitUntil(lambda: view.sign_in_button.isEnabled() and view.username_edit.isVisible())
+    assert not view.code_edit.isVisible()
+
+    view.username_edit.setText("ada")
+    view.password_edit.setText(PASSWORD)
+    qtbot.keyClick(view.password_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: view.code_edit.isVisible())
+    assert view.error_label.text() == "Enter the 6-digit code from your authenticator app."
+    assert view.focusWidget() is view.code_edit
+
+    right = pyotp.TOTP(secret).at(clock())
+    qtbot.keyClicks(view.code_edit, str((int(right) + 1) % 1_000_000).zfill(6))
+    qtbot.keyClick(view.code_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "That code is not right" in view.error_label.text())
+    assert view.focusWidget() is view.code_edit and view.code_edit.isVisible()
+
+    view.code_edit.setText(right)
+    qtbot.keyClick(view.code_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.provider_label.text() == "Signed in as Dr. Ada Okafor",
+                    timeout=10_000)
+    assert view.code_edit.text() == ""  # nothing of the sign-in is left in the form

@@ -40,7 +40,7 @@ def test_enter_in_the_password_field_signs_in(view: SignInView, qtbot: QtBot):
     with qtbot.waitSignal(view.sign_in_requested) as requested:
         qtbot.keyClick(view.password_edit, Qt.Key.Key_Return)
 
-    assert requested.args == ["house", "correct horse battery", False]
+    assert requested.args == ["house", "correct horse battery", False, ""]
     assert view.sign_in_button.text() == "Signing in…"
     assert not view.sign_in_button.isEnabled()
     assert not view.password_edit.isEnabled()

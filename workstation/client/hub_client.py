@@ -152,11 +152,16 @@ class HubClient:
                                    json_body={**practice_json(practice), "npi": npi})
         return PracticeSettings(str(body.get("npi") or ""), practice_from(body))
 
-    async def sign_in(self, username: str, password: str, *,
-                      remember: bool = False) -> ProviderSession:
+    async def sign_in(self, username: str, password: str, *, remember: bool = False,
+                      code: str | None = None) -> ProviderSession:
+        """``code``: the second factor, when the hub asked for one (HubError
+        ``code_required``)."""
+        json_body: dict[str, Any] = {"username": username, "password": password,
+                                     "remember": remember}
+        if code:
+            json_body["code"] = code
         body = await self._request("POST", "/api/auth/sign-in", auth=False,
-                                   json_body={"username": username, "password": password,
-                                              "remember": remember})
+                                   json_body=json_body)
         return self._signed_in(body)
 
     async def refresh(self, refresh_token: str) -> ProviderSession:

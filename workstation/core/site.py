@@ -85,6 +85,9 @@ class SiteConfig:
     # embedded hub simulates; a clinic's hub refuses to start.
     payment: str = ""
     payment_note: str = ""
+    # Every provider signs in with a code from an authenticator app (TOTP) too; without it,
+    # only those whose account has one set up (``workstation provider totp``).
+    require_totp: bool = False
     stripe_publishable_key: str = ""
     stripe_secret_key_file: str = ""  # else the STRIPE_SECRET_KEY environment variable
     stripe_api_base: str = ""  # Stripe's own API unless set (a test server)

@@ -5,11 +5,13 @@ embedded hub's first provider keeps (address and phone on prescriptions, their o
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from workstation.core import second_factor
 from workstation.core.audit import AuditEvent, AuditOutcome
 from workstation.core.people import Provider
 from workstation.core.practice import Practice
@@ -17,9 +19,11 @@ from workstation.core.site import SiteConfig
 from workstation.hub import auth
 from workstation.hub.errors import ApiError
 from workstation.hub.schemas import FirstProviderSetupIn, PracticeSettingsIn
-from workstation.storage.accounts import UsernameTaken
+from workstation.storage.accounts import ProviderAccount, UsernameTaken
 from workstation.storage.site_settings import SiteSettingsStore
 from workstation.storage.store import VisitStore
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -158,16 +162,20 @@ class ProviderAccounts:
                        "your administrator.")
 
     async def sign_in(self, username: str, password: str, *, remember: bool = False,
-                      address: str = "") -> IssuedSession:
+                      address: str = "", code: str | None = None) -> IssuedSession:
         now = self.clock()
         provider = await self.check_credentials(username, password, address=address,
-                                                detail="remember" if remember else "")
+                                                detail="remember" if remember else "",
+                                                second_factor=True, code=code)
         return await self._issue(provider, now, remember=remember)
 
     async def check_credentials(self, username: str, password: str, *, address: str = "",
-                                action: str = "provider.sign_in", detail: str = "") -> Provider:
-        """The provider with this username and password (audited; refused after too many
-        wrong passwords for this username from ``address``, the client's)."""
+                                action: str = "provider.sign_in", detail: str = "",
+                                second_factor: bool = False,
+                                code: str | None = None) -> Provider:
+        """The provider with this username and password, and with ``second_factor`` their
+        code when their account or the site asks for one (audited; refused after too many
+        wrong passwords or codes for this username from ``address``, the client's)."""
         now = self.clock()
         await self._count_attempt(username, address, now, "anonymous", action)
         account = await asyncio.to_thread(self.store.provider_account, username)
@@ -178,6 +186,8 @@ class ProviderAccounts:
                 now, "anonymous", action, AuditOutcome.DENIED,
                 detail="bad username or password"))
             raise ApiError(401, "bad_credentials", "The username or password is not right.")
+        if second_factor:
+            await self._second_factor(account, (code or "").replace(" ", ""), now, action)
         await asyncio.to_thread(self.store.password_succeeded, username, address)
         if auth.needs_rehash(account.password_hash):
             new_hash = await auth.hashing(auth.hash_password, password)
@@ -187,6 +197,44 @@ class ProviderAccounts:
             now, f"provider:{account.provider.id}", action, AuditOutcome.SUCCESS,
             detail=detail))
         return account.provider
+
+    async def _second_factor(self, account: ProviderAccount, code: str, now: datetime,
+                             action: str) -> None:
+        """The code from the provider's authenticator app (each accepted once), or a
+        break-glass code IT issued (once, within its hour, loudly audited); ApiError
+        otherwise. A wrong code counts as a wrong password does."""
+        provider = account.provider
+        if account.totp_secret is None and not self.config.require_totp:
+            return
+        if not code:
+            if account.totp_secret is None:
+                raise ApiError(403, "totp_not_set_up",
+                               "This clinic asks for a code from an authenticator app at "
+                               "sign-in, and your account has none yet. Ask IT to set it up "
+                               "(workstation provider totp).")
+            raise ApiError(401, "code_required",
+                           "Enter the 6-digit code from your authenticator app.")
+        if account.totp_secret is not None and code.isascii() and code.isdigit() \
+                and len(code) == 6:
+            step = second_factor.matching_step(account.totp_secret, code, now)
+            if step is not None and await asyncio.to_thread(
+                    self.store.accept_totp_step, provider.id, step):
+                return
+        else:
+            reason = await asyncio.to_thread(self.store.use_break_glass, provider.id, code,
+                                             now)
+            if reason is not None:
+                log.warning("Break-glass sign-in by provider %s: see the audit log",
+                            provider.id)
+                await asyncio.to_thread(self.store.audit, AuditEvent(
+                    now, f"provider:{provider.id}", "provider.break_glass",
+                    AuditOutcome.SUCCESS, detail=f"reason: {reason}"))
+                return
+        await asyncio.to_thread(self.store.audit, AuditEvent(
+            now, f"provider:{provider.id}", action, AuditOutcome.DENIED,
+            detail="wrong second-factor code"))
+        raise ApiError(401, "bad_code", "That code is not right (or was used already). "
+                       "Enter the code your app shows now.")
 
     async def refresh(self, refresh_token: str) -> IssuedSession:
         """"Remember me": a refresh token is spent once for a new session and a new one."""

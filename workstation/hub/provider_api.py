@@ -99,7 +99,7 @@ async def sign_in(request: web.Request) -> web.Response:
     service = _service(request)
     issued = await service.sign_in(body.username, body.password,
                                    remember=body.remember and service.config.remember_days > 0,
-                                   address=request.remote or "")
+                                   address=request.remote or "", code=body.code)
     return web.json_response(_issued_json(issued))
 
 

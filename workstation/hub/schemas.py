@@ -256,6 +256,10 @@ class SignInIn(Strict):
                                                max_length=80), ONE_LINE]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     remember: bool = False
+    # The second factor, when the account or the site asks for one: the 6 digits of the
+    # provider's authenticator app, or a break-glass code from IT.
+    code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40),
+                    ONE_LINE] | None = None
 
 
 class RefreshIn(Strict):

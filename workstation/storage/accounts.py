@@ -12,7 +12,12 @@ from workstation.core.audit import AuditEvent, AuditOutcome
 from workstation.core.people import Provider
 from workstation.core.practice import Practice
 from workstation.core.visit_link import token_digest
-from workstation.storage.orm import PasswordAttemptRow, ProviderRow, ProviderSessionRow
+from workstation.storage.orm import (
+    BreakGlassRow,
+    PasswordAttemptRow,
+    ProviderRow,
+    ProviderSessionRow,
+)
 from workstation.storage.repository import Repository
 from workstation.storage.rows import audit_row, to_provider
 from workstation.storage.site_settings import write_practice
@@ -27,6 +32,7 @@ class ProviderAccount:
     provider: Provider
     password_hash: str
     active: bool
+    totp_secret: str | None = None  # set: sign-in needs a code from the provider's app
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,60 @@ class AccountStore(Repository):
             row = s.scalars(
                 select(ProviderRow).where(ProviderRow.username == username)
             ).one_or_none()
-            return ProviderAccount(to_provider(row), row.password_hash, row.active) if row else None
+            return ProviderAccount(to_provider(row), row.password_hash, row.active,
+                                   row.totp_secret) if row else None
+
+    # -- the second factor ---------------------------------------------------------------------
+
+    def set_totp(self, provider_id: str, secret: str | None, now: datetime, actor: str) -> None:
+        """Turn the second factor on with ``secret`` (or off with None); audited."""
+        with self._sessions.begin() as s:
+            row = s.get(ProviderRow, provider_id)
+            if row is None:
+                raise LookupError(provider_id)
+            row.totp_secret, row.totp_last_step = secret, None
+            s.add(audit_row(AuditEvent(now, actor, "provider.totp_set" if secret
+                                       else "provider.totp_removed", AuditOutcome.SUCCESS,
+                                       detail=f"provider:{provider_id}")))
+
+    def accept_totp_step(self, provider_id: str, step: int) -> bool:
+        """Record that a code of time step ``step`` was used; False when one of this step or
+        a later one was accepted before (a code seen twice is refused the second time)."""
+        with self._sessions.begin() as s:
+            done = s.execute(
+                update(ProviderRow)
+                .where(ProviderRow.id == provider_id,
+                       (ProviderRow.totp_last_step.is_(None))
+                       | (ProviderRow.totp_last_step < step))
+                .values(totp_last_step=step))
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def issue_break_glass(self, provider_id: str, code: str, *, reason: str, issued_by: str,
+                          now: datetime, expires_at: datetime) -> None:
+        with self._sessions.begin() as s:
+            s.add(BreakGlassRow(code_digest=token_digest(code), provider_id=provider_id,
+                                reason=reason, issued_by=issued_by, issued_at=now,
+                                expires_at=expires_at, used_at=None))
+            s.add(audit_row(AuditEvent(now, issued_by, "provider.break_glass_issued",
+                                       AuditOutcome.SUCCESS,
+                                       detail=f"provider:{provider_id} reason:{reason}")))
+
+    def use_break_glass(self, provider_id: str, code: str, now: datetime) -> str | None:
+        """Spend a break-glass code of this provider: its reason, or None when there is no
+        such unused, unexpired code."""
+        with self._sessions.begin() as s:
+            digest = token_digest(code)
+            done = s.execute(
+                update(BreakGlassRow)
+                .where(BreakGlassRow.code_digest == digest,
+                       BreakGlassRow.provider_id == provider_id,
+                       BreakGlassRow.used_at.is_(None), BreakGlassRow.expires_at > now)
+                .values(used_at=now))
+            if not done.rowcount:  # type: ignore[attr-defined]
+                return None
+            row = s.get(BreakGlassRow, digest)
+            assert row is not None
+            return row.reason
 
     def provider(self, provider_id: str) -> Provider | None:
         with self._sessions() as s:

@@ -86,6 +86,10 @@ class ProviderRow(Base):
     npi: Mapped[str] = mapped_column(String(10), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # The second factor (TOTP, RFC 6238): the shared secret (base32), and the last time step
+    # a code was accepted for, so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
 
 class ProviderSessionRow(Base):
@@ -386,3 +390,18 @@ class PaymentHoldRow(Base):
     reference: Mapped[str | None] = mapped_column(Text)  # the processor's, once authorised
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class BreakGlassRow(Base):
+    """A one-time code IT issues when a provider cannot give their second factor (a lost
+    phone): accepted once instead of it, within its hour, and audited with its reason."""
+
+    __tablename__ = "break_glass_codes"
+
+    code_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    issued_by: Mapped[str] = mapped_column(String(80))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

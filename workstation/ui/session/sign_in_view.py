@@ -46,13 +46,14 @@ class SignInView(QWidget):
     else comes back from the presenter through :meth:`show_error`.
 
     Signals:
-        sign_in_requested(str, str, bool): username, password, remember me.
+        sign_in_requested(str, str, bool, str): username, password, remember me, and the code
+            of the second factor ("" until the hub asks for one: :meth:`ask_for_code`).
         first_account_requested(str, str, str, list, str, object): display name, username,
             password, the codes of the chosen service lines, the NPI and the practice
             (a :class:`~workstation.core.practice.Practice`).
     """
 
-    sign_in_requested = Signal(str, str, bool)
+    sign_in_requested = Signal(str, str, bool, str)
     first_account_requested = Signal(str, str, str, list, str, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -93,6 +94,10 @@ class SignInView(QWidget):
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_edit.setAccessibleName(self.tr("Password"))
+        self.code_edit = QLineEdit()
+        self.code_edit.setAccessibleName(self.tr("Code from your authenticator app"))
+        self.code_edit.setMaxLength(40)  # 6 digits, or a break-glass code from IT
+        self.code_edit.setInputMethodHints(Qt.InputMethodHint.ImhPreferNumbers)
         self.remember_box = QCheckBox(self.tr("&Remember me on this computer"))
         self.remember_box.setAccessibleName(self.tr("Remember me on this computer"))
         self.sign_in_button = QPushButton(self.tr(SIGN_IN_TEXT))
@@ -103,7 +108,10 @@ class SignInView(QWidget):
         form = QFormLayout()
         form.addRow(self.tr("&Username"), self.username_edit)
         form.addRow(self.tr("&Password"), self.password_edit)
+        form.addRow(self.tr("C&ode"), self.code_edit)
         form.addRow("", self.remember_box)
+        self._form = form
+        form.setRowVisible(self.code_edit, False)  # until the hub asks for the second factor
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
@@ -111,6 +119,7 @@ class SignInView(QWidget):
 
         self.username_edit.returnPressed.connect(self._on_sign_in_form_submitted)
         self.password_edit.returnPressed.connect(self._on_sign_in_form_submitted)
+        self.code_edit.returnPressed.connect(self._on_sign_in_form_submitted)
         self.sign_in_button.clicked.connect(self._on_sign_in_form_submitted)
         return page
 
@@ -195,9 +204,23 @@ class SignInView(QWidget):
         self._sign_in_page.show()
         self.set_busy(False)
         self.password_edit.clear()
+        self.code_edit.clear()
+        self._form.setRowVisible(self.code_edit, False)
         if username is not None:
             self.username_edit.setText(username)
         (self.password_edit if self.username_edit.text() else self.username_edit).setFocus()
+
+    @property
+    def asking_for_code(self) -> bool:
+        return self._form.isRowVisible(self.code_edit)
+
+    def ask_for_code(self, message: str) -> None:
+        """The hub wants the second factor: show the code field, say why, and wait there."""
+        self.set_busy(False)
+        self._form.setRowVisible(self.code_edit, True)
+        show_error_label(self.error_label, message)
+        self.code_edit.setFocus()
+        self.code_edit.selectAll()
 
     def show_first_account(self, service_lines: Sequence[ServiceLine],
                            practice: Practice | None = None) -> None:
@@ -230,10 +253,15 @@ class SignInView(QWidget):
         if busy:
             self.clear_error()
 
-    def show_error(self, message: str) -> None:
-        """Show a message the provider can act on, and announce it to assistive technology."""
+    def show_error(self, message: str, *, about_code: bool = False) -> None:
+        """Show a message the provider can act on, and announce it to assistive technology;
+        ``about_code``: the second factor's code was wrong (focus goes there, not to the
+        password)."""
         self.set_busy(False)
-        if not self.showing_first_account and self.username_edit.text():
+        if about_code and self.asking_for_code:
+            self.code_edit.setFocus()
+            self.code_edit.selectAll()
+        elif not self.showing_first_account and self.username_edit.text():
             self.password_edit.setFocus()
             self.password_edit.selectAll()
         show_error_label(self.error_label, message)
@@ -242,7 +270,8 @@ class SignInView(QWidget):
         hide_error_label(self.error_label)
 
     def clear_passwords(self) -> None:
-        for edit in (self.password_edit, self.new_password_edit, self.confirm_password_edit):
+        for edit in (self.password_edit, self.new_password_edit, self.confirm_password_edit,
+                     self.code_edit):
             edit.clear()
 
     # -- slots ----------------------------------------------------------------------------
@@ -258,8 +287,13 @@ class SignInView(QWidget):
         if not password:
             self._invalid(self.tr("Enter your password."), self.password_edit)
             return
+        code = self.code_edit.text().strip() if self.asking_for_code else ""
+        if self.asking_for_code and not code:
+            self._invalid(self.tr("Enter the code from your authenticator app."),
+                          self.code_edit)
+            return
         self.set_busy(True)
-        self.sign_in_requested.emit(username, password, self.remember_box.isChecked())
+        self.sign_in_requested.emit(username, password, self.remember_box.isChecked(), code)
 
     def _on_first_account_form_submitted(self) -> None:
         if self._busy or not self.showing_first_account:

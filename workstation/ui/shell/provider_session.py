@@ -44,8 +44,8 @@ class ProviderHub(Protocol):
     async def create_first_provider(self, username: str, display_name: str, password: str,
                                     service_lines: Sequence[str], *, npi: str = "",
                                     practice: Practice | None = None) -> Provider: ...
-    async def sign_in(self, username: str, password: str, *,
-                      remember: bool = False) -> ProviderSession: ...
+    async def sign_in(self, username: str, password: str, *, remember: bool = False,
+                      code: str | None = None) -> ProviderSession: ...
     async def refresh(self, refresh_token: str) -> ProviderSession: ...
     def adopt_session(self, body: Mapping[str, Any]) -> ProviderSession: ...
     async def sign_out(self) -> None: ...
@@ -253,12 +253,12 @@ class ProviderController(QObject):
         self._sign_in.show_error(describe(error))
 
     def _on_sign_in_view_sign_in_requested(self, username: str, password: str,
-                                           remember: bool) -> None:
+                                           remember: bool, code: str) -> None:
         client = self._require_client()
         if client is None:
             return
         self._bridge.submit(
-            client.sign_in(username, password, remember=remember),
+            client.sign_in(username, password, remember=remember, code=code or None),
             lambda session: self._on_hub_signed_in(session, remember),
             self._on_sign_in_failed)
 
@@ -307,7 +307,11 @@ class ProviderController(QObject):
         self.signed_in.emit(session, remember)
 
     def _on_sign_in_failed(self, error: BaseException) -> None:
-        self._sign_in.show_error(describe(error))
+        code = error.code if isinstance(error, HubError) else ""
+        if code == "code_required":
+            self._sign_in.ask_for_code(describe(error))
+        else:
+            self._sign_in.show_error(describe(error), about_code=code == "bad_code")
 
     # -- the live queue -------------------------------------------------------------------
 
