@@ -39,6 +39,27 @@ async def _eligibility(page: Page, hub_url: str, *, emergency: str | None = None
     await page.click("#next_eligibility")
 
 
+async def _to_payment(page: Page, hub_url: str) -> None:
+    """The shortest way through the form to its payment step (no own doctor given)."""
+    await _eligibility(page, hub_url)
+    for field, value in (("#given_name", "Rosalind"), ("#family_name", "Quartermaine"),
+                         ("#phone", "512-555-0142"), ("#address_line1", "12 Elm St"),
+                         ("#address_city", "Austin"), ("#address_postal_code", "78701"),
+                         ("#symptoms", "Sore throat"), ("#onset", "2 days ago"),
+                         ("#callback_phone", "512-555-0142")):
+        await page.fill(field, value)
+    await page.select_option("#sex", "female")
+    await page.select_option("#address_state", "TX")
+    await page.select_option("#location_state", "TX")
+    await page.click("#next_details")
+    await page.fill("#pharmacy_search", "Main Street")
+    await page.check("#pharmacy_4410011")
+    await page.check("#pcp_has_no")
+    await page.click("#next_pharmacy")
+    await page.check("#consent")
+    await page.click("#next_consent")
+
+
 async def test_patient_checks_in_and_reaches_the_waiting_room(hub_ctx: HubContext,
                                                               browser: Browser):
     await hub_ctx.add_provider("house")
@@ -225,23 +246,7 @@ async def test_a_check_in_whose_answer_is_lost_is_sent_again_and_charged_once(
         await route.abort("connectionreset")
 
     await page.route("**/api/checkins", lose_the_first_answer)
-    await _eligibility(page, hub_ctx.url)
-    for field, value in (("#given_name", "Rosalind"), ("#family_name", "Quartermaine"),
-                         ("#phone", "512-555-0142"), ("#address_line1", "12 Elm St"),
-                         ("#address_city", "Austin"), ("#address_postal_code", "78701"),
-                         ("#symptoms", "Sore throat"), ("#onset", "2 days ago"),
-                         ("#callback_phone", "512-555-0142")):
-        await page.fill(field, value)
-    await page.select_option("#sex", "female")
-    await page.select_option("#address_state", "TX")
-    await page.select_option("#location_state", "TX")
-    await page.click("#next_details")
-    await page.fill("#pharmacy_search", "Main Street")
-    await page.check("#pharmacy_4410011")
-    await page.check("#pcp_has_no")
-    await page.click("#next_pharmacy")
-    await page.check("#consent")
-    await page.click("#next_consent")
+    await _to_payment(page, hub_ctx.url)
     await page.fill("#card_number", "4111 1111 1111 1111")
     await page.select_option("#card_exp_month", "12")
     await page.select_option("#card_exp_year", "2030")
@@ -274,23 +279,7 @@ async def test_where_stripe_takes_cards_the_number_goes_to_stripe_and_never_to_t
             to_hub: list[str] = []
             page.on("request", lambda r: to_hub.append(r.post_data or "")
                     if r.url.startswith(hub.url) else None)
-            await _eligibility(page, hub.url)
-            for field, value in (("#given_name", "Rosalind"), ("#family_name", "Quartermaine"),
-                                 ("#phone", "512-555-0142"), ("#address_line1", "12 Elm St"),
-                                 ("#address_city", "Austin"), ("#address_postal_code", "78701"),
-                                 ("#symptoms", "Sore throat"), ("#onset", "2 days ago"),
-                                 ("#callback_phone", "512-555-0142")):
-                await page.fill(field, value)
-            await page.select_option("#sex", "female")
-            await page.select_option("#address_state", "TX")
-            await page.select_option("#location_state", "TX")
-            await page.click("#next_details")
-            await page.fill("#pharmacy_search", "Main Street")
-            await page.check("#pharmacy_4410011")
-            await page.check("#pcp_has_no")
-            await page.click("#next_pharmacy")
-            await page.check("#consent")
-            await page.click("#next_consent")
+            await _to_payment(page, hub.url)
             await expect(page.locator("#card_number")).to_be_hidden()
             await page.fill("#double_card_number", "4242 4242 4242 4242")
             await page.fill("#double_card_expiry", "12 / 30")

@@ -10,12 +10,11 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 import pytest
 from sqlalchemy.exc import OperationalError
 
 from tests.factories import checkin_body
-from tests.hub_fixtures import Clock, HubContext
+from tests.hub_fixtures import HubContext, running_hub
 from workstation.core.payment import (
     CardDetails,
     PaymentMethod,
@@ -25,21 +24,14 @@ from workstation.core.payment import (
 )
 from workstation.hub.patient_api import PATIENTS
 from workstation.hub.patient_desk import PatientDesk
-from workstation.hub.server import start_hub
 from workstation.storage.payments import HoldState
 
 
 @pytest.fixture
 async def paying(store, site, resources) -> AsyncIterator[tuple[HubContext, RecordingProcessor]]:  # type: ignore[no-untyped-def]
     processor = RecordingProcessor()
-    clock = Clock()
-    hub = await start_hub(store, site, resources, embedded=True, clock=clock,
-                          processor=processor)
-    try:
-        async with aiohttp.ClientSession() as http:
-            yield HubContext(hub, clock, http), processor
-    finally:
-        await hub.close()
+    async with running_hub(store, site, resources, processor=processor) as ctx:
+        yield ctx, processor
 
 
 def desk(ctx: HubContext) -> PatientDesk:

@@ -11,14 +11,12 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 from yarl import URL
 
 from tests.factories import checkin_body
-from tests.hub_fixtures import Clock, HubContext, closed_with, receive_type
+from tests.hub_fixtures import HubContext, closed_with, receive_type, running_hub
 from workstation.core.payment import RecordingProcessor
-from workstation.hub.server import start_hub
 
 pytestmark = pytest.mark.asyncio
 
@@ -52,14 +50,8 @@ class WatchedProcessor:
 async def paying_hub(store, site, resources) -> AsyncIterator[tuple[HubContext, WatchedProcessor]]:  # type: ignore[no-untyped-def]
     """The hub on SQLite and, marked postgres, on PostgreSQL, its processor watched."""
     processor = WatchedProcessor()
-    clock = Clock()
-    hub = await start_hub(store, site, resources, embedded=True, clock=clock,
-                          processor=processor)
-    try:
-        async with aiohttp.ClientSession() as http:
-            yield HubContext(hub, clock, http), processor
-    finally:
-        await hub.close()
+    async with running_hub(store, site, resources, processor=processor) as ctx:
+        yield ctx, processor
 
 
 @pytest.fixture

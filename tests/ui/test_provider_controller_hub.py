@@ -14,6 +14,7 @@ from tests.factories import checkin_body
 from tests.hub_fixtures import PASSWORD, Clock
 from tests.ui.conftest import run
 from workstation.core import second_factor
+from workstation.core.site import SiteConfig
 from workstation.hub.server import RunningHub
 from workstation.ui.shell.main_window import MainWindow
 from workstation.ui.shell.provider_session import ProviderController
@@ -42,15 +43,22 @@ async def claim_as_other_provider(hub: RunningHub, visit_id: str) -> None:
             assert r.status == 200, await r.text()
 
 
-def test_first_account_queue_and_claims_on_the_real_hub(
-        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
-    running, clock = hub
+def workstation(qtbot: QtBot, bridge: AsyncBridge, running: RunningHub, clock: Clock,
+                site: SiteConfig) -> tuple[MainWindow, ProviderController]:
+    """The provider window and its controller, started on the hub."""
     window = MainWindow(queue_view=QueueView(clock=clock))
     qtbot.addWidget(window)
     controller = ProviderController(bridge, window, service_lines=site.service_lines,
                                     alert=QueueAlert(window, sound=False))
     window.show()
     controller.start(running.url)
+    return window, controller
+
+
+def test_first_account_queue_and_claims_on_the_real_hub(
+        qtbot: QtBot, bridge: AsyncBridge, hub: tuple[RunningHub, Clock], site):  # type: ignore[no-untyped-def]
+    running, clock = hub
+    window, controller = workstation(qtbot, bridge, running, clock, site)
 
     # A new embedded hub asks for its first account.
     view = window.sign_in_view
@@ -125,12 +133,7 @@ def test_signing_in_with_the_authenticator_apps_code(
     assert account is not None
     secret = second_factor.new_secret()
     running.service.store.set_totp(account.provider.id, secret, clock(), "cli:it")
-    window = MainWindow(queue_view=QueueView(clock=clock))
-    qtbot.addWidget(window)
-    controller = ProviderController(bridge, window, service_lines=site.service_lines,
-                                    alert=QueueAlert(window, sound=False))
-    window.show()
-    controller.start(running.url)
+    window, _controller = workstation(qtbot, bridge, running, clock, site)
     view = window.sign_in_view
     qtbot.waitUntil(lambda: view.sign_in_button.isEnabled() and view.username_edit.isVisible())
     assert not view.code_edit.isVisible()
