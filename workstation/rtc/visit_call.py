@@ -69,8 +69,9 @@ class VisitCall:
         self._keep(message)
 
     def _keep(self, message: ChatMessage) -> None:
-        """Saved on the hub in the order written; a line the hub cannot take is kept here and
-        sent again with the next one."""
+        """Saved on the hub in the order written; a line the hub cannot take yet (it is away)
+        is kept here and sent again with the next one. A line the hub refuses for what it
+        holds (a patient's page can send anything) is dropped, so it holds back no other."""
         previous = self._last_chat
         self.unsaved_chat.append(message)
 
@@ -81,10 +82,12 @@ class VisitCall:
                 try:
                     await self.client.save_chat(
                         self.visit_id, pending.id, pending.sender, pending.text,
-                        datetime.fromtimestamp(pending.at, UTC))
+                        _sent_at(pending.at))
                 except HubError as exc:
-                    log.warning("A chat line is not kept on the hub yet: %s", exc.code)
-                    return
+                    if exc.status not in REFUSED_FOR_GOOD:
+                        log.warning("A chat line is not kept on the hub yet: %s", exc.code)
+                        return
+                    log.warning("The hub refused a chat line (%s); it is not kept", exc.code)
                 self.unsaved_chat.remove(pending)
 
         self._last_chat = asyncio.get_running_loop().create_task(save())
@@ -123,3 +126,16 @@ class VisitCall:
             self.recorded.append(event)
         except HubError as exc:
             log.warning("Could not record the call %s on the hub: %s", event, exc.code)
+
+
+# The hub's answers that will not change on a retry: the line itself is refused.
+REFUSED_FOR_GOOD = frozenset({400, 413, 422})
+
+
+def _sent_at(at: float) -> datetime:
+    """When the line was written, as its sender said; now, when that is no time at all (a
+    patient's page may send any number)."""
+    try:
+        return datetime.fromtimestamp(at, UTC)
+    except (OverflowError, OSError, ValueError):
+        return datetime.now(UTC)
