@@ -123,3 +123,18 @@ async def stripe_double() -> AsyncIterator[tuple[StripeDouble, str]]:
     address."""
     async with running_double() as running:
         yield running
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database (no schema yet) on each kind of server, plain (no encryption): for
+    migrations run against what an older version left."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+        yield engine
+        engine.dispose()
+        return
+    with fresh_pg_database("ws_empty") as url:
+        engine = create_engine(url)
+        yield engine
+        engine.dispose()

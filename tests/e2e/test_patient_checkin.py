@@ -60,6 +60,15 @@ async def _to_payment(page: Page, hub_url: str) -> None:
     await page.click("#next_consent")
 
 
+async def _pay_by_card(page: Page) -> None:
+    """The payment step, with a test card typed in (the simulated processor), and submit."""
+    await page.fill("#card_number", "4111 1111 1111 1111")
+    await page.select_option("#card_exp_month", "12")
+    await page.select_option("#card_exp_year", "2030")
+    await page.fill("#card_holder", "Rosalind Quartermaine")
+    await page.click("#submit_checkin")
+
+
 async def test_patient_checks_in_and_reaches_the_waiting_room(hub_ctx: HubContext,
                                                               browser: Browser):
     await hub_ctx.add_provider("house")
@@ -99,11 +108,7 @@ async def test_patient_checks_in_and_reaches_the_waiting_room(hub_ctx: HubContex
     await page.check("#consent")
     await page.click("#next_consent")
     await expect(page.locator("#fee_text")).to_contain_text("$49.00")
-    await page.fill("#card_number", "4111 1111 1111 1111")
-    await page.select_option("#card_exp_month", "12")
-    await page.select_option("#card_exp_year", "2030")
-    await page.fill("#card_holder", "Rosalind Quartermaine")
-    await page.click("#submit_checkin")
+    await _pay_by_card(page)
 
     await page.wait_for_url(re.compile(r"/v/[A-Za-z0-9_-]{40,}$"))
     await expect(page.locator("#position")).to_have_text("#1")
@@ -247,11 +252,7 @@ async def test_a_check_in_whose_answer_is_lost_is_sent_again_and_charged_once(
 
     await page.route("**/api/checkins", lose_the_first_answer)
     await _to_payment(page, hub_ctx.url)
-    await page.fill("#card_number", "4111 1111 1111 1111")
-    await page.select_option("#card_exp_month", "12")
-    await page.select_option("#card_exp_year", "2030")
-    await page.fill("#card_holder", "Rosalind Quartermaine")
-    await page.click("#submit_checkin")
+    await _pay_by_card(page)
 
     await page.wait_for_url(re.compile(r"/v/[A-Za-z0-9_-]{40,}$"))
     await expect(page.locator("#position")).to_have_text("#1")

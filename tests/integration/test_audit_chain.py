@@ -8,7 +8,6 @@ import csv
 import io
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,11 +18,11 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, Table, create_engine, insert, inspect, select, text
+from sqlalchemy import Engine, Table, insert, inspect, select, text
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 
-from tests.conftest import OPEN_NOW, fresh_pg_database
+from tests.conftest import OPEN_NOW
 from tests.factories import waiting_visit
 from workstation.cli import main
 from workstation.core.audit import AuditEvent, AuditOutcome
@@ -282,19 +281,6 @@ def test_events_written_at_once_from_many_threads_keep_one_chain(store: VisitSto
 
 
 # -- the migration chains the log a database already has --------------------------------------
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
-        yield engine
-        engine.dispose()
-        return
-    with fresh_pg_database("ws_audit") as url:
-        engine = create_engine(url)
-        yield engine
-        engine.dispose()
 
 
 OLD_EVENTS = sa_table(  # audit_events as revision 0009 left it

@@ -4,17 +4,15 @@ site's first provider, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, select, update
+from sqlalchemy import Engine, inspect, select, update
 
-from tests.conftest import OPEN_NOW, fresh_pg_database
+from tests.conftest import OPEN_NOW
 from workstation.core.people import Address, Provider
 from workstation.core.practice import Practice
 from workstation.storage import migrate
@@ -24,20 +22,6 @@ from workstation.storage.site_settings import SiteSettingsStore
 from workstation.storage.store import VisitStore
 
 AUSTIN = Address("500 Clinic Way", "Austin", "TX", "78702", "Suite 2")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database (no schema yet) on each kind of server."""
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
-        yield engine
-        engine.dispose()
-        return
-    with fresh_pg_database("ws_migrate") as url:
-        engine = create_engine(url)
-        yield engine
-        engine.dispose()
 
 
 def _downgrade(engine: Engine, revision: str) -> None:

@@ -46,13 +46,10 @@ class ConnectionGuard:
     def __init__(self, limits: ClientLimits) -> None:
         self.limits = limits
         self._waiting: Counter[str] = Counter()
+        self.waiting = 0  # in all: kept as it changes, not summed at every connection
         self._connections: dict[RequestHandler, tuple[str, bool]] = {}  # -> address, waiting
         self.refused = 0
         self._refusals_logged_at = -60.0
-
-    @property
-    def waiting(self) -> int:
-        return sum(self._waiting.values())
 
     def install(self, server: web.Server) -> None:
         """Count the connections aiohttp's server makes and loses."""
@@ -71,6 +68,7 @@ class ConnectionGuard:
                 return
             self._connections[handler] = (address, True)
             self._waiting[address] += 1
+            self.waiting += 1
 
         def connection_lost(handler: RequestHandler, exc: BaseException | None = None) -> None:
             self._set_waiting(handler, False)
@@ -106,7 +104,9 @@ class ConnectionGuard:
         self._connections[protocol] = (address, waiting)
         if waiting:
             self._waiting[address] += 1
+            self.waiting += 1
         else:
+            self.waiting -= 1
             self._waiting[address] -= 1
             if self._waiting[address] <= 0:
                 del self._waiting[address]
