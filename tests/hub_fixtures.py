@@ -132,12 +132,13 @@ async def closed_with(ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0)
 
 @contextlib.asynccontextmanager
 async def running_hub(store, site, resources, *,  # type: ignore[no-untyped-def]
-                      processor: Any = None) -> AsyncIterator[HubContext]:
+                      processor: Any = None, demo: bool = False,
+                      ) -> AsyncIterator[HubContext]:
     """The embedded hub on a real port, with its clock and an HTTP session; ``processor``
-    replaces the simulated payment processor."""
+    replaces the simulated payment processor; ``demo``: the demo's hub."""
     clock = Clock()
     hub = await start_hub(store, site, resources, embedded=True, clock=clock,
-                          processor=processor)
+                          processor=processor, demo=demo)
     try:
         async with aiohttp.ClientSession() as http:
             yield HubContext(hub, clock, http)

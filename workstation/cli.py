@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from workstation import __version__, audit_commands, second_factor_commands
+from workstation import __version__, audit_commands, demo_commands, second_factor_commands
 from workstation.core.site import SiteConfig, SiteConfigError
 from workstation.db_arguments import add_database_arguments, database_url
 from workstation.settings import load_site_config, user_data_dir
@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", choices=("hub", "slow-clients", "startup", "call"),
                        action="append",
                        help="just these measurements (repeatable)")
+
+    demo_commands.add_parser(sub)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -140,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                               only=set(args.only or ()))
         if args.command == "db":
             return _db_upgrade(args.db)
+        if args.command == "demo":
+            return demo_commands.run(args, config)
         if args.command == "provider" and args.provider_command != "add":
             return second_factor_commands.run(args, config, actor=f"cli:{_os_user()}")
         if args.command == "provider":
@@ -184,6 +188,7 @@ def _db_upgrade(url: str) -> int:
 def _provider_add(args: argparse.Namespace, config) -> int:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
+    from workstation.core.demo import is_demo_username
     from workstation.core.people import Provider
     from workstation.core.practice import npi_problem
     from workstation.hub.auth import hash_password
@@ -199,6 +204,10 @@ def _provider_add(args: argparse.Namespace, config) -> int:  # type: ignore[no-u
         return 2
     if args.npi and (wrong := npi_problem(args.npi)) is not None:
         print(f"workstation: --npi {args.npi}: {wrong} Nothing was created.", file=sys.stderr)
+        return 2
+    if is_demo_username(args.username):
+        print(f"workstation: the username {args.username!r} is kept for the demo; choose "
+              "another. Nothing was created.", file=sys.stderr)
         return 2
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")

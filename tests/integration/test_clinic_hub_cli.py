@@ -76,6 +76,10 @@ async def test_clinic_hub_over_tls_on_postgresql(clinic_db: str, tmp_path: Path,
                      "Dr. House", "--service-line", "urgent_care", "--npi", "1234567890",
                      "--password-stdin", stdin="a long enough password\n")
     assert wrong_npi.returncode == 2 and "not a valid NPI" in wrong_npi.stderr
+    demo = _cli("provider", "add", "--db", clinic_db, "--username", "demo", "--name",
+                "Dr. Demo", "--service-line", "urgent_care", "--password-stdin",
+                stdin="a long enough password\n")
+    assert demo.returncode == 2 and "kept for the demo" in demo.stderr
     # The URL (with its password) from the environment, off the command line.
     added = _cli("provider", "add", "--username", "house", "--name",
                  "Dr. House", "--service-line", "urgent_care", "--npi", "1234567893",

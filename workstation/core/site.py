@@ -70,6 +70,8 @@ class SiteConfig:
     erx_simulator: bool = False
     # The simulator answers "closed, try later" for these NCPDP IDs (trainers show retries).
     erx_simulator_closed: tuple[str, ...] = ()
+    # ... and refuses every script sent to these (trainers show a rejected prescription).
+    erx_simulator_rejects: tuple[str, ...] = ()
     # How long the simulator's pharmacies take to confirm a script or a cancel.
     erx_simulator_delay_seconds: float = 2.0
     # The gateway sends later answers (Verify, CancelRxResponse) to /erx/inbound with this
@@ -120,7 +122,7 @@ class SiteConfig:
                 kwargs[key] = tuple(dict(s) for s in value)
             elif key == "clinic_address":
                 kwargs[key] = _parse_address(value)
-            elif key == "erx_simulator_closed":
+            elif key in ("erx_simulator_closed", "erx_simulator_rejects"):
                 kwargs[key] = tuple(str(v) for v in value)
             else:
                 kwargs[key] = value

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from workstation.core.demo import BANNER
 from workstation.core.site import SiteConfig
 from workstation.core.visit import TERMINAL_STATES, VisitKind, VisitState
 from workstation.core.visit_link import looks_like_token
@@ -18,7 +21,19 @@ WEB = Path(__file__).with_name("web")
 routes = web.RouteTableDef()
 
 
-def _page(name: str, status: int = 200) -> web.FileResponse:
+DEMO: web.AppKey[bool] = web.AppKey("demo", bool)
+DEMO_BANNER = (f'<div class="demo-banner" role="note" lang="en">{html.escape(BANNER)}: '
+               "a simulated patient and visit, for training</div>")
+
+
+def _page(request: web.Request, name: str, status: int = 200) -> web.StreamResponse:
+    """A page of ``hub/web``; on the demo's hub, marked as the demo in its title and across
+    its top (nobody takes a training visit for a real one)."""
+    if request.app.get(DEMO):
+        text = (WEB / name).read_text(encoding="utf-8")
+        text = text.replace("<title>", f"<title>{html.escape(BANNER)} · ", 1)
+        text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + DEMO_BANNER, text, count=1)
+        return web.Response(text=text, status=status, content_type="text/html")
     response = web.FileResponse(WEB / name, status=status)
     response.content_type = "text/html"
     response.charset = "utf-8"
@@ -31,13 +46,13 @@ async def home(_request: web.Request) -> web.Response:
 
 
 @routes.get("/checkin", name="checkin_page")
-async def checkin_page(_request: web.Request) -> web.FileResponse:
-    return _page("checkin.html")
+async def checkin_page(request: web.Request) -> web.StreamResponse:
+    return _page(request, "checkin.html")
 
 
 @routes.get("/device-test", name="device_test_page")
-async def device_test_page(_request: web.Request) -> web.FileResponse:
-    return _page("device-test.html")
+async def device_test_page(request: web.Request) -> web.StreamResponse:
+    return _page(request, "device-test.html")
 
 
 # The video room opens once a provider has the visit, and stays open while the visit is (after
@@ -54,26 +69,28 @@ async def _detail(request: web.Request) -> VisitDetail | None:
 
 
 @routes.get("/v/{token}", name="visit_page")
-async def visit_page(request: web.Request) -> web.FileResponse:
-    return _page("visit.html") if await _detail(request) else _page("expired.html", 404)
+async def visit_page(request: web.Request) -> web.StreamResponse:
+    if await _detail(request):
+        return _page(request, "visit.html")
+    return _page(request, "expired.html", 404)
 
 
 @routes.get("/v/{token}/video", name="video_page")
-async def video_page(request: web.Request) -> web.FileResponse:
+async def video_page(request: web.Request) -> web.StreamResponse:
     detail = await _detail(request)
     if detail is None or detail.visit.kind is VisitKind.E_VISIT:
-        return _page("expired.html", 404)
+        return _page(request, "expired.html", 404)
     if detail.visit.state in TERMINAL_STATES:  # over: its summary, never the video
         raise web.HTTPFound(f"/v/{request.match_info['token']}")
     if detail.visit.state not in CALL_STATES and detail.visit.state is not VisitState.WAITING:
-        return _page("expired.html", 404)
-    return _page("video.html")
+        return _page(request, "expired.html", 404)
+    return _page(request, "video.html")
 
 
-async def provider_test_page(_request: web.Request) -> web.FileResponse:
+async def provider_test_page(request: web.Request) -> web.StreamResponse:
     """The provider's side of a call in the browser: the benchmark's baseline. Routed only when
     the hub is started for benchmarks (``create_app(provider_test_page=True)``)."""
-    return _page("provider-test.html")
+    return _page(request, "provider-test.html")
 
 
 CSP = (

@@ -3,7 +3,8 @@
 It does what a network and its pharmacies do to a message, as far as a trainer or a test can
 see: checks it (the same check the workstation runs before sending), answers Error 900 for a
 missing or malformed field or an NCPDP ID not in the directory, Error 601 ("closed, try later")
-for the pharmacies the site lists in ``erx_simulator_closed``, and Status 010 otherwise. It keeps
+for the pharmacies the site lists in ``erx_simulator_closed``, Error 900 for every new script
+to those in ``erx_simulator_rejects``, and Status 010 otherwise. It keeps
 each message once by its MessageID: a repeat gets the first answer back and is not a second
 script. Trainers see what each pharmacy received at ``/erx/pharmacies`` (provider sign-in).
 """
@@ -148,6 +149,9 @@ def _judge(service: PrescriptionService, data: bytes, kind: str, to: str,
         return False, ncpdp.ERROR_REJECTED, f"Unknown pharmacy NCPDP ID {to}."
     if to in service.visits.config.erx_simulator_closed:
         return False, "601", f"{pharmacy.name} is closed and not taking messages; try later."
+    if kind == "NewRx" and to in service.visits.config.erx_simulator_rejects:
+        return False, ncpdp.ERROR_REJECTED, (f"{pharmacy.name} cannot fill this prescription "
+                                             "(not in stock). Send it to another pharmacy.")
     if kind == "CancelRx":
         relates = ncpdp.text_at(header, "RelatesToMessageID")  # type: ignore[arg-type]
         original = service.store.received(relates)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from workstation.core import second_factor
 from workstation.core.audit import AuditEvent, AuditOutcome
+from workstation.core.demo import is_demo_username
 from workstation.core.people import Provider
 from workstation.core.practice import Practice
 from workstation.core.site import SiteConfig
@@ -51,11 +52,12 @@ class ProviderAccounts:
     """Accounts and sessions of the providers; the hub's visit service builds on it."""
 
     def __init__(self, store: VisitStore, config: SiteConfig, *, clock: Clock = utc_now,
-                 embedded: bool = False) -> None:
+                 embedded: bool = False, demo: bool = False) -> None:
         self.store = store
         self.config = config
         self.clock = clock
         self.embedded = embedded
+        self.demo = demo  # the demo's hub: its own account signs in, no other hub's does
         self.site_settings = SiteSettingsStore(store)
         # How often an open provider socket checks that its session still holds.
         self.session_recheck_seconds = SESSION_RECHECK_SECONDS
@@ -83,6 +85,9 @@ class ProviderAccounts:
     async def add_provider(self, username: str, display_name: str, password: str,
                            service_lines: tuple[str, ...], npi: str = "", *,
                            practice: Practice | None = None) -> Provider:
+        if is_demo_username(username) and not self.demo:
+            raise ApiError(422, "invalid", "That username is kept for the demo; choose another.",
+                           fields={"username": "Kept for the demo."})
         provider = Provider(str(uuid.uuid4()), username, display_name, service_lines, npi)
         password_hash = await auth.hashing(auth.hash_password, password)
         try:
@@ -178,6 +183,12 @@ class ProviderAccounts:
         wrong passwords or codes for this username from ``address``, the client's)."""
         now = self.clock()
         await self._count_attempt(username, address, now, "anonymous", action)
+        if is_demo_username(username) and not self.demo:
+            await asyncio.to_thread(self.store.audit, AuditEvent(
+                now, "anonymous", action, AuditOutcome.DENIED,
+                detail="the demo account on a hub that is not the demo's"))
+            raise ApiError(403, "demo_only", "The demo account works only in the demo "
+                                             "(workstation --demo), never on a clinic's hub.")
         account = await asyncio.to_thread(self.store.provider_account, username)
         ok = await auth.hashing(auth.verify_password,
                                 account.password_hash if account else None, password)

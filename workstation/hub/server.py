@@ -71,7 +71,7 @@ def create_app(
     store: VisitStore, config: SiteConfig, resources: Resources, *, embedded: bool = False,
     clock: Clock = utc_now, processor: PaymentProcessor | None = None,
     provider_test_page: bool = False, outbox: OutboxFactory | None = None,
-    limits: ClientLimits | None = None,
+    limits: ClientLimits | None = None, demo: bool = False,
 ) -> web.Application:
     """The hub's application. Without ``outbox`` scripts are queued but nothing sends them
     (tests of other parts); the workstation and ``workstation hub`` pass the erx sender."""
@@ -80,10 +80,12 @@ def create_app(
                           middlewares=[pages.security_headers, json_errors, guard.middleware])
     app[GUARD] = guard
     app[pages.PAGE_POLICY] = pages.content_security_policy(config)
+    app[pages.DEMO] = demo
     channel = event_channel_for(store)
     broker = FanoutBroker(channel) if channel is not None else Broker()
     service = VisitService(store, config, resources, broker,
-                           processor or RecordingProcessor(), clock=clock, embedded=embedded)
+                           processor or RecordingProcessor(), clock=clock, embedded=embedded,
+                           demo=demo)
     app[SERVICE] = service
     app[PATIENTS] = PatientDesk(service)
     documents = primary_care.PrimaryCareService(
@@ -215,12 +217,12 @@ async def start_hub(
     port: int = 0, embedded: bool = False, ssl_context: ssl.SSLContext | None = None,
     clock: Clock = utc_now, processor: PaymentProcessor | None = None,
     provider_test_page: bool = False, outbox: OutboxFactory | None = None,
-    limits: ClientLimits | None = None,
+    limits: ClientLimits | None = None, demo: bool = False,
 ) -> RunningHub:
     """Start serving; ``port=0`` picks a free port. Call inside the running event loop."""
     app = create_app(store, config, resources, embedded=embedded, clock=clock,
                      processor=processor, provider_test_page=provider_test_page,
-                     outbox=outbox, limits=limits)
+                     outbox=outbox, limits=limits, demo=demo)
     guard = app[GUARD]
     # No access log: its lines would carry visit tokens. The keep-alive timer also runs from
     # the moment a connection is made: it is the time a request head has to arrive.

@@ -70,8 +70,9 @@ class VisitService(ProviderAccounts):
     def __init__(
         self, store: VisitStore, config: SiteConfig, resources: Resources, broker: Broker,
         processor: PaymentProcessor, *, clock: Clock = utc_now, embedded: bool = False,
+        demo: bool = False,
     ) -> None:
-        super().__init__(store, config, clock=clock, embedded=embedded)
+        super().__init__(store, config, clock=clock, embedded=embedded, demo=demo)
         self.resources = resources
         self.broker = broker
         self.processor = processor

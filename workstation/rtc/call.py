@@ -5,7 +5,8 @@ either, so two workstations' worth of code can talk on loopback in tests). Signa
 are plain dicts relayed by the hub for that visit only:
 
 - ``{"kind": "hello"}``: the answerer is on the video page with no working connection; the
-  offerer answers with a fresh offer. Sent on arrival and every ``RETRY_S`` while interrupted.
+  offerer answers with a fresh offer. Sent on arrival and every ``RETRY_S`` until an offer
+  comes, and again while interrupted.
 - ``{"kind": "offer" | "answer", "sdp": ..., "session": n}``: a new peer connection. aiortc
   has no ICE restart, so every (re)connection is a new session; an answer for an older session
   is ignored.
@@ -154,8 +155,9 @@ class Call:
         self._watch = asyncio.create_task(self._watchdog())
         if self.role == "offerer":
             await self._offer()
-        else:
-            await self._say({"kind": "hello"})
+        else:  # hello now, and again until an offer comes (one sent before we were here
+            # is lost; the offerer answers a later hello once its unanswered offer is stale)
+            self._retry = asyncio.create_task(self._keep_trying())
 
     async def handle(self, data: Mapping[str, Any]) -> None:
         """A signaling message from the other side, as relayed by the hub."""
@@ -235,6 +237,14 @@ class Call:
         for item in report.values():
             flat.setdefault(item.type, []).append(vars(item))
         return flat
+
+    async def lose_network(self) -> None:
+        """Drop the current connection without a word to the other side, as a failing network
+        does (the demo's simulated patients play a drop so). The call goes on trying, as after
+        any interruption, until a new connection holds."""
+        async with self._lock:
+            await self._drop_pc()
+        self._interrupted()
 
     async def close(self, *, notify: bool = True) -> None:
         """End the call for good; with ``notify``, tell the other side."""
@@ -417,7 +427,8 @@ class Call:
         self._retry = asyncio.create_task(self._keep_trying())
 
     async def _keep_trying(self) -> None:
-        while self.state == "reconnecting":
+        while self.state == "reconnecting" or (self.role == "answerer"
+                                               and self.state == "connecting"):
             try:
                 if self.role == "offerer":
                     if not self._attempt_pending():

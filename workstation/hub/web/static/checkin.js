@@ -24,7 +24,7 @@
 import {
   $, el, setText, fetchJSON, money, debounce, luhnValid, fillStates, fillExpiry,
   plainMessage, showFieldError, clearFieldError, clearFieldErrors, clearErrorsOnEdit, byPagePosition,
-  fillErrorSummary, focusField, ApiError,
+  fillErrorSummary, focusField, ApiError, pageTitle,
 } from "./common.js";
 import { pharmacyPicker } from "./pharmacy-picker.js";
 import { primaryCareFields } from "./primary-care.js";
@@ -118,7 +118,7 @@ async function load() {
   state.redFlags = flags.red_flags || [];
   if (site.site_name) {
     setText($("site_name"), site.site_name);
-    document.title = "Check in for a video visit — " + site.site_name;
+    pageTitle("Check in for a video visit — " + site.site_name);
   }
 
   if (!site.open_now) {

@@ -118,6 +118,14 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 /** Replace a node's content with text (or nodes). */
+// The demo's hub marks each page as the demo (a banner and the title); a title set later
+// keeps the mark.
+export function pageTitle(text) {
+  const banner = document.querySelector(".demo-banner");
+  const mark = banner ? "DEMO — not for clinical use · " : "";
+  document.title = mark + text;
+}
+
 export function setText(node, ...parts) {
   if (!node) return;
   node.replaceChildren(...parts.flat().filter((p) => p !== null && p !== undefined)

@@ -1,9 +1,9 @@
 // Video page (/v/<token>/video): the patient's side of the call, with the browser's own WebRTC.
 //
 // Signaling goes over the visit's socket (/ws/patient/<token>) as {type: "signal", data}:
-//   we send {kind: "hello"} when we have no working connection (on arrival, and every
-//   RETRY_MS while interrupted); the provider's workstation answers with
-//   {kind: "offer", sdp, session}; we answer {kind: "answer", sdp, session} once ICE gathering
+//   we send {kind: "hello"} when we have no working connection (on arrival; every RETRY_MS
+//   once the provider is ready until connected, and while interrupted); the workstation answers
+//   with {kind: "offer", sdp, session}; we answer {kind: "answer", sdp, session} once ICE gathering
 //   is done (no trickle: the workstation's aiortc takes complete descriptions);
 //   {kind: "bye"} ends the call from either side.
 // While the visit is open (the provider ended the call to write the notes, or the patient
@@ -124,7 +124,10 @@ function hello() {
 function onStatus(message) {
   const s = message.state;
   if (s === "waiting") setStatus("You are in line. The video starts when your provider is ready.");
-  else if (s === "claimed" && !state.connected) setStatus("Your provider is ready. Connecting the video…");
+  else if (s === "claimed" && !state.connected) {
+    setStatus("Your provider is ready. Connecting the video…");
+    if (!state.paused) helloUntilConnected();
+  }
   else if (s === "documenting" && state.waiting && !state.paused) {
     setStatus("Waiting for your provider to call you back…");
   } else if (s === "documenting" && !state.paused) {
@@ -193,6 +196,12 @@ function interrupted() {
   if (state.ended) return;
   state.connected = false;
   setStatus("Reconnecting… Your provider can still see your visit. Stay on this page.");
+  helloUntilConnected();
+}
+
+// Hello now and every RETRY_MS until a connection holds: an offer made before this page was
+// listening is lost, and the provider's workstation answers a later hello with a new one.
+function helloUntilConnected() {
   if (state.retryTimer) return;
   hello();
   state.retryTimer = setInterval(() => {

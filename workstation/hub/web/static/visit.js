@@ -18,7 +18,7 @@
 import {
   $, setText, fetchJSON, plainMessage, money, localDateTime, localTime, luhnValid, fillExpiry, playChime,
   unlockAudioOnGesture, showFieldError, clearFieldError, clearFieldErrors, clearErrorsOnEdit,
-  byPagePosition, fillErrorSummary, focusField, parseMessage, setSiteZone,
+  byPagePosition, fillErrorSummary, focusField, parseMessage, setSiteZone, pageTitle,
 } from "./common.js";
 import { pharmacyPicker } from "./pharmacy-picker.js";
 import { primaryCareFields } from "./primary-care.js";
@@ -303,7 +303,7 @@ async function refreshPrescriptions() {
 function setStatus(text, title) {
   if ($("status").textContent !== text) setText($("status"), text);
   state.baseTitle = title ? `${title} — ${siteName()}` : siteName();
-  if (!state.flashTimer) document.title = state.baseTitle;
+  if (!state.flashTimer) pageTitle(state.baseTitle);
 }
 
 function siteName() {
@@ -513,7 +513,7 @@ function startTitleFlash() {
   let on = false;
   state.flashTimer = setInterval(() => {
     on = !on;
-    document.title = on ? "🔔 Your provider is ready" : state.baseTitle;
+    pageTitle(on ? "🔔 Your provider is ready" : state.baseTitle);
   }, 1000);
 }
 
@@ -521,7 +521,7 @@ function stopTitleFlash() {
   if (!state.flashTimer) return;
   clearInterval(state.flashTimer);
   state.flashTimer = null;
-  document.title = state.baseTitle;
+  pageTitle(state.baseTitle);
 }
 
 window.addEventListener("focus", stopTitleFlash);
