@@ -1,4 +1,5 @@
 # make run   — set up and start the workstation on its embedded hub
+# make demo  — the same setup, then the demo for trainers (docs/TRAINERS.md)
 # make test  — set up, then ruff, import-linter, mypy and the whole pytest suite
 #              (PostgreSQL server and Debian's Chromium included), then the
 #              screenshot test under Xvfb (test-output/screenshots/)
@@ -9,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEB := installers/debian
 
-.PHONY: run test lint bench soak system-run system-test system-bench clean
+.PHONY: run demo test lint bench soak system-run system-test system-bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,10 @@ system-test:
 
 run: system-run $(VENV)/.stamp-install
 	$(BIN)/workstation
+
+# SCENARIO=sore-throat starts another shipped scenario (or a .toml file).
+demo: system-run $(VENV)/.stamp-install
+	$(BIN)/workstation --demo $(if $(SCENARIO),--scenario $(SCENARIO))
 
 lint: $(VENV)/.stamp-install
 	$(BIN)/ruff check workstation tests

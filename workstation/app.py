@@ -36,9 +36,12 @@ from workstation.ui.worklists.schedule_view import ScheduleView
 if TYPE_CHECKING:  # loaded after the first paint
     from workstation.client.hub_answers import ProviderSession
     from workstation.core.queue import QueueEntry
+    from workstation.demo.session import DemoSession
     from workstation.hub.server import RunningHub
     from workstation.storage.draft_cache import DraftCache
+    from workstation.ui.call.call_presenter import CallController
     from workstation.ui.chart.chart_presenter import ChartController
+    from workstation.ui.demo.demo_menu import DemoMenu
     from workstation.ui.session.practice_presenter import PracticeController
     from workstation.ui.shell.provider_session import ProviderController
     from workstation.ui.shell.session_lock import SessionLock
@@ -117,7 +120,7 @@ def _open_draft_cache(bridge: AsyncBridge, chart: ChartController, path: Path) -
     bridge.submit(asyncio.to_thread(open_cache), opened, failed)
 
 
-async def _start_embedded(db_path: Path, config: SiteConfig, demo: bool) -> RunningHub:
+async def _start_embedded(db_path: Path, config: SiteConfig) -> RunningHub:
     import asyncio
 
     from workstation.hub.server import start_hub
@@ -126,12 +129,6 @@ async def _start_embedded(db_path: Path, config: SiteConfig, demo: bool) -> Runn
 
     store = await asyncio.to_thread(open_store, f"sqlite:///{db_path}")
     try:
-        if demo:
-            from workstation.demo.seed import demo_site, seed
-
-            config = demo_site(config)
-            if await asyncio.to_thread(store.provider_count) == 0:
-                await asyncio.to_thread(seed, store, config)
         from workstation.erx.sender import sender_factory
         from workstation.payments.choice import processor_for
 
@@ -143,12 +140,32 @@ async def _start_embedded(db_path: Path, config: SiteConfig, demo: bool) -> Runn
         raise
 
 
+async def _start_demo(db_path: Path, config: SiteConfig, scenario_name: str,
+                      on_event: Callable[[str, str], None],
+                      ) -> tuple[DemoSession, list[tuple[Path, str]]]:
+    """A fresh demo day of ``scenario_name`` (a shipped scenario or a file), and the shipped
+    scenarios' titles for the Demo menu. A scenario with a mistake starts nothing."""
+    import asyncio
+
+    from workstation.demo import scenario as scenarios
+    from workstation.demo.session import DemoSession
+    from workstation.resource_files import load_resources
+
+    resources = await asyncio.to_thread(load_resources)
+    scenario = await asyncio.to_thread(scenarios.load, scenarios.find(scenario_name), resources)
+    session = DemoSession(db_path, config, resources, scenario, on_event=on_event)
+    await session.start()
+    return session, await asyncio.to_thread(scenarios.titles)
+
+
 @dataclass
 class _Live:
     """What runs once the window is up: the asyncio thread and the controllers."""
 
     bridge: AsyncBridge
     controller: ProviderController
+    call: CallController
+    demo: DemoMenu | None = None
 
 
 def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
@@ -184,9 +201,10 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     call_pane = CallPane()
     call_pane.hide()
     window.set_call_pane(call_pane)
+    # The demo starts on the test pattern and tone, no device check asked first.
     call = CallController(bridge, call_pane,
                           ice_servers=tuple(dict(s) for s in config.ice_servers),
-                          default_devices=_default_devices(demo), check_first=True)
+                          default_devices=_default_devices(demo), check_first=not demo)
     window.device_check_action.triggered.connect(
         lambda: call.check_devices(hub_url=controller.hub_url))
     wire_call(call, chart, controller)
@@ -195,10 +213,12 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(call.end)
-    cache_path = data_dir / ("demo-drafts.db" if demo else "drafts.db")
     # Opened once the queue is up: start-up does not wait for it, and no chart is open yet.
-    controller.signed_in.connect(lambda *_args: QTimer.singleShot(
-        CACHE_DELAY_MS, lambda: _open_draft_cache(bridge, chart, cache_path)))
+    # The demo keeps no local copy (its day ends with the run, and it needs no keyring).
+    if not demo:
+        cache_path = data_dir / "drafts.db"
+        controller.signed_in.connect(lambda *_args: QTimer.singleShot(
+            CACHE_DELAY_MS, lambda: _open_draft_cache(bridge, chart, cache_path)))
     lock = SessionLock(bridge, window, controller, chart, lock_minutes=config.lock_minutes)
     wire_call_to_window(call, controller, lock)
     _wire_practice(PracticeController(bridge, window, lambda: controller.client), window,
@@ -215,7 +235,7 @@ def _compose(window: MainWindow, config: SiteConfig, data_dir: Path, demo: bool,
     controller.signed_in.connect(on_signed_in)
     controller.signed_out.connect(lambda: remember(REFRESH_SERVICE, None))
     controller.remembered_sign_in_failed.connect(lambda: remember(REFRESH_SERVICE, None))
-    return _Live(bridge, controller)
+    return _Live(bridge, controller, call)
 
 
 def _wire_practice(practice: PracticeController, window: MainWindow,
@@ -281,7 +301,11 @@ def _entries(queue: Mapping[str, Any] | None) -> list[QueueEntry] | None:
 SWITCH_INTERVAL_S = 0.0005
 
 
-def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) -> int:
+DEFAULT_SCENARIO = "clinic-morning"
+
+
+def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool,
+        scenario: str | None = None) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
@@ -290,6 +314,33 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     app.setApplicationDisplayName(f"{config.site_name}{' — DEMO' if demo else ''}")
     app.setDesktopFileName("workstation")
     follow_system_scheme(app)
+    shown = show(config=config, data_dir=data_dir, hub_url=hub_url, demo=demo,
+                 scenario=scenario)
+    settings = QSettings()
+    shown.window.restore_layout(settings)
+    app.aboutToQuit.connect(lambda: shown.window.save_layout(settings))
+    try:
+        return app.exec()
+    finally:
+        shown.stop()
+
+
+@dataclass
+class Shown:
+    """The workstation on screen: its window, and what runs once it is live."""
+
+    window: MainWindow
+    live: list[_Live]
+
+    def stop(self) -> None:
+        if self.live:
+            self.live[0].bridge.stop()
+
+
+def show(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool,
+         scenario: str | None = None) -> Shown:
+    """Build the window and its services in a running QApplication, and show it; with
+    ``demo``, the demo (every window marked, its own hub, the scenario playing)."""
     window = MainWindow(
         queue_view=QueueView(promised_wait_minutes=config.promised_wait_minutes),
         # E-Visits are late by their own promise, in hours.
@@ -297,6 +348,12 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
                               promised_wait_minutes=config.e_visit_reply_hours * 60),
         schedule_view=ScheduleView(tz=config.zone,
                                    begin_window_minutes=config.begin_window_minutes))
+    if demo:
+        from workstation.ui.widgets.demo_mark import DemoMark
+
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        DemoMark(app, window)
     hub_key = hub_url or ("embedded-demo" if demo else "embedded")
     live: list[_Live] = []
 
@@ -312,17 +369,12 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool) 
     if hub_url:
         window.sign_in_view.show_connecting(f"Connecting to the hub at {hub_url}…")
         _start_clinic(window, hub_url, remembered, go_live)
+    elif demo:
+        _start_demo_hub(window, go_live(), data_dir, config, scenario or DEFAULT_SCENARIO)
     else:
-        _start_embedded_hub(window, go_live(), data_dir, config, demo, remembered)
-    settings = QSettings()
-    window.restore_layout(settings)
-    app.aboutToQuit.connect(lambda: window.save_layout(settings))
+        _start_embedded_hub(window, go_live(), data_dir, config, remembered)
     window.show()
-    try:
-        return app.exec()
-    finally:
-        if live:
-            live[0].bridge.stop()
+    return Shown(window, live)
 
 
 def _start_clinic(window: MainWindow, hub_url: str,
@@ -380,19 +432,17 @@ def _start_clinic(window: MainWindow, hub_url: str,
 
 
 def _start_embedded_hub(window: MainWindow, live: _Live, data_dir: Path, config: SiteConfig,
-                        demo: bool, remembered: Callable[[], tuple[str | None, str | None]],
+                        remembered: Callable[[], tuple[str | None, str | None]],
                         ) -> None:
     """The hub inside this process, started on the asyncio thread; then the usual sign-in."""
     import asyncio
 
-    db_path = data_dir / (DEMO_FILE_NAME if demo else EMBEDDED_FILE_NAME)
+    db_path = data_dir / EMBEDDED_FILE_NAME
     controller = live.controller
-    controller.show_starting(
-        "Starting the demo hub on this computer…" if demo
-        else "Starting the hub on this computer…")
+    controller.show_starting("Starting the hub on this computer…")
 
     async def start() -> tuple[RunningHub, tuple[str | None, str | None]]:
-        hub = await _start_embedded(db_path, config, demo)
+        hub = await _start_embedded(db_path, config)
         return hub, await asyncio.to_thread(remembered)
 
     def hub_started(started: tuple[RunningHub, tuple[str | None, str | None]]) -> None:
@@ -405,8 +455,72 @@ def _start_embedded_hub(window: MainWindow, live: _Live, data_dir: Path, config:
     def failed(error: BaseException) -> None:
         from workstation.storage.keystore import DatabaseKeyUnavailable
 
+        no_keyring = isinstance(error, DatabaseKeyUnavailable)
         controller.show_startup_error(str(error), QApplication.translate(
-            "App", "No keyring to keep the database key") if isinstance(
-            error, DatabaseKeyUnavailable) else None)
+            "App", "No keyring to keep the database key") if no_keyring else None,
+            offer_demo=no_keyring)
 
+    window.sign_in_view.demo_requested.connect(restart_in_demo)
     live.bridge.submit(start(), hub_started, failed)
+
+
+def restart_in_demo() -> None:
+    """"Open the demo instead": this program again with ``--demo`` (the demo needs no
+    keyring), and this window closes."""
+    from PySide6.QtCore import QProcess
+
+    command = list(getattr(sys, "orig_argv", sys.argv))
+    program, arguments = command[0], [*command[1:], "--demo"]
+    if not QProcess.startDetached(program, arguments):
+        log.warning("The demo could not be started")
+        return
+    QApplication.quit()
+
+
+def _start_demo_hub(window: MainWindow, live: _Live, data_dir: Path, config: SiteConfig,
+                    scenario: str) -> None:
+    """The demo: a fresh day on its own hub (no keyring, nothing remembered), the Demo menu,
+    and the demo's account shown on the sign-in."""
+    from workstation.core.demo import DEMO_PASSWORD, DEMO_USERNAME
+    from workstation.ui.demo.demo_menu import DemoMenu
+
+    controller = live.controller
+    controller.show_starting("Starting the demo on this computer…")
+    relay = _DemoEvents(window)
+    relay.happened.connect(lambda name, what: window.show_message(f"{name}: {what}"))
+
+    def started(result: tuple[DemoSession, list[tuple[Path, str]]]) -> None:
+        session, titles = result
+        live.bridge.add_cleanup(session.close)
+        menu = DemoMenu(live.bridge, session, titles, window)
+        live.demo = menu
+        window.set_demo(menu.menu, menu.status_label)
+        menu.happened.connect(lambda name, what: window.show_message(f"{name}: {what}"))
+
+        def resetting() -> None:  # the old day's call and session end with it
+            live.call.end()
+            controller.sign_out(flush=False)
+            controller.show_starting("Starting the demo over…")
+
+        menu.resetting.connect(resetting)
+        menu.reset_done.connect(lambda url: controller.start(url, username=DEMO_USERNAME))
+        menu.failed.connect(lambda message: window.show_message(
+            QApplication.translate("App", "The demo did not start over: %1")
+            .replace("%1", message)))
+        window.sign_in_view.set_demo_credentials(DEMO_USERNAME, DEMO_PASSWORD)
+        assert session.hub is not None
+        log.info("Demo hub at %s", session.hub.url)
+        controller.start(session.hub.url, username=DEMO_USERNAME)
+
+    def failed(error: BaseException) -> None:
+        controller.show_startup_error(str(error), QApplication.translate(
+            "App", "The demo could not start"))
+
+    live.bridge.submit(_start_demo(data_dir / DEMO_FILE_NAME, config, scenario,
+                                   relay.happened.emit), started, failed)
+
+
+class _DemoEvents(QObject):
+    """What happens in the demo (on the asyncio thread), handed to the window."""
+
+    happened = Signal(str, str)

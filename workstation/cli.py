@@ -33,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, help="folder for the local database")
     parser.add_argument("--hub-url", help="use this clinic hub instead of the embedded one")
     parser.add_argument("--demo", action="store_true",
-                        help="training mode: a separate demo database")
+                        help="training mode: simulated patients on a separate demo database, "
+                             "a fresh day each start (see docs/TRAINERS.md)")
+    parser.add_argument("--scenario", metavar="NAME",
+                        help="with --demo: the scenario to start with (a shipped one's name "
+                             "or a .toml file; default clinic-morning)")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command")
 
@@ -156,8 +160,11 @@ def main(argv: list[str] | None = None) -> int:
             return _erx_validate(args.file)
         from workstation.app import run  # Qt is imported only when the window is wanted
 
+        if args.scenario and not args.demo:
+            print("workstation: --scenario goes with --demo.", file=sys.stderr)
+            return 2
         return run(config=config, data_dir=args.data_dir or user_data_dir(),
-                       hub_url=args.hub_url, demo=args.demo)
+                   hub_url=args.hub_url, demo=args.demo, scenario=args.scenario)
     except (RuntimeError, ValueError, OSError) as exc:
         print(f"workstation: {exc}", file=sys.stderr)
         return 1

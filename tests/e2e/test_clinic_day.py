@@ -79,6 +79,7 @@ from tests.ui.conftest import run
 from tests.ui.test_chart_hub import Answers
 from tests.ui.test_chart_life import ctrl_n, open_patient
 from tests.ui.test_prescriptions import FAST, NPI, choose, status_of
+from workstation.core.demo import DEMO_PASSWORD, DEMO_USERNAME
 from workstation.core.people import Address
 from workstation.core.site import SiteConfig
 from workstation.devices import SYNTHETIC
@@ -242,6 +243,14 @@ async def check_in(url: str, given: str, family: str, **changes: Any) -> tuple[s
 async def book(running: RunningHub, clock: Clock, starts_in: timedelta) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http:
         return await HubContext(running, clock, http).book_appointment(starts_in)
+
+
+async def demo_sign_in(url: str) -> tuple[int, dict[str, Any]]:
+    """The demo's account (shown on every training screen), tried on the clinic's hub."""
+    body = {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
+    async with aiohttp.ClientSession() as http, \
+            http.post(f"{url}/api/auth/sign-in", json=body) as r:
+        return r.status, await r.json()
 
 
 async def link_status(url: str, token: str) -> tuple[int, dict[str, Any]]:
@@ -592,6 +601,9 @@ def test_a_clinic_day_of_eight_patients_in_one_session(day: ClinicDay) -> None:
     ws, window = day.ws, day.ws.window
     assert ws.session.session is not None
     provider_id = ws.session.session.provider.id
+    # A trainee who saw the demo's credentials tries them here: the clinic's hub refuses.
+    status, refused = day.hub(demo_sign_in(day.url))
+    assert status == 403 and refused["error"]["code"] == "demo_only"
 
     # 1. Ada: a call that drops and comes back; signing while connected ends it first.
     ada = day.arrives("Ada", "Lovelace")

@@ -39,6 +39,18 @@ def shipped() -> list[Path]:
     return sorted(scenarios_dir().glob("*.toml"))
 
 
+def titles() -> list[tuple[Path, str]]:
+    """The shipped scenarios and their titles (read without checking the rest), for menus."""
+    found = []
+    for path in shipped():
+        try:
+            title = tomllib.loads(path.read_text(encoding="utf-8")).get("title")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            title = None
+        found.append((path, title if isinstance(title, str) and title else path.stem))
+    return found
+
+
 def find(name: str) -> Path:
     """A scenario by path, or by the name of a shipped one (``sore-throat``)."""
     given = Path(name)

@@ -55,10 +55,12 @@ class SignInView(QWidget):
 
     sign_in_requested = Signal(str, str, bool, str)
     first_account_requested = Signal(str, str, str, list, str, object)
+    demo_requested = Signal()  # "Open the demo instead", offered when the hub cannot start
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._busy = False
+        self._demo_credentials: tuple[str, str] | None = None
         self._service_line_boxes: list[tuple[ServiceLine, QCheckBox]] = []
 
         self.heading = QLabel(self.tr(SIGN_IN_TEXT))
@@ -81,9 +83,21 @@ class SignInView(QWidget):
         self.error_label.setAccessibleName(self.tr("Error"))
         self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.hide()
+        # The demo's own account, shown on its sign-in (it opens nothing but the demo).
+        self.demo_label = QLabel()
+        self.demo_label.setWordWrap(True)
+        self.demo_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.demo_label.setAccessibleName(self.tr("Demo sign-in"))
+        self.demo_label.hide()
+        self.demo_button = QPushButton(self.tr("Open the &demo instead"))
+        self.demo_button.setAccessibleName(self.tr("Open the demo instead"))
+        self.demo_button.setToolTip(self.tr(
+            "Practise with simulated patients; the demo keeps nothing and needs no keyring."))
+        self.demo_button.clicked.connect(self.demo_requested)
+        self.demo_button.hide()
 
-        centred_card(self, self.heading, self.hub_label, self._sign_in_page,
-                     self._first_account_page, self.error_label)
+        centred_card(self, self.heading, self.hub_label, self.demo_label, self._sign_in_page,
+                     self._first_account_page, self.error_label, self.demo_button)
 
         self.show_sign_in()
 
@@ -190,13 +204,29 @@ class SignInView(QWidget):
         self._sign_in_page.setEnabled(False)
         self._first_account_page.setEnabled(False)
 
-    def show_unavailable(self, message: str, title: str | None = None) -> None:
-        """The hub could not start or be reached: no form to fill, only what went wrong."""
+    def show_unavailable(self, message: str, title: str | None = None, *,
+                         offer_demo: bool = False) -> None:
+        """The hub could not start or be reached: no form to fill, only what went wrong;
+        with ``offer_demo``, a way to open the demo instead (it needs no keyring)."""
         self.heading.setText(title or self.tr("The hub is not available"))
         self.hub_label.setText(self.tr("Nothing can be done here until this is fixed:"))
         self._sign_in_page.hide()
         self._first_account_page.hide()
         self.show_error(message)
+        self.demo_button.setVisible(offer_demo)
+        if offer_demo:
+            self.demo_button.setFocus()
+
+    def set_demo_credentials(self, username: str, password: str) -> None:
+        """The demo: its account is shown, and filled in, on every sign-in."""
+        self._demo_credentials = (username, password)
+        self.demo_label.setText(self.tr(
+            "Demo — sign in as <b>%1</b> with the password <b>%2</b> (filled in).")
+            .replace("%1", username).replace("%2", password))
+        self.demo_label.show()
+        self.remember_box.setChecked(False)
+        self.remember_box.hide()  # each demo start is a new day: nothing to remember
+        self.show_sign_in(username)
 
     def show_sign_in(self, username: str | None = None) -> None:
         self.heading.setText(self.tr(SIGN_IN_TEXT))
@@ -206,8 +236,12 @@ class SignInView(QWidget):
         self.password_edit.clear()
         self.code_edit.clear()
         self._form.setRowVisible(self.code_edit, False)
+        self.demo_button.hide()
         if username is not None:
             self.username_edit.setText(username)
+        if self._demo_credentials is not None:
+            self.username_edit.setText(self._demo_credentials[0])
+            self.password_edit.setText(self._demo_credentials[1])
         (self.password_edit if self.username_edit.text() else self.username_edit).setFocus()
 
     @property

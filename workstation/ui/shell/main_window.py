@@ -17,12 +17,15 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
+    QMenu,
     QSplitter,
     QStackedWidget,
     QTabWidget,
+    QToolBar,
     QWidget,
 )
 
+from workstation.core.demo import BANNER
 from workstation.core.queue import QueueEntry
 from workstation.ui.session.lock_view import LockView
 from workstation.ui.session.sign_in_view import SignInView
@@ -151,6 +154,25 @@ class MainWindow(QMainWindow):
         self.evisit_view.waiting_count_changed.connect(self._on_waiting_count_changed)
         self.resize(1366, 768)
         self.show_sign_in()
+
+    def set_demo(self, menu: QMenu, status: QLabel) -> None:
+        """The demo: its menu, where its scenario stands (status bar), and a banner across
+        the top of the window that this is the demo."""
+        self.menuBar().addMenu(menu)
+        self.demo_menu = menu
+        self.demo_banner = QLabel(f"<b>{BANNER}</b> — " + self.tr(
+            "simulated patients on a demo database of this computer"))
+        self.demo_banner.setAccessibleName(BANNER)
+        self.demo_banner.setStyleSheet(
+            "QLabel { background: #7a2e00; color: white; padding: 4px 10px; }")
+        bar = QToolBar(self.tr("Demo"))
+        bar.setObjectName("demo_banner")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.toggleViewAction().setEnabled(False)  # it cannot be hidden
+        bar.addWidget(self.demo_banner)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.statusBar().addPermanentWidget(status)
 
     @property
     def showing_workspace(self) -> bool:

@@ -166,10 +166,11 @@ class ProviderController(QObject):
         """While the hub is not there yet (the embedded one is starting)."""
         self._sign_in.show_connecting(message)
 
-    def show_startup_error(self, message: str, title: str | None = None) -> None:
+    def show_startup_error(self, message: str, title: str | None = None, *,
+                           offer_demo: bool = False) -> None:
         """The hub could not be started or reached: say so where the provider looks, under
-        ``title`` when the cause is known (no keyring, ...)."""
-        self._sign_in.show_unavailable(message, title)
+        ``title`` when the cause is known (no keyring, ...), offering the demo if asked."""
+        self._sign_in.show_unavailable(message, title, offer_demo=offer_demo)
 
     def start(self, hub_url: str, *, username: str | None = None,
               refresh_token: str | None = None) -> None:

@@ -1,0 +1,1 @@
+"""The demo for trainers: the Demo menu over the running demo."""
