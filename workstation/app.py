@@ -164,7 +164,7 @@ class _Live:
 
     bridge: AsyncBridge
     controller: ProviderController
-    call: CallController
+    call: CallController | None = None
     demo: DemoMenu | None = None
 
 
@@ -498,7 +498,8 @@ def _start_demo_hub(window: MainWindow, live: _Live, data_dir: Path, config: Sit
         menu.happened.connect(lambda name, what: window.show_message(f"{name}: {what}"))
 
         def resetting() -> None:  # the old day's call and session end with it
-            live.call.end()
+            if live.call is not None:
+                live.call.end()
             controller.sign_out(flush=False)
             controller.show_starting("Starting the demo over…")
 

@@ -59,6 +59,7 @@ def demo(qtbot: QtBot, clinical_folder: Path, site: SiteConfig) -> Iterator[Show
     yield shown
     # Closed here, not by qtbot: signed out first, so quitting asks nothing about the chart.
     live = shown.live[0]
+    assert live.call is not None
     live.call.end()
     live.controller.sign_out(flush=False)
     qtbot.waitUntil(lambda: not shown.window.showing_workspace)
@@ -86,14 +87,16 @@ def test_the_demo_claims_a_simulated_patient_who_shows_on_video_and_answers(
         qtbot: QtBot, demo: Shown, clinical_folder: Path) -> None:
     before = _hashes(clinical_folder)
     window, live = demo.window, demo.live[0]
+    assert live.call is not None
+    call = live.call
     _sign_in(qtbot, demo)
     assert _titled_demo(window), window.windowTitle()
     assert not window.demo_banner.isHidden() and BANNER in window.demo_banner.text()
 
     qtbot.waitUntil(lambda: len(window.queue_view.entries()) == 1, timeout=WAIT_MS)
     ctrl_n(qtbot, window)
-    pane = live.call.pane
-    qtbot.waitUntil(lambda: pane.isVisible() and live.call.media_ready
+    pane = call.pane
+    qtbot.waitUntil(lambda: pane.isVisible() and call.media_ready
                     and pane.start_button.isEnabled(), timeout=WAIT_MS)
     QTest.mouseClick(pane.start_button, Qt.MouseButton.LeftButton)
     started = time.monotonic()
@@ -121,8 +124,8 @@ def test_the_demo_claims_a_simulated_patient_who_shows_on_video_and_answers(
         if widget.isVisible():
             assert _titled_demo(widget), f"{type(widget).__name__}: {widget.windowTitle()!r}"
 
-    live.call.end()
-    qtbot.waitUntil(lambda: not live.call.in_call, timeout=WAIT_MS)
+    call.end()
+    qtbot.waitUntil(lambda: not call.in_call, timeout=WAIT_MS)
     assert _hashes(clinical_folder) == before  # the clinical files, byte for byte
 
 

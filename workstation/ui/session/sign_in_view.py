@@ -89,11 +89,11 @@ class SignInView(QWidget):
         self.demo_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.demo_label.setAccessibleName(self.tr("Demo sign-in"))
         self.demo_label.hide()
-        self.demo_button = QPushButton(self.tr("Open the &demo instead"))
+        self.demo_button = QPushButton(self.tr("Open the demo instead"))
         self.demo_button.setAccessibleName(self.tr("Open the demo instead"))
         self.demo_button.setToolTip(self.tr(
             "Practise with simulated patients; the demo keeps nothing and needs no keyring."))
-        self.demo_button.clicked.connect(self.demo_requested)
+        self.demo_button.clicked.connect(self.demo_requested)  # focused when shown: Space
         self.demo_button.hide()
 
         centred_card(self, self.heading, self.hub_label, self.demo_label, self._sign_in_page,
