@@ -1,10 +1,11 @@
 """What a simulated patient sends: a drawn figure with their name and a clock, and a voice.
 
 The picture is an animated figure (head, shoulders, a mouth that moves with the voice) on a
-coloured backdrop, the patient's name in large letters underneath, the time of day in the
-corner and "DEMO" across the top, so a trainer sees at a glance who is on the call and that the
-video is live. The voice is speech-like sound (a buzzing vocal pitch through changing vowel
-resonances, in syllables and pauses), not words: it shows the audio path and the level meter.
+coloured backdrop, the patient's name in large letters underneath, "DEMO" top left and the
+time of day top right (clear of the provider's own picture, which covers the bottom right), so
+a trainer sees at a glance who is on the call and that the video is live. The voice is
+speech-like sound (a buzzing vocal pitch through changing vowel resonances, in syllables and
+pauses), not words: it shows the audio path and the level meter.
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ class Likeness:
         cv2.ellipse(image, (cx, cy + 32), (26, opening // 2 + 2), 0, 0, 360, (60, 50, 140), -1,
                     cv2.LINE_AA)
         clock = time.strftime("%H:%M:%S")
-        cv2.putText(image, clock, (WIDTH - 150, HEIGHT - 14), FONT, 0.8, (255, 255, 255), 1,
-                    cv2.LINE_AA)
+        cv2.putText(image, clock, (WIDTH - 150, 32), FONT, 0.8, (255, 255, 255), 1,
+                    cv2.LINE_AA)  # top right: the provider's self-view covers the bottom
         return av.VideoFrame.from_ndarray(image, format="bgr24")
 
 

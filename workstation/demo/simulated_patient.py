@@ -146,7 +146,7 @@ class SimulatedPatient:
         if self.call is not None and self.call.state != "ended":
             return
         self.call = Call("answerer", self._send, ice_servers=self._ice,
-                         video=self.likeness.frame, audio=self.voice.frame, fps=15,
+                         video=self.likeness.frame, audio=self.voice.frame, fps=30,
                          on_chat=self._chat, on_state=self._state)
         await self.call.start()
 
