@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, help="also write the figures to this file")
     bench.add_argument("--soak", type=float, metavar="MINUTES",
                        help="also a long 720p call: the workstation's memory growth")
-    bench.add_argument("--only", choices=("hub", "slow-clients", "startup", "call"),
+    bench.add_argument("--only", choices=("hub", "slow-clients", "startup", "call", "demo"),
                        action="append",
                        help="just these measurements (repeatable)")
 

@@ -25,6 +25,7 @@ EXPECTED = (
     "received frame rate at the provider 1280x720",
     "provider-side CPU during a two-way 1280x720 call",
     "GUI-thread lateness during a 1280x720 call",
+    "Demo: simulated patient's name on screen after Start",
 )
 
 

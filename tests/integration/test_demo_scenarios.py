@@ -113,6 +113,29 @@ def test_demo_run_of_a_broken_file_starts_nothing_and_says_why(
     assert "Scenario:" not in out  # the day never began
 
 
+def test_demo_run_exits_0_when_every_expected_outcome_happened(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "run", "chest-pain", "--headless"]) == 0
+
+    out = capsys.readouterr().out
+    assert "turned away at check-in: Your answers suggest you may need emergency care" in out
+    assert "ok   Walter Brandt (Demo): check-in: emergency" in out
+    assert out.rstrip().endswith("1 of 1 expected outcomes happened.")
+
+
+def test_demo_run_exits_1_when_an_expected_outcome_did_not_happen(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text(scenarios.find("chest-pain").read_text(encoding="utf-8").replace(
+        'checkin = "emergency"', 'checkin = "accepted"'), encoding="utf-8")
+
+    assert main(["demo", "run", str(wrong), "--headless"]) == 1
+
+    out = capsys.readouterr().out
+    assert "FAIL Walter Brandt (Demo): check-in: expected accepted, got emergency" in out
+    assert "0 of 1 expected outcomes happened; 1 did not." in out
+
+
 def test_an_age_instead_of_a_birth_date_stays_that_age(resources: Resources) -> None:
     jordan = scenarios.load(scenarios.find("under-18"), resources).patients[0]
     from datetime import date

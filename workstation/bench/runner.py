@@ -9,7 +9,7 @@ from pathlib import Path
 from workstation.bench import hub_fanout, startup
 from workstation.bench.stats import Figure, machine, table
 
-PARTS = ("hub", "slow-clients", "startup", "call")
+PARTS = ("hub", "slow-clients", "startup", "call", "demo")
 
 
 def run(*, quick: bool, json_path: Path | None, soak_minutes: float | None = None,
@@ -49,6 +49,12 @@ def run(*, quick: bool, json_path: Path | None, soak_minutes: float | None = Non
         calls = call.measure(quick=quick)
         figures += calls.figures
         notes += calls.notes
+    if "demo" in wanted:
+        from workstation.bench import demo_picture
+
+        print("Demo: a simulated patient on screen after Start (a fresh demo day per run)…",
+              flush=True)
+        figures.append(demo_picture.measure(runs=3 if quick else 7))
     if soak_minutes:
         from workstation.bench import call
 
