@@ -19,6 +19,7 @@ import av
 
 from workstation.bench.stats import Figure
 from workstation.client.hub_client import HubClient
+from workstation.client.hub_events import ConnectionChanged
 from workstation.core.demo import DEMO_PASSWORD, DEMO_USERNAME
 from workstation.core.site import SiteConfig
 from workstation.demo import scenario as scenarios
@@ -55,8 +56,10 @@ async def _one() -> tuple[float | None, float | None]:
         try:
             async with HubClient(hub.url) as client:
                 await client.sign_in(DEMO_USERNAME, DEMO_PASSWORD)
-                events = asyncio.create_task(_drain(client))
+                connected = asyncio.Event()
+                events = asyncio.create_task(_drain(client, connected))
                 try:
+                    await asyncio.wait_for(connected.wait(), WAIT_S)
                     return await _call(session, client)
                 finally:
                     events.cancel()
@@ -66,9 +69,11 @@ async def _one() -> tuple[float | None, float | None]:
             await session.close()
 
 
-async def _drain(client: HubClient) -> None:
-    async for _event in client.events():
-        pass
+async def _drain(client: HubClient, connected: asyncio.Event) -> None:
+    """The provider socket (the call's signaling goes over it), open before the call."""
+    async for event in client.events():
+        if isinstance(event, ConnectionChanged) and event.connected:
+            connected.set()
 
 
 async def _call(session: DemoSession, client: HubClient) -> tuple[float | None, float | None]:

@@ -23,6 +23,7 @@ import av
 
 from workstation.client.hub_answers import HubError
 from workstation.client.hub_client import HubClient
+from workstation.client.hub_events import ConnectionChanged
 from workstation.core.demo import DEMO_PASSWORD, DEMO_USERNAME
 from workstation.core.formulary import Drug
 from workstation.core.prescribing import RxStatus
@@ -115,7 +116,9 @@ async def play(scenario: Scenario, resources: Resources, config: SiteConfig, *,
                 appointments = await asyncio.to_thread(prepare, store, site, scenario)
                 async with HubClient(hub.url) as client:
                     await client.sign_in(DEMO_USERNAME, DEMO_PASSWORD)
-                    events = asyncio.create_task(_follow(client))
+                    connected = asyncio.Event()
+                    events = asyncio.create_task(_follow(client, connected))
+                    await asyncio.wait_for(connected.wait(), ARRIVAL_S)
                     day = DemoDay(hub.url, scenario, appointments, speed=speed, on_event=log)
                     day.start()
                     try:
@@ -132,10 +135,12 @@ async def play(scenario: Scenario, resources: Resources, config: SiteConfig, *,
     return _checks(scenario, day, seen)
 
 
-async def _follow(client: HubClient) -> None:
-    """The provider socket: queue events (not needed here) and the calls' signaling."""
-    async for _event in client.events():
-        pass
+async def _follow(client: HubClient, connected: asyncio.Event) -> None:
+    """The provider socket: the calls' signaling goes over it (queue events are not needed
+    here), so it is open before the first patient arrives."""
+    async for event in client.events():
+        if isinstance(event, ConnectionChanged) and event.connected:
+            connected.set()
 
 
 async def _the_day(day: DemoDay, client: HubClient, hub: Any, resources: Resources,
