@@ -101,3 +101,24 @@ async def test_a_broken_scenario_leaves_the_running_day_as_it_is(
         assert session.hub is hub and session.scenario.name == "sore-throat"
     finally:
         await session.close()
+
+
+async def test_the_scenario_clock_runs_at_its_speed_and_stops_while_paused(
+        resources: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workstation.demo import day as demo_day
+
+    now = [100.0]
+    monkeypatch.setattr(demo_day.time, "monotonic", lambda: now[0])
+    day = demo_day.DemoDay("http://127.0.0.1:1", scenarios.load(
+        scenarios.find("sore-throat"), resources), {}, speed=2.0)
+    now[0] += 60
+    assert day.minute == day.minute == 2.0  # reading it (from any thread) changes nothing
+    day.set_speed(5.0)
+    now[0] += 60
+    assert day.minute == 7.0
+    day.pause()
+    now[0] += 600
+    assert day.minute == 7.0 and day.paused
+    day.resume()
+    now[0] += 12
+    assert day.minute == 8.0

@@ -212,19 +212,22 @@ class DemoDay:
 
     @property
     def minute(self) -> float:
-        """Where the scenario's clock stands, in minutes since the start."""
-        if not self._paused:
-            now = time.monotonic()
-            self._minute += (now - self._ticked) / 60 * self.speed
-            self._ticked = now
-        return self._minute
+        """Where the scenario's clock stands, in minutes since the start. Reading it changes
+        nothing (the window's status line reads it from the GUI thread); only pause, resume
+        and a new speed, on the asyncio thread, fold the time run so far into it."""
+        if self._paused:
+            return self._minute
+        return self._minute + (time.monotonic() - self._ticked) / 60 * self.speed
 
     @property
     def paused(self) -> bool:
         return self._paused
 
+    def _fold(self) -> None:
+        self._minute, self._ticked = self.minute, time.monotonic()
+
     def pause(self) -> None:
-        _ = self.minute
+        self._fold()
         self._paused = True
 
     def resume(self) -> None:
@@ -232,7 +235,7 @@ class DemoDay:
         self._paused = False
 
     def set_speed(self, speed: float) -> None:
-        _ = self.minute
+        self._fold()
         self.speed = speed
 
     def next_patient(self) -> ScenarioPatient | None:
