@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -26,6 +27,13 @@ from workstation.storage.store import VisitStore
 pytest_plugins = ["tests.hub_fixtures"]
 
 PG_URL_ENV = "WORKSTATION_TEST_PG_URL"
+# No test reads this machine's site file (/etc/workstation/site.toml, which the package test
+# installs) or the user's own settings and window layout: the tests and every workstation
+# they start get their own, empty, places.
+_ISOLATED = Path(tempfile.mkdtemp(prefix="workstation-tests-"))
+os.environ["WORKSTATION_SYSTEM_SITE"] = str(_ISOLATED / "no-site.toml")
+os.environ["XDG_CONFIG_HOME"] = str(_ISOLATED / "config")
+
 # A Tuesday at 10:00 in Chicago: inside the default service hours.
 OPEN_NOW = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
 

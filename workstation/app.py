@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from workstation.core.site import SiteConfig
+from workstation.settings import Settings
 from workstation.ui.shell.main_window import EVISIT_TITLE, MainWindow
 from workstation.ui.widgets.first_paint import FirstPaint
 from workstation.ui.widgets.heap import keep_loaded
@@ -305,7 +306,7 @@ DEFAULT_SCENARIO = "clinic-morning"
 
 
 def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool,
-        scenario: str | None = None) -> int:
+        scenario: str | None = None, settings: Settings | None = None) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
@@ -315,10 +316,10 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool,
     app.setDesktopFileName("workstation")
     follow_system_scheme(app)
     shown = show(config=config, data_dir=data_dir, hub_url=hub_url, demo=demo,
-                 scenario=scenario)
-    settings = QSettings()
-    shown.window.restore_layout(settings)
-    app.aboutToQuit.connect(lambda: shown.window.save_layout(settings))
+                 scenario=scenario, settings=settings)
+    layout = QSettings()
+    shown.window.restore_layout(layout)
+    app.aboutToQuit.connect(lambda: shown.window.save_layout(layout))
     try:
         return app.exec()
     finally:
@@ -338,7 +339,7 @@ class Shown:
 
 
 def show(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool,
-         scenario: str | None = None) -> Shown:
+         scenario: str | None = None, settings: Settings | None = None) -> Shown:
     """Build the window and its services in a running QApplication, and show it; with
     ``demo``, the demo (every window marked, its own hub, the scenario playing)."""
     window = MainWindow(
@@ -356,6 +357,7 @@ def show(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool,
         DemoMark(app, window)
     hub_key = hub_url or ("embedded-demo" if demo else "embedded")
     live: list[_Live] = []
+    _wire_settings(window, settings or Settings.of(config))
 
     def go_live() -> _Live:
         if not live:
@@ -375,6 +377,21 @@ def show(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool,
         _start_embedded_hub(window, go_live(), data_dir, config, remembered)
     window.show()
     return Shown(window, live)
+
+
+def _wire_settings(window: MainWindow, settings: Settings) -> None:
+    """Settings > Workstation settings: what is in effect, the site's keys shown locked."""
+    from workstation.settings import shown_settings, system_site_path, user_settings_path
+    from workstation.ui.session.settings_dialog import SettingsDialog
+
+    def open_dialog() -> None:
+        dialog = SettingsDialog(shown_settings(settings), site_file=str(system_site_path()),
+                                user_file=str(user_settings_path()), parent=window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.settings_dialog = dialog
+        dialog.open()
+
+    window.settings_action.triggered.connect(open_dialog)
 
 
 def _start_clinic(window: MainWindow, hub_url: str,

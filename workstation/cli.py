@@ -17,7 +17,15 @@ from pathlib import Path
 from workstation import __version__, audit_commands, demo_commands, second_factor_commands
 from workstation.core.site import SiteConfig, SiteConfigError
 from workstation.db_arguments import add_database_arguments, database_url
-from workstation.settings import load_site_config, user_data_dir
+from workstation.settings import (
+    Settings,
+    describe,
+    installer_updates,
+    load_settings,
+    system_site_path,
+    user_data_dir,
+    write_site,
+)
 
 log = logging.getLogger("workstation")
 
@@ -58,6 +66,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="just these measurements (repeatable)")
 
     demo_commands.add_parser(sub)
+    config = sub.add_parser("config", help="the settings in effect")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    config_sub.add_parser("show", help="every setting's value and the file it came from "
+                                       "(site settings win over the user's and are locked)")
+    write = config_sub.add_parser(
+        "write-site", help="set keys in the site file (what the installers' properties do)",
+        description="Set the given keys in the site file, keeping its other keys and comments. "
+                    "Empty values are left out. The result is checked before anything is "
+                    "written. Exit code 0 when written, 2 when a value is refused.")
+    write.add_argument("--out", type=Path, metavar="FILE",
+                       help=f"the site file (default: {system_site_path()})")
+    write.add_argument("--hub-url", default="", help="the clinic hub (https://…)")
+    write.add_argument("--ice-servers", default="", metavar="URLS",
+                       help="STUN/TURN addresses separated by spaces (stun:…, turns:…)")
+    write.add_argument("--turn-username", default="")
+    write.add_argument("--turn-credential", default="")
+    write.add_argument("--lock-minutes", default="", metavar="MINUTES")
+    write.add_argument("--site-name", default="")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -129,8 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     from workstation.log_limits import limit_log_floods
 
     limit_log_floods()
+    if args.command == "config" and args.config_command == "write-site":
+        return _write_site(args)  # before the file is read: it may be what needs mending
     try:
-        config = load_site_config(args.site)
+        settings = load_settings(args.site)
+        config = settings.config
         if hasattr(args, "db_file"):
             args.db = database_url(args)
     except (SiteConfigError, ValueError) as exc:
@@ -144,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
 
             return runner.run(quick=args.quick, json_path=args.json, soak_minutes=args.soak,
                               only=set(args.only or ()))
+        if args.command == "config":
+            print("\n".join(describe(settings)))
+            return 0
         if args.command == "db":
             return _db_upgrade(args.db)
         if args.command == "demo":
@@ -164,10 +196,43 @@ def main(argv: list[str] | None = None) -> int:
             print("workstation: --scenario goes with --demo.", file=sys.stderr)
             return 2
         return run(config=config, data_dir=args.data_dir or user_data_dir(),
-                   hub_url=args.hub_url, demo=args.demo, scenario=args.scenario)
+                   hub_url=None if args.demo else _hub_url(args, settings),
+                   demo=args.demo, scenario=args.scenario, settings=settings)
     except (RuntimeError, ValueError, OSError) as exc:
         print(f"workstation: {exc}", file=sys.stderr)
         return 1
+
+
+def _hub_url(args: argparse.Namespace, settings: Settings) -> str | None:
+    """--hub-url, else the settings' hub_url; empty: the embedded hub. A hub the site file
+    sets is locked: another on the command line is refused, not quietly used."""
+    chosen = settings.config.hub_url
+    if args.hub_url and args.hub_url != chosen and "hub_url" in settings.locked:
+        raise ValueError(f"the site file ({settings.origins['hub_url']}) sets the hub to "
+                         f"{chosen} and locks it; --hub-url {args.hub_url} is not used.")
+    return args.hub_url or chosen or None
+
+
+def _write_site(args: argparse.Namespace) -> int:
+    path = args.out or system_site_path()
+    try:
+        updates = installer_updates(
+            hub_url=args.hub_url, ice_servers=args.ice_servers,
+            turn_username=args.turn_username, turn_credential=args.turn_credential,
+            lock_minutes=args.lock_minutes, site_name=args.site_name)
+        if not updates:
+            print(f"workstation: nothing to write; {path} is unchanged.")
+            return 0
+        write_site(path, updates)
+    except SiteConfigError as exc:
+        print(f"workstation: {exc} {path} is unchanged.", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"workstation: {path} could not be written: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
+    print(f"{path}: set {', '.join(sorted(updates))}.")
+    return 0
 
 
 def _db_upgrade(url: str) -> int:

@@ -94,6 +94,8 @@ class SiteConfig:
     stripe_secret_key_file: str = ""  # else the STRIPE_SECRET_KEY environment variable
     stripe_api_base: str = ""  # Stripe's own API unless set (a test server)
     stripe_js_url: str = "https://js.stripe.com/v3/"
+    # The clinic's hub this workstation works with (https://…); empty: its own embedded hub.
+    hub_url: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -112,20 +114,14 @@ class SiteConfig:
             raise SiteConfigError(f"Unknown site settings: {', '.join(sorted(unknown))}.")
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
-            if key == "hours":
-                kwargs[key] = _parse_hours(value)
-            elif key == "fee":
-                kwargs[key] = Decimal(str(value))
-            elif key == "service_lines":
-                kwargs[key] = tuple(ServiceLine(str(s["code"]), str(s["name"])) for s in value)
-            elif key == "ice_servers":
-                kwargs[key] = tuple(dict(s) for s in value)
-            elif key == "clinic_address":
-                kwargs[key] = _parse_address(value)
-            elif key in ("erx_simulator_closed", "erx_simulator_rejects"):
-                kwargs[key] = tuple(str(v) for v in value)
-            else:
-                kwargs[key] = value
+            _check_type(key, value)
+            try:
+                kwargs[key] = _parsed(key, value)
+            except SiteConfigError:
+                raise
+            except (TypeError, ValueError, AttributeError, KeyError, ArithmeticError) as exc:
+                raise SiteConfigError(f"{key} cannot be read from {value!r}: "
+                                      f"{EXPECTED.get(key, exc)}.") from exc
         config = cls(**kwargs)
         try:
             config.zone  # noqa: B018 - validates the name
@@ -143,6 +139,9 @@ class SiteConfig:
             raise SiteConfigError("e_visit_reply_hours must be between 1 and 72.")
         if not 0 <= config.summary_days <= 90:
             raise SiteConfigError("summary_days must be between 0 and 90.")
+        if config.hub_url and not _is_web_address(config.hub_url):
+            raise SiteConfigError(f"hub_url {config.hub_url!r} is not a web address; write it "
+                                  "like https://hub.clinic.example:8443.")
         if config.payment not in PAYMENT_CHOICES:
             raise SiteConfigError(
                 f"payment must be one of {', '.join(repr(c) for c in PAYMENT_CHOICES[1:])}.")
@@ -155,10 +154,77 @@ class SiteConfig:
 
 
 PAYMENT_CHOICES = ("", "stripe", "simulated", "none")
+EXPECTED = {
+    "fee": 'write the amount like "49.00"',
+    "hours": 'write each day like mon = ["09:00", "18:00"]',
+    "service_lines": "each needs a code and a name",
+    "ice_servers": "each needs urls",
+    "clinic_address": "it needs line1, city, state and postal_code",
+}
+
+
+def _parsed(key: str, value: Any) -> Any:
+    if key == "hours":
+        return _parse_hours(value)
+    if key == "fee":
+        return Decimal(str(value))
+    if key == "service_lines":
+        return tuple(ServiceLine(str(s["code"]), str(s["name"])) for s in value)
+    if key == "ice_servers":
+        return tuple(dict(s) for s in value)
+    if key == "clinic_address":
+        return _parse_address(value)
+    if key in ("erx_simulator_closed", "erx_simulator_rejects"):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise SiteConfigError(f'{key} must be a list of NCPDP IDs, like ["4410044"].')
+        return tuple(value)
+    return value
+ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
+# What a key's value must be, in the words of the error (the rest have their own parsers).
+KINDS: dict[type, str] = {str: "text in quotes", bool: "true or false", int: "a whole number",
+                          float: "a number"}
+
+
+def _check_type(key: str, value: Any) -> None:
+    """A value of the wrong kind is refused with the key's name (not a TypeError later)."""
+    kind = next((f.default.__class__ for f in fields(SiteConfig) if f.name == key), None)
+    if kind is str and isinstance(value, str):
+        return
+    if kind is bool and isinstance(value, bool):
+        return
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return
+    if kind in KINDS:
+        raise SiteConfigError(f"{key} must be {KINDS[kind]}, not {value!r}.")
+    if key == "ice_servers":
+        _check_ice_servers(value)
+
+
+def _check_ice_servers(value: Any) -> None:
+    if not isinstance(value, list):
+        raise SiteConfigError("ice_servers must be a list of servers, each with urls.")
+    for server in value:
+        urls = server.get("urls") if isinstance(server, Mapping) else None
+        urls = [urls] if isinstance(urls, str) else urls
+        if not urls or not all(isinstance(u, str) and u.startswith(ICE_SCHEMES) for u in urls):
+            raise SiteConfigError(
+                f"ice_servers: {server!r} needs urls beginning with stun:, turn: or turns: "
+                "(as turns:turn.clinic.example:5349).")
+
+
+def _is_web_address(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def migrate(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    version = int(data.get("schema_version", SCHEMA_VERSION))
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SiteConfigError(f"schema_version must be a whole number, not {version!r}.")
     if version > SCHEMA_VERSION:
         raise SiteConfigError(
             f"This site configuration is version {version}; this program reads up to "

@@ -15,6 +15,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -135,6 +136,12 @@ class MainWindow(QMainWindow):
         self.practice_action.setShortcut(QKeySequence("Ctrl+,"))
         self.practice_action.setEnabled(False)
         settings_menu.addAction(self.practice_action)
+        # Open before sign-in too: IT looks here to see what the site file set.
+        self.settings_action = QAction(self.tr("&Workstation settings…"), self)
+        self.settings_action.setToolTip(self.tr(
+            "Every setting in effect, where it came from, and which the site locks"))
+        settings_menu.addAction(self.settings_action)
+        self.settings_dialog: QDialog | None = None  # the last one opened
         # Whether the signed-in provider keeps the practice details (set_practice_access).
         self._practice_allowed = False
 
