@@ -4,13 +4,16 @@
 #              (PostgreSQL server and Debian's Chromium included), then the
 #              screenshot test under Xvfb (test-output/screenshots/)
 # make bench — the benchmarks (`workstation bench`)
+# make bundle / deb / msi — the one-folder build, the Debian package, the Windows MSI (dist/);
+# make installers — all three, then their tests (installs and removes the package: root)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEB := installers/debian
 
-.PHONY: run demo test lint bench soak system-run system-test system-bench clean
+.PHONY: run demo test lint bench soak system-run system-test system-bench clean \
+	bundle deb msi installers system-installers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,5 +68,34 @@ soak: system-test $(VENV)/.stamp-install
 	$(BIN)/pytest -s tests/soak $(PYTEST_ARGS) && \
 	QT_QPA_PLATFORM=offscreen $(BIN)/workstation bench --only slow-clients
 
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
+BUNDLE := dist/workstation
+DEB_FILE := dist/workstation_$(VERSION)_amd64.deb
+MSI_FILE := dist/Workstation-$(VERSION).msi
+
+system-installers:
+	@bash $(DEB)/ensure-packages.sh $(DEB)/run-packages.txt $(DEB)/installers-packages.txt
+
+$(VENV)/.stamp-bundle: pyproject.toml $(VENV)/.stamp-install
+	$(BIN)/python -m pip install --quiet -e '.[test,bundle]'
+	touch $@
+
+bundle: system-installers $(VENV)/.stamp-bundle
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		installers/workstation.spec
+	@du -sh $(BUNDLE)
+
+deb: bundle
+	bash $(DEB)/build-deb.sh $(BUNDLE) dist $(VERSION)
+
+# Here the MSI carries the Linux bundle: it checks the package's tables. The MSI to ship is
+# built the same way from the bundle built on Windows (installers/windows/README.md).
+msi: bundle
+	bash installers/windows/build-msi.sh $(BUNDLE) $(MSI_FILE) $(VERSION)
+
+installers: deb msi
+	WORKSTATION_TEST_BUNDLE=$(abspath $(BUNDLE)) WORKSTATION_TEST_DEB=$(abspath $(DEB_FILE)) \
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -p no:cacheprovider tests/installers $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .pg-test
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .pg-test build dist

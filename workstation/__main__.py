@@ -1,3 +1,8 @@
-from workstation.cli import main
+import sys
 
-raise SystemExit(main())
+from workstation.frozen import run_module_if_asked
+
+if not run_module_if_asked(sys.argv):
+    from workstation.cli import main
+
+    raise SystemExit(main())

@@ -314,6 +314,7 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool,
     app.setOrganizationName("workstation")
     app.setApplicationDisplayName(f"{config.site_name}{' — DEMO' if demo else ''}")
     app.setDesktopFileName("workstation")
+    _set_icon(app)
     follow_system_scheme(app)
     shown = show(config=config, data_dir=data_dir, hub_url=hub_url, demo=demo,
                  scenario=scenario, settings=settings)
@@ -324,6 +325,18 @@ def run(*, config: SiteConfig, data_dir: Path, hub_url: str | None, demo: bool,
         return app.exec()
     finally:
         shown.stop()
+
+
+def _set_icon(app: QApplication) -> None:
+    """The app's icon in the title bar and task switcher (the desktop entry names the same)."""
+    from PySide6.QtGui import QIcon
+
+    from workstation.resource_files import resources_dir
+
+    try:
+        app.setWindowIcon(QIcon(str(resources_dir() / "workstation.png")))
+    except FileNotFoundError:
+        log.warning("The app's icon was not found; the window shows the system's.")
 
 
 @dataclass

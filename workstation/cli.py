@@ -14,7 +14,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from workstation import __version__, audit_commands, demo_commands, second_factor_commands
+from workstation import (
+    __version__,
+    audit_commands,
+    demo_commands,
+    readiness_commands,
+    second_factor_commands,
+)
 from workstation.core.site import SiteConfig, SiteConfigError
 from workstation.db_arguments import add_database_arguments, database_url
 from workstation.settings import (
@@ -64,8 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", choices=("hub", "slow-clients", "startup", "call", "demo"),
                        action="append",
                        help="just these measurements (repeatable)")
+    bench.add_argument("--app", metavar="PATH",
+                       help="startup: also start this installed bundle's workstation (as "
+                            "/opt/workstation/workstation) after each start from here")
 
     demo_commands.add_parser(sub)
+    readiness_commands.add_parser(sub)
     config = sub.add_parser("config", help="the settings in effect")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     config_sub.add_parser("show", help="every setting's value and the file it came from "
@@ -172,10 +182,13 @@ def main(argv: list[str] | None = None) -> int:
             from workstation.bench import runner
 
             return runner.run(quick=args.quick, json_path=args.json, soak_minutes=args.soak,
-                              only=set(args.only or ()))
+                              only=set(args.only or ()), app=args.app)
         if args.command == "config":
             print("\n".join(describe(settings)))
             return 0
+        if args.command == "check":
+            return readiness_commands.run(args, config, data_dir=args.data_dir or user_data_dir(),
+                                          hub_url=_hub_url(args, settings))
         if args.command == "db":
             return _db_upgrade(args.db)
         if args.command == "demo":

@@ -13,7 +13,7 @@ PARTS = ("hub", "slow-clients", "startup", "call", "demo")
 
 
 def run(*, quick: bool, json_path: Path | None, soak_minutes: float | None = None,
-        only: set[str] | None = None) -> int:
+        only: set[str] | None = None, app: str | None = None) -> int:
     """All the measurements (or ``only`` some); 1 when one of them produced no number."""
     wanted = only or set(PARTS)
     if "call" in wanted or soak_minutes:
@@ -39,8 +39,10 @@ def run(*, quick: bool, json_path: Path | None, soak_minutes: float | None = Non
     if "startup" in wanted:
         print("Start-up and GUI responsiveness (a new workstation process per run)…",
               flush=True)
-        started = startup.measure(runs=3 if quick else 7, work_seconds=6.0)
+        started = startup.measure(runs=3 if quick else 7, work_seconds=6.0, app=app)
         figures += [started.startup, started.startup_lateness, started.gui_lateness]
+        if started.bundled is not None:
+            figures.append(started.bundled)
     if "call" in wanted:
         from workstation.bench import call
 

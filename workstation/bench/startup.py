@@ -18,8 +18,10 @@ from workstation.bench.hub_fanout import ServerProcess, checkin_body
 from workstation.bench.hub_process import PASSWORD
 from workstation.bench.probe_env import FOLDER_ENV, TOKEN_ENV
 from workstation.bench.stats import Figure
+from workstation.frozen import module_command
 
-PROBE = [sys.executable, "-m", "workstation.ui.probes.startup_probe"]
+PROBE_MODULE = "workstation.ui.probes.startup_probe"
+PROBE = [sys.executable, "-m", PROBE_MODULE]
 
 
 @dataclass
@@ -27,6 +29,7 @@ class StartupResult:
     startup: Figure
     startup_lateness: Figure
     gui_lateness: Figure
+    bundled: Figure | None = None  # only when pointed at an installed bundle (--app)
 
 
 async def _remembered_token(url: str, patients: int) -> str:
@@ -47,17 +50,17 @@ async def _remembered_token(url: str, patients: int) -> str:
 
 
 def _run_probe(args: list[str], env: dict[str, str], timeout: float = 120.0,
-               ) -> tuple[float, list[float], list[float]]:
+               probe: list[str] = PROBE) -> tuple[float, list[float], list[float]]:
     """Seconds from spawning the process to its first ``PAINTED`` line, and any lateness
     (while starting, then during work)."""
     with tempfile.TemporaryDirectory(prefix="ws-probe-") as folder:
-        return _probe_in(folder, args, env, timeout)
+        return _probe_in(folder, args, env, timeout, probe)
 
 
 def _probe_in(folder: str, args: list[str], env: dict[str, str], timeout: float,
-              ) -> tuple[float, list[float], list[float]]:
+              probe: list[str] = PROBE) -> tuple[float, list[float], list[float]]:
     started = time.perf_counter()
-    proc = subprocess.Popen([*PROBE, *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([*probe, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True,
                             env={**env, FOLDER_ENV: folder})
     assert proc.stdout is not None
@@ -77,8 +80,13 @@ def _probe_in(folder: str, args: list[str], env: dict[str, str], timeout: float,
     return painted, starting, lateness
 
 
-def measure(runs: int = 5, work_seconds: float = 6.0) -> StartupResult:
+def measure(runs: int = 5, work_seconds: float = 6.0, app: str | None = None,
+            ) -> StartupResult:
+    """With ``app`` (an installed bundle's workstation), each run also starts the bundled
+    workstation right after the one from this virtual environment, against the same hub."""
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    bundle_probe = module_command(PROBE_MODULE, executable=app) if app else None
+    bundled: list[float] = []
     starting: list[float] = []
     hub = ServerProcess("hub", "1")
     bare: list[float] = []
@@ -96,9 +104,18 @@ def measure(runs: int = 5, work_seconds: float = 6.0) -> StartupResult:
             starts.append(seconds * 1000)
             starting += early
             lateness += late
+            if bundle_probe is not None:
+                token = asyncio.run(_remembered_token(hub.url, 1))
+                bundled.append(_run_probe(["workstation", hub.url, "0"], {**env, TOKEN_ENV: token},
+                                          probe=bundle_probe)[0] * 1000)
     finally:
         hub.stop()
     return StartupResult(
+        bundled=Figure("bundled app: cold start to the live queue painted", "ms", bundled,
+                       "the same from the virtual environment", starts,
+                       goal="<= 1.2x virtual environment",
+                       notes=f"{app}; each run right after the virtual environment's, same "
+                             "hub") if app else None,
         startup=Figure("cold start to the live queue painted", "ms", starts,
                        "bare PySide6 window painted", bare, goal="<= 2.0x bare window",
                        notes="new process each run; remembered sign-in to a hub process"),

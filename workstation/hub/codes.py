@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 
 from workstation.core import icd10
+from workstation.frozen import module_command
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def load_codes() -> None:
         return
     try:
         with subprocess.Popen(
-                [sys.executable, "-W", "ignore", "-m", "workstation.core.icd10"],
+                module_command("workstation.core.icd10"),
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                 encoding="utf-8") as child:
             assert child.stdout is not None
