@@ -9,10 +9,13 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from workstation.readiness.runner import Finding
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from workstation.devices.camera import Camera
@@ -73,17 +76,12 @@ def _gives_picture(camera: Camera, wait_s: float) -> bool:
 
 
 def check_microphone(first_sound_s: float = 2.0) -> Finding:
-    from workstation.devices.audio import AudioUnavailable, Microphone, list_audio_devices
+    from workstation.devices.audio import AudioUnavailable, Microphone
 
-    try:
-        microphone = Microphone()  # the system's default; raises when PortAudio is missing
-    except AudioUnavailable as exc:
-        return Finding("fail", str(exc), "Reinstall the workstation (its sound library "
-                                         "is missing).")
-    names = [d.name for d in list_audio_devices() if d.inputs > 0]
-    if not names:
-        return Finding("fail", "No microphone found: the system shows no sound input.",
-                       HEADSET_FIX)
+    opened = _default_device(Microphone, inputs=True)
+    if isinstance(opened, Finding):
+        return opened
+    microphone, names = opened
     heard = threading.Event()
     try:
         microphone.start(lambda _frame: heard.set())
@@ -103,17 +101,12 @@ def check_microphone(first_sound_s: float = 2.0) -> Finding:
 
 
 def check_speaker() -> Finding:
-    from workstation.devices.audio import AudioUnavailable, Speaker, list_audio_devices
+    from workstation.devices.audio import AudioUnavailable, Speaker
 
-    try:
-        speaker = Speaker()
-    except AudioUnavailable as exc:
-        return Finding("fail", str(exc), "Reinstall the workstation (its sound library "
-                                         "is missing).")
-    names = [d.name for d in list_audio_devices() if d.outputs > 0]
-    if not names:
-        return Finding("fail", "No speaker found: the system shows no sound output.",
-                       HEADSET_FIX)
+    opened = _default_device(Speaker, inputs=False)
+    if isinstance(opened, Finding):
+        return opened
+    speaker, names = opened
     try:
         speaker.start()  # plays silence: IT hears the tone in the workstation's device check
     except AudioUnavailable as exc:
@@ -124,6 +117,24 @@ def check_speaker() -> Finding:
         speaker.stop()
     return Finding("pass", f"The default speaker opened (found: {_listed(names)}). The "
                            "workstation's device check plays a tone to hear.")
+
+
+def _default_device(make: Callable[[], T], *, inputs: bool) -> tuple[T, list[str]] | Finding:
+    """The system's default microphone or speaker opened, and the names of those the system
+    lists; or why not."""
+    from workstation.devices.audio import AudioUnavailable, list_audio_devices
+
+    try:
+        device = make()  # raises when PortAudio is missing
+    except AudioUnavailable as exc:
+        return Finding("fail", str(exc), "Reinstall the workstation (its sound library "
+                                         "is missing).")
+    names = [d.name for d in list_audio_devices() if (d.inputs if inputs else d.outputs) > 0]
+    if not names:
+        what = "microphone found: the system shows no sound input" if inputs else \
+            "speaker found: the system shows no sound output"
+        return Finding("fail", f"No {what}.", HEADSET_FIX)
+    return device, names
 
 
 def check_video_encoding() -> Finding:
