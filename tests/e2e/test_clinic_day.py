@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import dataclasses
 import json
 import re
 import uuid
@@ -79,6 +78,7 @@ from tests.ui.conftest import run
 from tests.ui.test_chart_hub import Answers
 from tests.ui.test_chart_life import ctrl_n, open_patient
 from tests.ui.test_prescriptions import FAST, NPI, choose, status_of
+from workstation.app import _wire_settings
 from workstation.core.demo import DEMO_PASSWORD, DEMO_USERNAME
 from workstation.core.people import Address
 from workstation.core.site import SiteConfig
@@ -86,6 +86,8 @@ from workstation.devices import SYNTHETIC
 from workstation.erx.sender import sender_factory
 from workstation.hub.primary_care import PRIMARY_CARE
 from workstation.hub.server import RunningHub, start_hub
+from workstation.readiness.network import check_hub
+from workstation.settings import Settings, load_settings
 from workstation.storage.documents import DELIVERED
 from workstation.storage.draft_cache import DraftCache
 from workstation.storage.store import VisitStore
@@ -93,6 +95,7 @@ from workstation.ui.call.call_pane import CallPane
 from workstation.ui.call.call_presenter import CallController
 from workstation.ui.chart.chart_presenter import ChartController
 from workstation.ui.prescriptions.prescription_presenter import PrescriptionController
+from workstation.ui.session.settings_dialog import SettingsDialog
 from workstation.ui.shell.chart_life import KEEP, RELEASE, SIGN_OUT, ChartLife
 from workstation.ui.shell.main_window import MainWindow
 from workstation.ui.shell.provider_session import ProviderController
@@ -524,13 +527,35 @@ def bridge(qapp: QApplication) -> Iterator[AsyncBridge]:
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
+SITE_FILE = """\
+# IT's site file for this PC (docs/IT.md)
+site_name = "Riverside Clinic"
+lock_minutes = 10
+clinic_phone = "512-555-0100"
+erx_simulator_delay_seconds = 0.05
+clinic_address = { line1 = "500 Clinic Way", city = "Austin", state = "TX", postal_code = "78702" }
+"""
+USER_FILE = "lock_minutes = 60\nalert_during_calls = false\n"  # the provider's own
+
+
 @pytest.fixture
-def clinic(site: SiteConfig) -> SiteConfig:
-    """The embedded hub's site, with the practice details prescriptions carry, and a quick
-    pharmacy simulator."""
-    return dataclasses.replace(
-        site, clinic_address=Address("500 Clinic Way", "Austin", "TX", "78702"),
-        clinic_phone="512-555-0100", erx_simulator_delay_seconds=0.05)
+def clinic_settings(tmp_path: Path) -> Settings:
+    """The settings as the installed workstation reads them: IT's site file (the practice
+    details prescriptions carry, a quick pharmacy simulator, the lock time) over the
+    provider's own settings file, which would have the workstation lock after an hour."""
+    site_file = tmp_path / "site.toml"
+    site_file.write_text(SITE_FILE, encoding="utf-8")
+    user_file = tmp_path / "settings.toml"
+    user_file.write_text(USER_FILE, encoding="utf-8")
+    return load_settings(site_file, user_file)
+
+
+@pytest.fixture
+def clinic(clinic_settings: Settings) -> SiteConfig:
+    config = clinic_settings.config
+    assert config.clinic_address == Address("500 Clinic Way", "Austin", "TX", "78702")
+    assert config.lock_minutes == 10  # the site's, not the provider's hour
+    return config
 
 
 @pytest.fixture
@@ -552,7 +577,8 @@ def chromium() -> Iterator[ChromiumThread]:
 
 @pytest.fixture
 def day(qtbot: QtBot, bridge: AsyncBridge, clinic_hub: tuple[RunningHub, Clock],
-        clinic: SiteConfig, chromium: ChromiumThread, tmp_path: Path) -> Iterator[ClinicDay]:
+        clinic: SiteConfig, clinic_settings: Settings, chromium: ChromiumThread,
+        tmp_path: Path) -> Iterator[ClinicDay]:
     """Dr. House (urgent and specialty care, with an NPI, and an authenticator app) signed in
     to a freshly composed workstation."""
     running, clock = clinic_hub
@@ -562,6 +588,7 @@ def day(qtbot: QtBot, bridge: AsyncBridge, clinic_hub: tuple[RunningHub, Clock],
     cache = DraftCache(tmp_path / "drafts.db")
     bridge.add_cleanup(lambda: asyncio.to_thread(cache.close))
     ws = compose(qtbot, bridge, clinic, clock, cache)
+    _wire_settings(ws.window, clinic_settings)
     ws.window.show()
     ws.session.start(running.url)
     day = ClinicDay(qtbot, bridge, running, clock, chromium, ws)
@@ -578,6 +605,21 @@ def day(qtbot: QtBot, bridge: AsyncBridge, clinic_hub: tuple[RunningHub, Clock],
     ws.window.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     assert not shiboken6.isValid(ws.window)
+
+
+def settings_shown(day: ClinicDay) -> None:
+    """Settings > Workstation settings, from the keyboard's Ctrl+, menu: the site's lock time
+    locked, the provider's own hour not used, and closed with Escape."""
+    window = day.ws.window
+    window.settings_action.trigger()
+    dialog = window.settings_dialog
+    assert isinstance(dialog, SettingsDialog)
+    day.until(dialog.isVisible)
+    assert dialog.row_of("lock_minutes") == ("lock_minutes", "10", "Site — locked")
+    assert dialog.row_of("site_name")[1:] == ('"Riverside Clinic"', "Site — locked")
+    assert dialog.row_of("alert_during_calls")[2] == "Your settings"
+    QTest.keyClick(dialog, Qt.Key.Key_Escape)
+    day.until(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible())
 
 
 def sign_in(day: ClinicDay) -> None:
@@ -604,6 +646,11 @@ def test_a_clinic_day_of_eight_patients_in_one_session(day: ClinicDay) -> None:
     # A trainee who saw the demo's credentials tries them here: the clinic's hub refuses.
     status, refused = day.hub(demo_sign_in(day.url))
     assert status == 403 and refused["error"]["code"] == "demo_only"
+    # IT's readiness check reaches this PC's hub (plain http on this PC: a warning, not a
+    # failure), and the provider sees which settings IT locked.
+    hub_check = check_hub(day.url)
+    assert hub_check.status == "warn" and "without encryption" in hub_check.message, hub_check
+    settings_shown(day)
 
     # 1. Ada: a call that drops and comes back; signing while connected ends it first.
     ada = day.arrives("Ada", "Lovelace")
