@@ -335,3 +335,19 @@ def test_a_hub_the_site_locks_is_not_replaced_from_the_command_line(
     assert main(["--site", str(site), "--hub-url", "https://elsewhere.example"]) == 1
     err = capsys.readouterr().err
     assert "sets the hub to https://hub.clinic.example:8443 and locks it" in err
+
+
+def test_the_workstation_refuses_to_start_on_a_bad_system_site_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from workstation.cli import main
+    from workstation.settings import SYSTEM_SITE_ENV
+
+    system = tmp_path / "etc" / "site.toml"
+    system.parent.mkdir()
+    system.write_text('lock_minutes = "ten"\n', encoding="utf-8")
+    monkeypatch.setenv(SYSTEM_SITE_ENV, str(system))
+
+    assert main([]) == 2  # the window is never opened on a guess
+    assert capsys.readouterr().err == (
+        f"workstation: {system}: lock_minutes must be a whole number, not 'ten'.\n")
