@@ -288,6 +288,7 @@ class DemoDay:
     def _spawn(self, work: Any, name: str = "work") -> None:
         task = asyncio.create_task(work, name=name)
         self._work.add(task)
+        task.add_done_callback(_said_if_failed)
 
     def _event(self, arrival: Arrival, what: str) -> None:
         arrival.events.append(what)
@@ -366,3 +367,9 @@ class DemoDay:
             self.url, arrival.token, arrival.patient, self._session,
             on_event=lambda _name, what: self._event(arrival, what))
         arrival.simulated.start()
+
+
+def _said_if_failed(task: asyncio.Task[Any]) -> None:
+    """A demo step that failed says so in the log (a task's error is otherwise kept unread)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("A demo step (%s) failed", task.get_name(), exc_info=task.exception())

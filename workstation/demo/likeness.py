@@ -10,6 +10,8 @@ pauses), not words: it shows the audio path and the level meter.
 
 from __future__ import annotations
 
+import colorsys
+import functools
 import math
 import time
 import unicodedata
@@ -17,39 +19,45 @@ import zlib
 from collections.abc import Sequence
 
 import av
-import cv2
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from workstation.devices.synthetic import AUDIO_RATE, AUDIO_SAMPLES, silence_like
 
 WIDTH, HEIGHT = 640, 480
 NAME_BAND = (380, 440)  # rows of the name, read back by :func:`name_on`
-FONT = cv2.FONT_HERSHEY_DUPLEX
+BAND_BACKGROUND = 30  # the band's grey behind the letters
+
+
+@functools.cache
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """Pillow's own scalable font (in the library, the same on every computer)."""
+    return ImageFont.load_default(size=size)
 
 
 def _colour(name: str) -> tuple[int, int, int]:
-    """A backdrop colour of the patient's own (the same name, the same colour)."""
-    hue = zlib.crc32(name.encode("utf-8")) % 180
-    hsv = np.array([[[hue, 90, 150]]], dtype=np.uint8)
-    b, g, r = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
-    return int(b), int(g), int(r)
+    """A backdrop colour of the patient's own (the same name, the same colour), RGB."""
+    hue = zlib.crc32(name.encode("utf-8")) % 180 / 180
+    r, g, b = colorsys.hsv_to_rgb(hue, 90 / 255, 150 / 255)
+    return round(r * 255), round(g * 255), round(b * 255)
 
 
+@functools.cache
 def _name_layer(name: str) -> np.ndarray:
     """The name as drawn on the figure (white on black, the band's size): the painter draws
     it, and :func:`name_on` compares received frames with it."""
-    band = np.zeros((NAME_BAND[1] - NAME_BAND[0], WIDTH), dtype=np.uint8)
-    # The drawing font has ASCII letters only: "Tomás" is drawn "Tomas".
+    band = Image.new("L", (WIDTH, NAME_BAND[1] - NAME_BAND[0]), 0)
+    # The font has the ASCII letters only: "Tomás" is drawn "Tomas".
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     text = text if len(text) <= 26 else text[:25] + "."
-    scale = 1.3
-    (width, height), _ = cv2.getTextSize(text, FONT, scale, 2)
-    while width > WIDTH - 20 and scale > 0.5:
-        scale -= 0.1
-        (width, height), _ = cv2.getTextSize(text, FONT, scale, 2)
-    origin = ((WIDTH - width) // 2, (band.shape[0] + height) // 2)
-    cv2.putText(band, text, origin, FONT, scale, 255, 2, cv2.LINE_AA)
-    return band
+    size = 40
+    while size > 16 and _font(size).getlength(text) > WIDTH - 20:
+        size -= 2
+    ImageDraw.Draw(band).text((WIDTH // 2, band.height // 2), text, fill=255, font=_font(size),
+                              anchor="mm")
+    layer = np.asarray(band, dtype=np.uint8)
+    layer.setflags(write=False)
+    return layer
 
 
 class Likeness:
@@ -60,34 +68,33 @@ class Likeness:
         self.name = name
         self.mouth = 0.0
         self._started = time.monotonic()
-        backdrop = np.empty((HEIGHT, WIDTH, 3), dtype=np.uint8)
-        backdrop[:] = _colour(name)
-        cv2.putText(backdrop, "DEMO - simulated patient", (14, 30), FONT, 0.7, (255, 255, 255),
-                    1, cv2.LINE_AA)
+        backdrop = Image.new("RGB", (WIDTH, HEIGHT), _colour(name))
+        ImageDraw.Draw(backdrop).text((14, 14), "DEMO - simulated patient", fill="white",
+                                      font=_font(20))
+        pixels = np.array(backdrop, dtype=np.uint8)
         band = _name_layer(name)[..., None]
-        backdrop[NAME_BAND[0]:NAME_BAND[1]] = np.where(band > 0, band, 30)
-        self._backdrop = backdrop
+        pixels[NAME_BAND[0]:NAME_BAND[1]] = np.where(band > 0, band, BAND_BACKGROUND)
+        self._backdrop = Image.fromarray(pixels)
 
     def frame(self) -> av.VideoFrame:
         t = time.monotonic() - self._started
         image = self._backdrop.copy()
+        draw = ImageDraw.Draw(image)
         sway = int(12 * math.sin(t * 1.3))
         cx, cy = WIDTH // 2 + sway, 190 + int(4 * math.sin(t * 2.1))
-        cv2.ellipse(image, (cx, 360), (150, 70), 0, 180, 360, (70, 70, 110), -1)  # shoulders
-        cv2.circle(image, (cx, cy), 78, (150, 185, 225), -1, cv2.LINE_AA)  # face
+        draw.pieslice((cx - 150, 290, cx + 150, 430), 180, 360, fill=(110, 70, 70))  # shoulders
+        draw.ellipse((cx - 78, cy - 78, cx + 78, cy + 78), fill=(225, 185, 150))  # face
         blink = (t % 4.0) < 0.15
         for dx in (-28, 28):
             if blink:
-                cv2.line(image, (cx + dx - 9, cy - 15), (cx + dx + 9, cy - 15), (40, 40, 40), 3)
+                draw.line((cx + dx - 9, cy - 15, cx + dx + 9, cy - 15), fill=(40, 40, 40), width=3)
             else:
-                cv2.circle(image, (cx + dx, cy - 15), 9, (40, 40, 40), -1, cv2.LINE_AA)
-        opening = max(2, int(22 * self.mouth))
-        cv2.ellipse(image, (cx, cy + 32), (26, opening // 2 + 2), 0, 0, 360, (60, 50, 140), -1,
-                    cv2.LINE_AA)
-        clock = time.strftime("%H:%M:%S")
-        cv2.putText(image, clock, (WIDTH - 150, 32), FONT, 0.8, (255, 255, 255), 1,
-                    cv2.LINE_AA)  # top right: the provider's self-view covers the bottom
-        return av.VideoFrame.from_ndarray(image, format="bgr24")
+                draw.ellipse((cx + dx - 9, cy - 24, cx + dx + 9, cy - 6), fill=(40, 40, 40))
+        half = max(2, int(22 * self.mouth)) // 2 + 2
+        draw.ellipse((cx - 26, cy + 32 - half, cx + 26, cy + 32 + half), fill=(140, 50, 60))
+        # Top right: the provider's self-view covers the bottom right.
+        draw.text((WIDTH - 150, 14), time.strftime("%H:%M:%S"), fill="white", font=_font(24))
+        return av.VideoFrame.from_ndarray(np.asarray(image, dtype=np.uint8), format="rgb24")
 
 
 def name_on(frame: av.VideoFrame, candidates: Sequence[str]) -> str | None:
@@ -96,15 +103,14 @@ def name_on(frame: av.VideoFrame, candidates: Sequence[str]) -> str | None:
     drawn afresh, and the closest one wins if it is clearly closest."""
     if not candidates:
         return None
+    if (frame.width, frame.height) != (WIDTH, HEIGHT):  # scaled on the way: back to size
+        frame = frame.reformat(width=WIDTH, height=HEIGHT, interpolation="AREA")
     image = np.asarray(frame.to_ndarray(format="gray"), dtype=np.uint8)
-    if image.shape != (HEIGHT, WIDTH):  # scaled down on the way: back to the drawn size
-        image = np.asarray(cv2.resize(image, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA),
-                           dtype=np.uint8)
     band = image[NAME_BAND[0]:NAME_BAND[1]].astype(np.float32)
     scores = []
     for name in candidates:
         drawn = _name_layer(name).astype(np.float32)
-        drawn = np.where(drawn > 0, drawn, 30.0)
+        drawn = np.where(drawn > 0, drawn, float(BAND_BACKGROUND))
         scores.append(float(np.mean(np.abs(band - drawn))))
     best = min(range(len(candidates)), key=scores.__getitem__)
     ordered = sorted(scores)
