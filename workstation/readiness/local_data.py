@@ -61,14 +61,13 @@ def check_database(data_dir: Path) -> Finding:
     it, its key and any folder made for it."""
     from sqlalchemy import text
 
-    from workstation.storage.database import DatabaseUnreadable, make_engine
-    from workstation.storage.keystore import SERVICE, DatabaseKeyUnavailable
+    from workstation.storage.database import DatabaseUnreadable, forget_sqlite_key, make_engine
+    from workstation.storage.keystore import DatabaseKeyUnavailable
 
     made = _missing_folders(data_dir)
     token = secrets.token_hex(6)
     scratch = data_dir / f".readiness-check-{token}.db"
     marker = f"readiness-check-{token}"
-    key_name = str(scratch.expanduser().resolve())  # as the storage layer names the key
     try:
         try:
             engine = make_engine(f"sqlite:///{scratch}")
@@ -103,10 +102,8 @@ def check_database(data_dir: Path) -> Finding:
     finally:
         for path in _files_of(scratch):
             path.unlink(missing_ok=True)
-        import keyring
-
-        with contextlib.suppress(Exception):  # none made, or no keyring to delete from
-            keyring.delete_password(SERVICE, key_name)
+        with contextlib.suppress(Exception):  # a keyring that fails otherwise: nothing left
+            forget_sqlite_key(scratch)
         for folder in reversed(made):  # only the folders made here, and only if empty
             with contextlib.suppress(OSError):
                 folder.rmdir()

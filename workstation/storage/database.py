@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.pool import QueuePool
 
-from workstation.storage.keystore import database_key
+from workstation.storage.keystore import database_key, forget_database_key
 
 if TYPE_CHECKING:
     from workstation.storage.store import VisitStore
@@ -46,7 +46,7 @@ def resolve_url(url: str | URL) -> URL:
             return parsed
         if not parsed.database or parsed.database == ":memory:":
             raise ValueError("An in-memory database would lose every visit; give a file path.")
-        path = Path(parsed.database).expanduser().resolve()
+        path = _key_path(parsed.database)
         # A key is made only for a new database: for an existing one, a missing key is an
         # error to report, never a reason to start a fresh key the data cannot be read with.
         holds_data = path.exists() and path.stat().st_size > 0
@@ -60,6 +60,16 @@ def resolve_url(url: str | URL) -> URL:
         f"Unsupported database {parsed.get_backend_name()!r}: use an SQLite file path or a "
         "postgresql:// URL."
     )
+
+
+def _key_path(database: str | Path) -> Path:
+    """The SQLite file as its key is named in the keyring."""
+    return Path(database).expanduser().resolve()
+
+
+def forget_sqlite_key(database: Path) -> None:
+    """Remove the keyring's key of an SQLite database that was deleted."""
+    forget_database_key(str(_key_path(database)))
 
 
 def private_directory(path: Path) -> None:

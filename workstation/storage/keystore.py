@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 
 import keyring
@@ -74,3 +75,9 @@ class ProcessKeyring(keyring.backend.KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         self._secrets.pop((service, username), None)
+
+
+def forget_database_key(database_path: str) -> None:
+    """Delete the key of a database that is gone (none kept, or no keyring: nothing to do)."""
+    with contextlib.suppress(keyring.errors.KeyringError):
+        keyring.delete_password(SERVICE, database_path)
